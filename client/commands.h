@@ -1,0 +1,22 @@
+#pragma once
+// The offline ernctl commands; each takes the arguments after its own name and returns the exit
+// status. Errors are thrown (UsageError for bad usage, std::exception otherwise) and printed by
+// main as one line.
+
+#include <string>
+#include <vector>
+
+namespace ern::cli {
+
+using Args = std::vector<std::string>;
+
+int model_import_nafnet(const Args& args);
+int model_init(const Args& args);
+int model_info(const Args& args);
+int train(const Args& args);
+int denoise_local(const Args& args);
+int noise(const Args& args);
+int compare(const Args& args);
+int evaluate(const Args& args);
+
+}  // namespace ern::cli

@@ -1,0 +1,80 @@
+// ernctl: the ERN command-line client.
+
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <map>
+#include <string>
+
+#include <c10/util/Exception.h>
+
+#include "client/arguments.h"
+#include "client/commands.h"
+#include "common/logging.h"
+
+namespace {
+
+using Command = std::function<int(const ern::cli::Args&)>;
+
+const char* kUsage = R"(usage: ernctl COMMAND [ARGS]
+
+Models (offline):
+  model init --width W --enc 2,2,4,8 --middle 12 --dec 2,2,2,2 -o DIR   random initialization
+  model import-nafnet CHECKPOINT --width 32 --enc 2,2,4,8 --middle 12 --dec 2,2,2,2 -o DIR
+  model info DIR [--json]                                 params, G MACs at 256x256, architecture
+Training and evaluation (offline):
+  train --model DIR --data data/images --iters N --patch P --batch B -o DIR2
+  eval --local DIR --images DIR [--sigma 15,25,50] [--json]
+Images (offline):
+  denoise --local DIR INPUT -o OUTPUT
+  noise INPUT --sigma 25 [--seed 0] -o OUTPUT
+  compare REFERENCE TEST [--json]                         PSNR and SSIM)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::map<std::string, Command> commands = {
+      {"model init", ern::cli::model_init},
+      {"model import-nafnet", ern::cli::model_import_nafnet},
+      {"model info", ern::cli::model_info},
+      {"train", ern::cli::train},
+      {"eval", ern::cli::evaluate},
+      {"denoise", ern::cli::denoise_local},
+      {"noise", ern::cli::noise},
+      {"compare", ern::cli::compare},
+  };
+  ern::cli::Args args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::puts(kUsage);
+    return args.empty() ? 2 : 0;
+  }
+  // Two-word commands ("model info") first, then one-word ones.
+  auto found = commands.end();
+  size_t consumed = 0;
+  if (args.size() >= 2) {
+    found = commands.find(args[0] + " " + args[1]);
+    consumed = 2;
+  }
+  if (found == commands.end()) {
+    found = commands.find(args[0]);
+    consumed = 1;
+  }
+  if (found == commands.end()) {
+    std::fprintf(stderr, "ernctl: unknown command '%s' (ernctl --help lists them)\n",
+                 args[0].c_str());
+    return 2;
+  }
+  try {
+    ern::init_logging();
+    return found->second(ern::cli::Args(args.begin() + consumed, args.end()));
+  } catch (const ern::cli::UsageError& error) {
+    std::fprintf(stderr, "ernctl %s: %s\n", found->first.c_str(), error.what());
+    return 2;
+  } catch (const c10::Error& error) {
+    std::fprintf(stderr, "ernctl %s: %s\n", found->first.c_str(), error.what_without_backtrace());
+    return 1;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "ernctl %s: %s\n", found->first.c_str(), error.what());
+    return 1;
+  }
+}

@@ -1,0 +1,93 @@
+// ernctl model init | import-nafnet | info
+
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "client/arguments.h"
+#include "client/commands.h"
+#include "model/checkpoint_import.h"
+#include "model/model_dir.h"
+
+namespace ern::cli {
+namespace {
+
+const std::set<std::string> kArchitectureFlags = {"width", "enc", "middle", "dec", "channels", "o",
+                                                  "seed"};
+
+NafnetArchitecture architecture_from_flags(const Arguments& args) {
+  NafnetArchitecture architecture;
+  architecture.width = static_cast<int>(args.integer_or("width", architecture.width, 2, 1024));
+  architecture.image_channels = static_cast<int>(args.integer_or("channels", 3, 1, 3));
+  if (args.has("enc")) architecture.encoder_blocks = parse_block_list(args.required("enc"), "--enc");
+  architecture.middle_blocks = static_cast<int>(args.integer_or("middle", architecture.middle_blocks, 0, 64));
+  if (args.has("dec")) architecture.decoder_blocks = parse_block_list(args.required("dec"), "--dec");
+  try {
+    architecture.validate();
+  } catch (const std::invalid_argument& error) {
+    throw UsageError(std::string("architecture: ") + error.what());
+  }
+  return architecture;
+}
+
+void print_saved(const std::filesystem::path& directory) {
+  const auto json = read_model_json(directory);
+  std::printf("saved %s: %s, %lld parameters, %.2f G MACs at 256x256\n", directory.c_str(),
+              NafnetArchitecture::from_json(json["architecture"]).describe().c_str(),
+              json["metadata"]["params"].get<long long>(), json["metadata"]["gmacs_256"].get<double>());
+}
+
+}  // namespace
+
+int model_init(const Args& raw) {
+  const std::string usage = "ernctl model init --width W --enc 2,2,4,8 --middle 12 --dec 2,2,2,2 -o DIR";
+  Arguments args(raw, kArchitectureFlags);
+  args.expect_positionals(0, usage);
+  const auto architecture = architecture_from_flags(args);
+  const std::filesystem::path output = args.required("o");
+  const auto seed = args.integer_or("seed", 0, 0, std::numeric_limits<long long>::max());
+  torch::manual_seed(seed);
+  Nafnet network(architecture);
+  save_model_dir(output, network, {{"source", "init"}, {"seed", seed}});
+  print_saved(output);
+  return 0;
+}
+
+int model_import_nafnet(const Args& raw) {
+  const std::string usage =
+      "ernctl model import-nafnet CHECKPOINT --width 32 --enc 2,2,4,8 --middle 12 --dec 2,2,2,2 -o DIR";
+  Arguments args(raw, kArchitectureFlags);
+  args.expect_positionals(1, usage);
+  const std::filesystem::path checkpoint = args.positional(0, "CHECKPOINT");
+  const auto architecture = architecture_from_flags(args);
+  const std::filesystem::path output = args.required("o");
+  Nafnet network(architecture);
+  load_named_tensors(*network, read_reference_checkpoint(checkpoint),
+                     checkpoint.string() + " (for " + architecture.describe() + ")");
+  save_model_dir(output, network,
+                 {{"source", "import-nafnet"}, {"checkpoint", std::filesystem::absolute(checkpoint).string()}});
+  print_saved(output);
+  return 0;
+}
+
+int model_info(const Args& raw) {
+  Arguments args(raw, {}, {"json"});
+  args.expect_positionals(1, "ernctl model info DIR [--json]");
+  const auto json = read_model_json(args.positional(0, "DIR"));
+  if (args.has("json")) {
+    std::cout << json.dump(2) << "\n";
+    return 0;
+  }
+  const auto architecture = NafnetArchitecture::from_json(json["architecture"]);
+  const auto& metadata = json["metadata"];
+  std::printf("architecture  NAFNet, %s, %d image channels\n", architecture.describe().c_str(),
+              architecture.image_channels);
+  std::printf("parameters    %lld\n", metadata["params"].get<long long>());
+  std::printf("G MACs        %.2f at 256x256\n", metadata["gmacs_256"].get<double>());
+  std::printf("created       %s\n", metadata.value("created_at", "").c_str());
+  std::printf("provenance    %s\n", metadata.value("provenance", nlohmann::json::object()).dump().c_str());
+  return 0;
+}
+
+}  // namespace ern::cli

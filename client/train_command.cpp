@@ -1,0 +1,93 @@
+// ernctl train: fine-tunes or trains a model directory on a folder of images.
+
+#include <cstdio>
+#include <filesystem>
+
+#include "client/arguments.h"
+#include "client/commands.h"
+#include "client/progress_bar.h"
+#include "model/model_dir.h"
+#include "model/trainer.h"
+
+namespace ern::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kUsage =
+    "ernctl train --model DIR --data data/images --iters N --patch P --batch B -o DIR2 "
+    "[--lr 1e-3] [--sigma 15,25,50] [--seed 0] [--device cpu|cuda:N] [--checkpoint-every K] "
+    "[--resume]";
+
+// data/images has train/ and val/; a folder without train/ is used as it is.
+fs::path training_folder(const fs::path& data) {
+  return fs::is_directory(data / "train") ? data / "train" : data;
+}
+
+}  // namespace
+
+int train(const Args& raw) {
+  Arguments args(raw,
+                 {"model", "data", "iters", "patch", "batch", "o", "lr", "min-lr", "sigma", "seed",
+                  "device", "checkpoint-every", "weight-decay"},
+                 {"resume"});
+  args.expect_positionals(0, kUsage);
+  const fs::path model_dir = args.required("model");
+  const fs::path data_dir = training_folder(args.required("data"));
+  const fs::path output = args.required("o");
+
+  TrainOptions options;
+  options.iterations = args.integer_or("iters", 1000, 1, 100'000'000);
+  options.patch = static_cast<int>(args.integer_or("patch", 64, 8, 2048));
+  options.batch = static_cast<int>(args.integer_or("batch", 8, 1, 1024));
+  options.learning_rate = args.number_or("lr", options.learning_rate, 1e-8, 1.0);
+  options.min_learning_rate = args.number_or("min-lr", options.min_learning_rate, 0.0, options.learning_rate);
+  options.weight_decay = args.number_or("weight-decay", 0.0, 0.0, 1.0);
+  options.sigmas = args.numbers_or("sigma", options.sigmas);
+  options.seed = static_cast<uint64_t>(args.integer_or("seed", 0, 0, std::numeric_limits<long long>::max()));
+  const int64_t checkpoint_every = args.integer_or("checkpoint-every", 500, 0, 100'000'000);
+  const auto device = parse_device(args.value_or("device", "cpu"));
+  options.validate();
+
+  auto model = load_model_dir(model_dir);
+  auto data = open_training_data(data_dir, options.sigmas, options.seed, options.patch);
+  torch::manual_seed(options.seed);
+  Trainer trainer(model.network, *data, options, device);
+
+  fs::create_directories(output);
+  const fs::path checkpoint = output / "train-state.pt";
+  if (args.has("resume") && fs::exists(checkpoint)) {
+    trainer.load_checkpoint(checkpoint);
+    std::fprintf(stderr, "resumed from %s at step %lld\n", checkpoint.c_str(),
+                 static_cast<long long>(trainer.step()));
+  }
+  std::fprintf(stderr, "training %s on %zu images from %s (%s)\n",
+               model.architecture.describe().c_str(), data->size(), data_dir.c_str(),
+               device.str().c_str());
+
+  ProgressBar progress(options.iterations);
+  double last_loss = 0.0;
+  trainer.run(
+      [&](const TrainProgress& step) {
+        last_loss = step.loss;
+        char detail[128];
+        std::snprintf(detail, sizeof(detail), "loss %.3f lr %.2e %.1f img/s", step.loss,
+                      step.learning_rate, step.images_per_second);
+        progress.update(step.step, detail);
+      },
+      -1, checkpoint_every, checkpoint);
+  progress.finish();
+
+  model.network->to(torch::kCPU);
+  save_model_dir(output, model.network,
+                 {{"source", "train"},
+                  {"base_model", fs::absolute(model_dir).string()},
+                  {"data", fs::absolute(data_dir).string()},
+                  {"options", options.to_json()},
+                  {"final_loss", last_loss}});
+  std::printf("saved %s after %lld steps (final loss %.3f)\n", output.c_str(),
+              static_cast<long long>(trainer.step()), last_loss);
+  return 0;
+}
+
+}  // namespace ern::cli

@@ -1,0 +1,21 @@
+#pragma once
+// Image files in and out through OpenCV. In memory, images are RGB (or gray, or RGBA) cv::Mats of
+// 8 or 16 bits per channel; OpenCV's BGR order is converted at this boundary and nowhere else.
+
+#include <filesystem>
+
+#include <opencv2/core.hpp>
+
+namespace ern {
+
+// Reads PNG, JPEG, WebP, TIFF, ... keeping bit depth and alpha. Throws std::runtime_error naming
+// the file when it is missing or cannot be decoded.
+cv::Mat read_image(const std::filesystem::path& path);
+
+// Like read_image, but always 3-channel 8-bit RGB (gray is expanded, alpha dropped).
+cv::Mat read_rgb8(const std::filesystem::path& path);
+
+// Format from the extension; written atomically. Throws std::runtime_error on failure.
+void write_image(const std::filesystem::path& path, const cv::Mat& image);
+
+}  // namespace ern

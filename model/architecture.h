@@ -1,0 +1,42 @@
+#pragma once
+// The shape of a NAFNet-style U-Net, independent of any tensor library: what `model.json` records
+// and what the CLI flags describe.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace ern {
+
+struct NafnetArchitecture {
+  int image_channels = 3;
+  int width = 32;
+  std::vector<int> encoder_blocks{2, 2, 4, 8};
+  int middle_blocks = 12;
+  std::vector<int> decoder_blocks{2, 2, 2, 2};
+
+  // Throws std::invalid_argument naming the offending field and its allowed range.
+  void validate() const;
+
+  // Images are zero-padded right/bottom to a multiple of this before the first encoder.
+  int size_multiple() const { return 1 << encoder_blocks.size(); }
+
+  // Closed-form parameter count (each NAF block holds 7c^2 + 33c parameters); the module's own
+  // count must agree, which the tests check.
+  std::int64_t expected_parameter_count() const;
+
+  // e.g. "width 32, (2-2-4-8)-12-(2-2-2-2)"
+  std::string describe() const;
+
+  nlohmann::json to_json() const;
+  static NafnetArchitecture from_json(const nlohmann::json& json);
+
+  bool operator==(const NafnetArchitecture& other) const;
+};
+
+// Parses "2,2,4,8" into {2,2,4,8}; throws std::invalid_argument naming `what` on bad input.
+std::vector<int> parse_block_list(const std::string& text, const std::string& what);
+
+}  // namespace ern

@@ -1,0 +1,48 @@
+#pragma once
+// Denoising quality on a folder of clean images: each image gets Gaussian noise at every sigma
+// with a fixed seed, then the network's output (and, as a classical reference, OpenCV's
+// non-local means on the same noisy image) is scored against the clean image.
+
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "model/nafnet.h"
+#include "model/tiled_inference.h"
+
+namespace ern {
+
+struct QualityScores {
+  double psnr = 0.0;
+  double ssim = 0.0;
+};
+
+struct SigmaEvaluation {
+  double sigma = 0.0;
+  int images = 0;
+  QualityScores noisy;      // the noisy input itself
+  QualityScores network;    // the model under evaluation
+  QualityScores nlm;        // fastNlMeansDenoisingColored; zeros when not run
+};
+
+struct EvaluationOptions {
+  std::vector<double> sigmas{15, 25, 50};
+  uint64_t seed = 0;
+  bool classical_reference = true;
+  TileOptions tiles;
+};
+
+// Mean scores per sigma over `images` (RGB 8-bit files).
+std::vector<SigmaEvaluation> evaluate_denoiser(Nafnet& network,
+                                               const std::vector<std::filesystem::path>& images,
+                                               const EvaluationOptions& options);
+
+// OpenCV's colour non-local means with filter strength chosen for `sigma` (0..255 scale).
+cv::Mat nlm_denoise(const cv::Mat& rgb8, double sigma);
+
+// The noise seed used for image `index` at `sigma`, so every tool adds the same noise.
+uint64_t evaluation_noise_seed(uint64_t seed, size_t index, double sigma);
+
+}  // namespace ern

@@ -1,0 +1,144 @@
+#include "model/nafnet.h"
+
+#include "model/mac_counter.h"
+
+namespace ern {
+namespace {
+
+namespace nn = torch::nn;
+
+nn::Conv2d make_conv(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1,
+                     int64_t groups = 1, bool bias = true) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, kernel)
+                        .stride(stride)
+                        .padding(kernel == 3 ? 1 : 0)
+                        .groups(groups)
+                        .bias(bias));
+}
+
+// Splits channels in two halves and multiplies them.
+torch::Tensor simple_gate(const torch::Tensor& x) {
+  auto halves = x.chunk(2, 1);
+  return halves[0] * halves[1];
+}
+
+}  // namespace
+
+LayerNorm2dImpl::LayerNorm2dImpl(int64_t channels, double eps) : eps_(eps) {
+  weight_ = register_parameter("weight", torch::ones({channels}));
+  bias_ = register_parameter("bias", torch::zeros({channels}));
+}
+
+torch::Tensor LayerNorm2dImpl::forward(const torch::Tensor& x) {
+  auto mean = x.mean(1, /*keepdim=*/true);
+  auto centered = x - mean;
+  auto variance = centered.pow(2).mean(1, /*keepdim=*/true);
+  auto normalized = centered / (variance + eps_).sqrt();
+  return weight_.view({1, -1, 1, 1}) * normalized + bias_.view({1, -1, 1, 1});
+}
+
+NafBlockImpl::NafBlockImpl(int64_t c) {
+  const int64_t dw = 2 * c;   // depth-wise expansion 2
+  const int64_t ffn = 2 * c;  // feed-forward expansion 2
+  conv1_ = register_module("conv1", make_conv(c, dw, 1));
+  conv2_ = register_module("conv2", make_conv(dw, dw, 3, 1, dw));
+  conv3_ = register_module("conv3", make_conv(dw / 2, c, 1));
+  sca_conv_ = make_conv(dw / 2, dw / 2, 1);
+  register_module("sca", nn::Sequential(nn::AdaptiveAvgPool2d(1), sca_conv_));
+  conv4_ = register_module("conv4", make_conv(c, ffn, 1));
+  conv5_ = register_module("conv5", make_conv(ffn / 2, c, 1));
+  norm1_ = register_module("norm1", LayerNorm2d(c));
+  norm2_ = register_module("norm2", LayerNorm2d(c));
+  beta_ = register_parameter("beta", torch::zeros({1, c, 1, 1}));
+  gamma_ = register_parameter("gamma", torch::zeros({1, c, 1, 1}));
+}
+
+torch::Tensor NafBlockImpl::forward(const torch::Tensor& input) {
+  auto x = norm1_->forward(input);
+  x = counted_conv(conv1_, x);
+  x = counted_conv(conv2_, x);
+  x = simple_gate(x);
+  x = x * counted_conv(sca_conv_, torch::adaptive_avg_pool2d(x, {1, 1}));
+  x = counted_conv(conv3_, x);
+  auto y = input + x * beta_;
+  x = counted_conv(conv4_, norm2_->forward(y));
+  x = simple_gate(x);
+  x = counted_conv(conv5_, x);
+  return y + x * gamma_;
+}
+
+NafnetImpl::NafnetImpl(const NafnetArchitecture& architecture) : architecture_(architecture) {
+  architecture_.validate();
+  const int64_t img = architecture_.image_channels;
+  int64_t c = architecture_.width;
+  intro_ = register_module("intro", make_conv(img, c, 3));
+
+  nn::ModuleList encoders, downs, ups, decoders, middle;
+  for (int blocks : architecture_.encoder_blocks) {
+    nn::ModuleList stage;
+    encoders_.emplace_back();
+    for (int i = 0; i < blocks; ++i) {
+      encoders_.back().push_back(NafBlock(c));
+      stage->push_back(encoders_.back().back());
+    }
+    encoders->push_back(stage);
+    downs_.push_back(make_conv(c, 2 * c, 2, 2));
+    downs->push_back(downs_.back());
+    c *= 2;
+  }
+  for (int i = 0; i < architecture_.middle_blocks; ++i) {
+    middle_.push_back(NafBlock(c));
+    middle->push_back(middle_.back());
+  }
+  for (int blocks : architecture_.decoder_blocks) {
+    ups_.push_back(make_conv(c, 2 * c, 1, 1, 1, /*bias=*/false));
+    ups->push_back(nn::Sequential(ups_.back(), nn::PixelShuffle(2)));
+    c /= 2;
+    nn::ModuleList stage;
+    decoders_.emplace_back();
+    for (int i = 0; i < blocks; ++i) {
+      decoders_.back().push_back(NafBlock(c));
+      stage->push_back(decoders_.back().back());
+    }
+    decoders->push_back(stage);
+  }
+  ending_ = register_module("ending", make_conv(architecture_.width, img, 3));
+  register_module("encoders", encoders);
+  register_module("decoders", decoders);
+  register_module("middle_blks", middle);
+  register_module("ups", ups);
+  register_module("downs", downs);
+}
+
+torch::Tensor NafnetImpl::forward(const torch::Tensor& input) {
+  const int64_t height = input.size(2), width = input.size(3);
+  const int64_t multiple = architecture_.size_multiple();
+  const int64_t pad_h = (multiple - height % multiple) % multiple;
+  const int64_t pad_w = (multiple - width % multiple) % multiple;
+  auto padded = (pad_h || pad_w) ? torch::constant_pad_nd(input, {0, pad_w, 0, pad_h}, 0) : input;
+
+  auto x = counted_conv(intro_, padded);
+  std::vector<torch::Tensor> skips;
+  for (size_t stage = 0; stage < encoders_.size(); ++stage) {
+    for (auto& block : encoders_[stage]) x = block->forward(x);
+    skips.push_back(x);
+    x = counted_conv(downs_[stage], x);
+  }
+  for (auto& block : middle_) x = block->forward(x);
+  for (size_t stage = 0; stage < decoders_.size(); ++stage) {
+    x = torch::pixel_shuffle(counted_conv(ups_[stage], x), 2);
+    x = x + skips[skips.size() - 1 - stage];
+    for (auto& block : decoders_[stage]) x = block->forward(x);
+  }
+  x = counted_conv(ending_, x) + padded;
+  return x.index({torch::indexing::Slice(), torch::indexing::Slice(),
+                  torch::indexing::Slice(0, height), torch::indexing::Slice(0, width)});
+}
+
+int64_t count_parameters(torch::nn::Module& module) {
+  int64_t total = 0;
+  for (const auto& parameter : module.parameters()) total += parameter.numel();
+  return total;
+}
+
+}  // namespace ern

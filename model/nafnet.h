@@ -1,0 +1,58 @@
+#pragma once
+// NAFNet (Chen et al., "Simple Baselines for Image Restoration") with the reference implementation's
+// module tree, so parameter names equal the released state-dict keys (`encoders.0.1.conv1.weight`,
+// `ups.2.0.weight`, `middle_blks.3.sca.1.bias`, ...).
+
+#include <torch/torch.h>
+
+#include "model/architecture.h"
+
+namespace ern {
+
+// Normalizes over channels at each pixel (not over the spatial extent), eps 1e-6.
+class LayerNorm2dImpl : public torch::nn::Module {
+ public:
+  explicit LayerNorm2dImpl(int64_t channels, double eps = 1e-6);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::Tensor weight_;
+  torch::Tensor bias_;
+  double eps_;
+};
+TORCH_MODULE(LayerNorm2d);
+
+class NafBlockImpl : public torch::nn::Module {
+ public:
+  explicit NafBlockImpl(int64_t channels);
+  torch::Tensor forward(const torch::Tensor& input);
+
+ private:
+  LayerNorm2d norm1_{nullptr}, norm2_{nullptr};
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
+  torch::nn::Conv2d conv4_{nullptr}, conv5_{nullptr};
+  torch::nn::Conv2d sca_conv_{nullptr};  // registered as `sca.1`, after an (unnamed) global pool
+  torch::Tensor beta_, gamma_;
+};
+TORCH_MODULE(NafBlock);
+
+class NafnetImpl : public torch::nn::Module {
+ public:
+  explicit NafnetImpl(const NafnetArchitecture& architecture);
+  // x: [B, C, H, W] in [0, 1]; any H, W (padded internally, cropped back).
+  torch::Tensor forward(const torch::Tensor& x);
+  const NafnetArchitecture& architecture() const { return architecture_; }
+
+ private:
+  NafnetArchitecture architecture_;
+  torch::nn::Conv2d intro_{nullptr}, ending_{nullptr};
+  std::vector<std::vector<NafBlock>> encoders_, decoders_;
+  std::vector<NafBlock> middle_;
+  std::vector<torch::nn::Conv2d> downs_, ups_;
+};
+TORCH_MODULE(Nafnet);
+
+// Sum of the elements of every parameter.
+int64_t count_parameters(torch::nn::Module& module);
+
+}  // namespace ern

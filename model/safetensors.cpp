@@ -1,0 +1,119 @@
+#include "model/safetensors.h"
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "common/atomic_file.h"
+
+namespace ern {
+namespace {
+
+struct DtypeName {
+  torch::ScalarType type;
+  const char* name;
+};
+
+constexpr DtypeName kDtypes[] = {
+    {torch::kFloat32, "F32"}, {torch::kFloat64, "F64"},  {torch::kFloat16, "F16"},
+    {torch::kBFloat16, "BF16"}, {torch::kInt64, "I64"}, {torch::kInt32, "I32"},
+    {torch::kUInt8, "U8"},    {torch::kBool, "BOOL"},
+};
+
+const char* dtype_name(torch::ScalarType type) {
+  for (const auto& entry : kDtypes) {
+    if (entry.type == type) return entry.name;
+  }
+  throw std::invalid_argument(std::string("safetensors: unsupported dtype ") +
+                              c10::toString(type));
+}
+
+torch::ScalarType dtype_from_name(const std::string& name, const std::string& where) {
+  for (const auto& entry : kDtypes) {
+    if (name == entry.name) return entry.type;
+  }
+  throw std::runtime_error(where + ": unsupported dtype '" + name + "'");
+}
+
+}  // namespace
+
+void write_safetensors(const std::filesystem::path& path, const NamedTensors& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::vector<torch::Tensor> contiguous;
+  size_t offset = 0;
+  for (const auto& [name, tensor] : tensors) {
+    auto cpu = tensor.detach().to(torch::kCPU).contiguous();
+    const size_t bytes = cpu.numel() * cpu.element_size();
+    header[name] = {{"dtype", dtype_name(cpu.scalar_type())},
+                    {"shape", cpu.sizes().vec()},
+                    {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+    contiguous.push_back(cpu);
+  }
+  std::string header_text = header.dump();
+  header_text.append((8 - header_text.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
+
+  std::string content;
+  content.reserve(8 + header_text.size() + offset);
+  const uint64_t header_size = header_text.size();
+  for (int i = 0; i < 8; ++i) content.push_back(static_cast<char>((header_size >> (8 * i)) & 0xff));
+  content += header_text;
+  for (const auto& tensor : contiguous) {
+    content.append(static_cast<const char*>(tensor.data_ptr()), tensor.numel() * tensor.element_size());
+  }
+  write_file_atomically(path, content);
+}
+
+NamedTensors read_safetensors(const std::filesystem::path& path) {
+  const std::string where = path.string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(where + ": cannot open");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  const std::string content = buffer.str();
+  if (content.size() < 8) throw std::runtime_error(where + ": too short for a safetensors file");
+  uint64_t header_size = 0;
+  for (int i = 0; i < 8; ++i) header_size |= uint64_t(uint8_t(content[i])) << (8 * i);
+  if (header_size > content.size() - 8) {
+    throw std::runtime_error(where + ": header length exceeds the file size");
+  }
+  nlohmann::ordered_json header;
+  try {
+    header = nlohmann::ordered_json::parse(content.substr(8, header_size));
+  } catch (const nlohmann::json::exception& error) {
+    throw std::runtime_error(where + ": bad header: " + error.what());
+  }
+  const size_t data_start = 8 + header_size;
+  const size_t data_size = content.size() - data_start;
+
+  NamedTensors tensors;
+  for (const auto& [name, entry] : header.items()) {
+    if (name == "__metadata__") continue;
+    const std::string tensor_where = where + ": tensor '" + name + "'";
+    try {
+      const auto type = dtype_from_name(entry.at("dtype").get<std::string>(), tensor_where);
+      const auto shape = entry.at("shape").get<std::vector<int64_t>>();
+      const auto offsets = entry.at("data_offsets").get<std::vector<size_t>>();
+      int64_t numel = 1;
+      for (int64_t dim : shape) numel *= dim;
+      if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > data_size ||
+          offsets[1] - offsets[0] != numel * c10::elementSize(type)) {
+        throw std::runtime_error(tensor_where + ": data_offsets do not match its shape and dtype");
+      }
+      auto tensor = torch::empty(shape, torch::TensorOptions().dtype(type));
+      std::memcpy(tensor.data_ptr(), content.data() + data_start + offsets[0],
+                  offsets[1] - offsets[0]);
+      tensors.emplace_back(name, tensor);
+    } catch (const nlohmann::json::exception& error) {
+      throw std::runtime_error(tensor_where + ": " + error.what());
+    }
+  }
+  return tensors;
+}
+
+}  // namespace ern

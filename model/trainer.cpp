@@ -1,0 +1,168 @@
+#include "model/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+#include "common/atomic_file.h"
+
+namespace ern {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+void require(bool condition, const std::string& message) {
+  if (!condition) throw std::invalid_argument(message);
+}
+
+}  // namespace
+
+void TrainOptions::validate() const {
+  require(iterations >= 1, "iterations: must be >= 1");
+  require(batch >= 1 && batch <= 1024, "batch: must be in 1..1024");
+  require(patch >= 8 && patch <= 2048, "patch: must be in 8..2048");
+  require(learning_rate > 0 && learning_rate < 1, "learning_rate: must be in (0, 1)");
+  require(min_learning_rate >= 0 && min_learning_rate <= learning_rate,
+          "min_learning_rate: must be in [0, learning_rate]");
+  require(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "betas: must be in [0, 1)");
+  require(weight_decay >= 0, "weight_decay: must be >= 0");
+  require(!sigmas.empty(), "sigma: at least one noise level is needed");
+}
+
+nlohmann::json TrainOptions::to_json() const {
+  return {{"iterations", iterations},       {"batch", batch},
+          {"patch", patch},                 {"learning_rate", learning_rate},
+          {"min_learning_rate", min_learning_rate}, {"betas", {beta1, beta2}},
+          {"weight_decay", weight_decay},   {"sigmas", sigmas},
+          {"seed", seed}};
+}
+
+torch::Tensor psnr_loss(const torch::Tensor& prediction, const torch::Tensor& target) {
+  const double scale = 10.0 / std::log(10.0);
+  auto mse = (prediction - target).pow(2).mean({1, 2, 3});
+  return scale * torch::log(mse + 1e-8).mean();
+}
+
+double cosine_learning_rate(const TrainOptions& options, int64_t step) {
+  const double progress = static_cast<double>(step) / static_cast<double>(options.iterations);
+  return options.min_learning_rate + (options.learning_rate - options.min_learning_rate) * 0.5 *
+                                         (1.0 + std::cos(kPi * progress));
+}
+
+torch::Device parse_device(const std::string& name) {
+  torch::Device device(torch::kCPU);
+  try {
+    device = torch::Device(name);
+  } catch (const c10::Error&) {
+    throw std::invalid_argument("device: expected cpu, cuda or cuda:N, got '" + name + "'");
+  }
+  if (device.is_cuda()) {
+    if (!torch::cuda::is_available()) {
+      throw std::invalid_argument("device: '" + name +
+                                  "' requested but this LibTorch build or machine has no CUDA");
+    }
+    if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count())) {
+      throw std::invalid_argument("device: '" + name + "' does not exist (" +
+                                  std::to_string(torch::cuda::device_count()) + " CUDA devices)");
+    }
+  }
+  return device;
+}
+
+Trainer::Trainer(Nafnet network, TrainingData& data, TrainOptions options, torch::Device device)
+    : network_(std::move(network)),
+      data_(data),
+      options_((options.validate(), std::move(options))),
+      device_(device),
+      optimizer_((network_->to(device_), network_->parameters()),
+                 torch::optim::AdamWOptions(options_.learning_rate)
+                     .betas({options_.beta1, options_.beta2})
+                     .weight_decay(options_.weight_decay)) {}
+
+void Trainer::run(const std::function<void(const TrainProgress&)>& on_step, int64_t max_steps,
+                  int64_t checkpoint_every, const std::filesystem::path& checkpoint_path) {
+  network_->train();
+  const int64_t stop_at =
+      max_steps < 0 ? options_.iterations : std::min(options_.iterations, step_ + max_steps);
+  double images_per_second = 0.0;
+  while (step_ < stop_at) {
+    const auto started = std::chrono::steady_clock::now();
+    const double lr = cosine_learning_rate(options_, step_);
+    for (auto& group : optimizer_.param_groups()) {
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    }
+    auto batch = data_.next_batch(options_.batch, options_.patch);
+    optimizer_.zero_grad();
+    auto loss = psnr_loss(network_->forward(batch.noisy.to(device_)), batch.clean.to(device_));
+    loss.backward();
+    optimizer_.step();
+    ++step_;
+
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double rate = options_.batch / std::max(seconds, 1e-9);
+    images_per_second = images_per_second == 0.0 ? rate : 0.9 * images_per_second + 0.1 * rate;
+    if (on_step) {
+      on_step({step_, options_.iterations, loss.item<double>(), lr, images_per_second});
+    }
+    if (!checkpoint_path.empty() && checkpoint_every > 0 && step_ % checkpoint_every == 0) {
+      save_checkpoint(checkpoint_path);
+    }
+  }
+  if (!checkpoint_path.empty()) save_checkpoint(checkpoint_path);
+}
+
+void Trainer::save_checkpoint(const std::filesystem::path& path) {
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive model_archive, optimizer_archive;
+  network_->save(model_archive);
+  optimizer_.save(optimizer_archive);
+  archive.write("model", model_archive);
+  archive.write("optimizer", optimizer_archive);
+  archive.write("step", c10::IValue(step_));
+  archive.write("options", c10::IValue(options_.to_json().dump()));
+  archive.write("data_state", c10::IValue(data_.save_state()));
+  archive.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_atomically(path, bytes.str());
+}
+
+void Trainer::load_checkpoint(const std::filesystem::path& path) {
+  if (!std::filesystem::is_regular_file(path)) {
+    throw std::runtime_error(path.string() + ": no such checkpoint");
+  }
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path.string(), device_);
+  } catch (const c10::Error&) {
+    throw std::runtime_error(path.string() + ": not a training checkpoint");
+  }
+  c10::IValue options_value, step_value, data_value;
+  archive.read("options", options_value);
+  const auto saved = nlohmann::json::parse(options_value.toStringRef());
+  const auto current = options_.to_json();
+  for (const auto& [key, value] : current.items()) {
+    if (saved.value(key, nlohmann::json()) != value) {
+      throw std::runtime_error(path.string() + ": written with " + key + " = " +
+                               saved.value(key, nlohmann::json()).dump() + ", this run has " +
+                               value.dump());
+    }
+  }
+  torch::serialize::InputArchive model_archive, optimizer_archive;
+  archive.read("model", model_archive);
+  archive.read("optimizer", optimizer_archive);
+  network_->load(model_archive);
+  optimizer_.load(optimizer_archive);
+  archive.read("step", step_value);
+  step_ = step_value.toInt();
+  archive.read("data_state", data_value);
+  data_.load_state(data_value.toStringRef());
+  torch::Tensor rng_state;
+  archive.read("torch_rng", rng_state);
+  at::Generator default_generator = at::detail::getDefaultCPUGenerator();
+  default_generator.set_state(rng_state.to(torch::kCPU));
+}
+
+}  // namespace ern
