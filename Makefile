@@ -1,0 +1,25 @@
+# Entry points. Each target runs scripts/setup.sh first, so a fresh Debian bookworm machine needs
+# nothing else: `make demo` (the main job) and `make test` (build and pass the tests).
+BUILD ?= build
+JOBS ?= $(shell nproc)
+
+.PHONY: setup build data demo test clean
+
+setup:
+	bash scripts/setup.sh
+
+build: setup
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS)
+
+data: setup
+	bash scripts/prepare-data.sh
+
+demo: build data
+	bash scripts/demo.sh
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD)

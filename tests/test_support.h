@@ -1,0 +1,34 @@
+#pragma once
+// Paths and helpers shared by the tests. CTest sets ERN_SOURCE_DIR, ERN_BIN_DIR, ERN_TEST_DATA
+// and ERN_PYTHON (see tests/CMakeLists.txt).
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/subprocess.h"
+
+namespace ern::test {
+
+std::filesystem::path source_dir();
+std::filesystem::path bin_dir();
+// data/images layout: train/ and val/ with real photographs.
+std::filesystem::path test_data_dir();
+std::string python();
+
+// A fresh directory removed at the end of the test.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Runs a program, failing the test (with its output) if it cannot be started.
+SubprocessResult run(const std::vector<std::string>& argv);
+
+}  // namespace ern::test

@@ -1,0 +1,56 @@
+#include "model/architecture.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace ern {
+namespace {
+
+TEST(Architecture, SiddWidth32HasThePublishedParameterCount) {
+  NafnetArchitecture sidd;  // defaults: width 32, (2-2-4-8)-12-(2-2-2-2)
+  EXPECT_EQ(sidd.expected_parameter_count(), 29'159'715);
+  EXPECT_EQ(sidd.size_multiple(), 16);
+  EXPECT_EQ(sidd.describe(), "width 32, (2-2-4-8)-12-(2-2-2-2)");
+}
+
+TEST(Architecture, JsonRoundTrip) {
+  NafnetArchitecture tiny;
+  tiny.width = 16;
+  tiny.encoder_blocks = {1, 1};
+  tiny.middle_blocks = 1;
+  tiny.decoder_blocks = {1, 2};
+  EXPECT_EQ(NafnetArchitecture::from_json(tiny.to_json()), tiny);
+}
+
+TEST(Architecture, ValidationNamesTheField) {
+  NafnetArchitecture arch;
+  arch.width = 15;
+  try {
+    arch.validate();
+    FAIL() << "odd width accepted";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("width"), std::string::npos) << error.what();
+  }
+  arch = NafnetArchitecture();
+  arch.decoder_blocks = {1, 1};
+  try {
+    arch.validate();
+    FAIL() << "mismatched stage counts accepted";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("decoder_blocks"), std::string::npos) << error.what();
+  }
+  auto json = NafnetArchitecture().to_json();
+  json.erase("width");
+  EXPECT_THROW(NafnetArchitecture::from_json(json), std::invalid_argument);
+}
+
+TEST(Architecture, ParsesBlockLists) {
+  EXPECT_EQ(parse_block_list("2,2,4,8", "--enc"), (std::vector<int>{2, 2, 4, 8}));
+  EXPECT_THROW(parse_block_list("2,x", "--enc"), std::invalid_argument);
+  EXPECT_THROW(parse_block_list("2,,4", "--enc"), std::invalid_argument);
+  EXPECT_THROW(parse_block_list("", "--enc"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace ern

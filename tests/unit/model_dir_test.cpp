@@ -1,0 +1,95 @@
+#include "model/model_dir.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/test_support.h"
+
+namespace ern {
+namespace {
+
+NafnetArchitecture small_architecture() {
+  NafnetArchitecture arch;
+  arch.width = 8;
+  arch.encoder_blocks = {1, 1};
+  arch.middle_blocks = 1;
+  arch.decoder_blocks = {1, 1};
+  return arch;
+}
+
+std::string message_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const std::exception& error) {
+    return error.what();
+  }
+  return "";
+}
+
+TEST(Safetensors, RoundTripsNamesShapesAndValues) {
+  test::TempDir dir;
+  NamedTensors tensors = {{"a.weight", torch::randn({3, 4, 1, 1})},
+                          {"b", torch::arange(10, torch::kInt64)},
+                          {"c", torch::rand({5}).to(torch::kFloat64)}};
+  write_safetensors(dir / "x.safetensors", tensors);
+  const auto read = read_safetensors(dir / "x.safetensors");
+  ASSERT_EQ(read.size(), tensors.size());
+  for (size_t i = 0; i < read.size(); ++i) {
+    EXPECT_EQ(read[i].first, tensors[i].first);
+    EXPECT_TRUE(torch::equal(read[i].second, tensors[i].second)) << read[i].first;
+  }
+}
+
+TEST(Safetensors, RejectsTruncatedFiles) {
+  test::TempDir dir;
+  write_safetensors(dir / "x.safetensors", {{"w", torch::randn({64})}});
+  std::filesystem::resize_file(dir / "x.safetensors", std::filesystem::file_size(dir / "x.safetensors") - 8);
+  const auto message = message_of([&] { read_safetensors(dir / "x.safetensors"); });
+  EXPECT_NE(message.find("'w'"), std::string::npos) << message;
+}
+
+TEST(ModelDir, SavesAndLoadsIdenticalWeightsAndMetadata) {
+  test::TempDir dir;
+  Nafnet network(small_architecture());
+  save_model_dir(dir.path(), network, {{"source", "test"}});
+  auto loaded = load_model_dir(dir.path());
+  EXPECT_EQ(loaded.architecture, small_architecture());
+  EXPECT_EQ(loaded.metadata["params"].get<int64_t>(), small_architecture().expected_parameter_count());
+  EXPECT_GT(loaded.metadata["gmacs_256"].get<double>(), 0.0);
+  EXPECT_EQ(loaded.metadata["provenance"]["source"], "test");
+  auto x = torch::rand({1, 3, 20, 20});
+  torch::NoGradGuard no_grad;
+  network->eval();
+  EXPECT_TRUE(torch::equal(network->forward(x), loaded.network->forward(x)));
+}
+
+TEST(ModelDir, LoadingNamesTheWrongTensor) {
+  test::TempDir dir;
+  Nafnet network(small_architecture());
+  save_model_dir(dir.path(), network, {});
+  auto tensors = read_safetensors(dir / kWeightsFile);
+  for (auto& [name, tensor] : tensors) {
+    if (name == "encoders.1.0.conv2.weight") tensor = torch::zeros({3, 1, 3, 3});
+  }
+  write_safetensors(dir / kWeightsFile, tensors);
+  auto message = message_of([&] { load_model_dir(dir.path()); });
+  EXPECT_NE(message.find("encoders.1.0.conv2.weight"), std::string::npos) << message;
+  EXPECT_NE(message.find("[3, 1, 3, 3]"), std::string::npos) << message;
+
+  tensors.erase(tensors.begin());
+  write_safetensors(dir / kWeightsFile, tensors);
+  message = message_of([&] { load_model_dir(dir.path()); });
+  EXPECT_NE(message.find("missing"), std::string::npos) << message;
+}
+
+TEST(ModelDir, RejectsDirectoriesWithoutModelJson) {
+  test::TempDir dir;
+  const auto message = message_of([&] { load_model_dir(dir.path()); });
+  EXPECT_NE(message.find("model.json"), std::string::npos) << message;
+  std::ofstream(dir / kModelJson) << "{ not json";
+  EXPECT_NE(message_of([&] { load_model_dir(dir.path()); }).find("model.json"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ern
