@@ -20,10 +20,11 @@ NafnetArchitecture architecture_from_flags(const Arguments& args) {
   NafnetArchitecture architecture;
   architecture.width = static_cast<int>(args.integer_or("width", architecture.width, 2, 1024));
   architecture.image_channels = static_cast<int>(args.integer_or("channels", 3, 1, 3));
-  if (args.has("enc")) architecture.encoder_blocks = parse_block_list(args.required("enc"), "--enc");
-  architecture.middle_blocks = static_cast<int>(args.integer_or("middle", architecture.middle_blocks, 0, 64));
-  if (args.has("dec")) architecture.decoder_blocks = parse_block_list(args.required("dec"), "--dec");
+  architecture.middle_blocks =
+      static_cast<int>(args.integer_or("middle", architecture.middle_blocks, 0, 64));
   try {
+    if (args.has("enc")) architecture.encoder_blocks = parse_block_list(args.required("enc"), "--enc");
+    if (args.has("dec")) architecture.decoder_blocks = parse_block_list(args.required("dec"), "--dec");
     architecture.validate();
   } catch (const std::invalid_argument& error) {
     throw UsageError(std::string("architecture: ") + error.what());

@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 ernctl=build/bin/ernctl
 out=out/demo
-iterations=${DEMO_ITERATIONS:-1500}
+iterations=${DEMO_ITERATIONS:-1000}
 mkdir -p "$out"
 
 echo "== 1. a small NAFNet: width 16, (1-1-1-1)-1-(1-1-1-1)"

@@ -1,27 +1,14 @@
 #include "tests/test_support.h"
 
-#include <cstdlib>
 #include <stdexcept>
 
 #include <gtest/gtest.h>
 
 namespace ern::test {
-namespace {
-
-std::string required_env(const char* name) {
-  const char* value = std::getenv(name);
-  if (value == nullptr || *value == '\0') {
-    throw std::runtime_error(std::string(name) + " is not set; run the tests through ctest");
-  }
-  return value;
-}
-
-}  // namespace
-
-std::filesystem::path source_dir() { return required_env("ERN_SOURCE_DIR"); }
-std::filesystem::path bin_dir() { return required_env("ERN_BIN_DIR"); }
-std::filesystem::path test_data_dir() { return required_env("ERN_TEST_DATA"); }
-std::string python() { return required_env("ERN_PYTHON"); }
+std::filesystem::path source_dir() { return ERN_TEST_SOURCE_DIR; }
+std::filesystem::path bin_dir() { return ERN_TEST_BIN_DIR; }
+std::filesystem::path test_data_dir() { return ERN_TEST_DATA_DIR; }
+std::string python() { return ERN_TEST_PYTHON; }
 
 TempDir::TempDir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "ern-test-XXXXXX").string();

@@ -1,6 +1,6 @@
 #pragma once
-// Paths and helpers shared by the tests. CTest sets ERN_SOURCE_DIR, ERN_BIN_DIR, ERN_TEST_DATA
-// and ERN_PYTHON (see tests/CMakeLists.txt).
+// Paths and helpers shared by the tests; the paths are fixed when CMake configures the build
+// (see tests/CMakeLists.txt).
 
 #include <filesystem>
 #include <string>

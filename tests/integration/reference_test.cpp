@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "model/checkpoint_import.h"
 #include "model/model_dir.h"
 #include "tests/test_support.h"
