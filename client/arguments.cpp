@@ -83,7 +83,8 @@ long long Arguments::integer_or(const std::string& flag, long long fallback, lon
   return value;
 }
 
-double Arguments::number_or(const std::string& flag, double fallback, double min, double max) const {
+double Arguments::number_or(const std::string& flag, double fallback, double min,
+                            double max) const {
   if (!has(flag)) return fallback;
   const auto value = parse_number<double>(flag, values_.at(flag));
   if (value < min || value > max) {

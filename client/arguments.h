@@ -29,9 +29,11 @@ class Arguments {
   bool has(const std::string& flag) const { return values_.count(flag) > 0; }
   std::string required(const std::string& flag) const;
   std::string value_or(const std::string& flag, const std::string& fallback) const;
-  long long integer_or(const std::string& flag, long long fallback, long long min, long long max) const;
+  long long integer_or(const std::string& flag, long long fallback, long long min,
+                       long long max) const;
   double number_or(const std::string& flag, double fallback, double min, double max) const;
-  std::vector<double> numbers_or(const std::string& flag, const std::vector<double>& fallback) const;
+  std::vector<double> numbers_or(const std::string& flag,
+                                 const std::vector<double>& fallback) const;
 
  private:
   std::vector<std::string> positionals_;

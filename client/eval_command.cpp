@@ -24,7 +24,8 @@ int evaluate(const Args& raw) {
   for (double sigma : options.sigmas) {
     if (sigma < 0 || sigma > 255) throw UsageError("--sigma: each value must be in 0..255");
   }
-  options.seed = static_cast<uint64_t>(args.integer_or("seed", 0, 0, std::numeric_limits<long long>::max()));
+  options.seed =
+      static_cast<uint64_t>(args.integer_or("seed", 0, 0, std::numeric_limits<long long>::max()));
   options.classical_reference = !args.has("no-nlm");
   const auto images = list_images(args.required("images"));
   auto model = load_model_dir(args.required("local"));
@@ -34,7 +35,9 @@ int evaluate(const Args& raw) {
   if (args.has("json")) {
     nlohmann::json out = nlohmann::json::object();
     for (const auto& result : results) {
-      auto scores = [](const QualityScores& s) { return nlohmann::json{{"psnr", s.psnr}, {"ssim", s.ssim}}; };
+      auto scores = [](const QualityScores& s) {
+        return nlohmann::json{{"psnr", s.psnr}, {"ssim", s.ssim}};
+      };
       nlohmann::json entry = {{"images", result.images},
                               {"noisy", scores(result.noisy)},
                               {"model", scores(result.network)}};
@@ -46,7 +49,8 @@ int evaluate(const Args& raw) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::printf("%zu images, noise seed %llu\n", images.size(), static_cast<unsigned long long>(options.seed));
+  std::printf("%zu images, noise seed %llu\n", images.size(),
+              static_cast<unsigned long long>(options.seed));
   std::printf("%-6s %-16s %-16s %-16s %s\n", "sigma", "noisy PSNR/SSIM", "model PSNR/SSIM",
               options.classical_reference ? "NLM PSNR/SSIM" : "", "model gain");
   for (const auto& result : results) {
@@ -54,8 +58,8 @@ int evaluate(const Args& raw) {
     if (options.classical_reference) {
       std::snprintf(nlm, sizeof(nlm), "%.2f / %.4f", result.nlm.psnr, result.nlm.ssim);
     }
-    std::printf("%-6g %5.2f / %.4f   %5.2f / %.4f   %-16s %+.2f dB\n", result.sigma, result.noisy.psnr,
-                result.noisy.ssim, result.network.psnr, result.network.ssim, nlm,
+    std::printf("%-6g %5.2f / %.4f   %5.2f / %.4f   %-16s %+.2f dB\n", result.sigma,
+                result.noisy.psnr, result.noisy.ssim, result.network.psnr, result.network.ssim, nlm,
                 result.network.psnr - result.noisy.psnr);
   }
   return 0;

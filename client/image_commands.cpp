@@ -41,7 +41,8 @@ int noise(const Args& raw) {
   Arguments args(raw, {"sigma", "seed", "o"});
   args.expect_positionals(1, "ernctl noise INPUT --sigma 25 [--seed 0] -o OUTPUT");
   const double sigma = args.number_or("sigma", 25.0, 0.0, 255.0);
-  const auto seed = static_cast<uint64_t>(args.integer_or("seed", 0, 0, std::numeric_limits<long long>::max()));
+  const auto seed =
+      static_cast<uint64_t>(args.integer_or("seed", 0, 0, std::numeric_limits<long long>::max()));
   const auto output_path = args.required("o");
   const cv::Mat clean = read_rgb8(args.positional(0, "INPUT"));
   write_image(output_path, add_gaussian_noise(clean, sigma, seed));
@@ -64,8 +65,9 @@ int compare(const Args& raw) {
   }
   if (args.has("json")) {
     // JSON has no infinity: identical images report psnr null.
-    nlohmann::json out = {{"psnr", std::isfinite(psnr_value) ? nlohmann::json(psnr_value) : nlohmann::json()},
-                          {"ssim", ssim_value}};
+    nlohmann::json out = {
+        {"psnr", std::isfinite(psnr_value) ? nlohmann::json(psnr_value) : nlohmann::json()},
+        {"ssim", ssim_value}};
     std::cout << out.dump() << "\n";
   } else {
     std::printf("PSNR %.4f dB  SSIM %.5f\n", psnr_value, ssim_value);

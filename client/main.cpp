@@ -34,14 +34,10 @@ Images (offline):
 
 int main(int argc, char** argv) {
   const std::map<std::string, Command> commands = {
-      {"model init", ern::cli::model_init},
-      {"model import-nafnet", ern::cli::model_import_nafnet},
-      {"model info", ern::cli::model_info},
-      {"train", ern::cli::train},
-      {"eval", ern::cli::evaluate},
-      {"denoise", ern::cli::denoise_local},
-      {"noise", ern::cli::noise},
-      {"compare", ern::cli::compare},
+      {"model init", ern::cli::model_init}, {"model import-nafnet", ern::cli::model_import_nafnet},
+      {"model info", ern::cli::model_info}, {"train", ern::cli::train},
+      {"eval", ern::cli::evaluate},         {"denoise", ern::cli::denoise_local},
+      {"noise", ern::cli::noise},           {"compare", ern::cli::compare},
   };
   ern::cli::Args args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {

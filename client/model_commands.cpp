@@ -13,8 +13,8 @@
 namespace ern::cli {
 namespace {
 
-const std::set<std::string> kArchitectureFlags = {"width", "enc", "middle", "dec", "channels", "o",
-                                                  "seed"};
+const std::set<std::string> kArchitectureFlags = {"width",    "enc", "middle", "dec",
+                                                  "channels", "o",   "seed"};
 
 NafnetArchitecture architecture_from_flags(const Arguments& args) {
   NafnetArchitecture architecture;
@@ -23,8 +23,10 @@ NafnetArchitecture architecture_from_flags(const Arguments& args) {
   architecture.middle_blocks =
       static_cast<int>(args.integer_or("middle", architecture.middle_blocks, 0, 64));
   try {
-    if (args.has("enc")) architecture.encoder_blocks = parse_block_list(args.required("enc"), "--enc");
-    if (args.has("dec")) architecture.decoder_blocks = parse_block_list(args.required("dec"), "--dec");
+    if (args.has("enc"))
+      architecture.encoder_blocks = parse_block_list(args.required("enc"), "--enc");
+    if (args.has("dec"))
+      architecture.decoder_blocks = parse_block_list(args.required("dec"), "--dec");
     architecture.validate();
   } catch (const std::invalid_argument& error) {
     throw UsageError(std::string("architecture: ") + error.what());
@@ -36,13 +38,15 @@ void print_saved(const std::filesystem::path& directory) {
   const auto json = read_model_json(directory);
   std::printf("saved %s: %s, %lld parameters, %.2f G MACs at 256x256\n", directory.c_str(),
               NafnetArchitecture::from_json(json["architecture"]).describe().c_str(),
-              json["metadata"]["params"].get<long long>(), json["metadata"]["gmacs_256"].get<double>());
+              json["metadata"]["params"].get<long long>(),
+              json["metadata"]["gmacs_256"].get<double>());
 }
 
 }  // namespace
 
 int model_init(const Args& raw) {
-  const std::string usage = "ernctl model init --width W --enc 2,2,4,8 --middle 12 --dec 2,2,2,2 -o DIR";
+  const std::string usage =
+      "ernctl model init --width W --enc 2,2,4,8 --middle 12 --dec 2,2,2,2 -o DIR";
   Arguments args(raw, kArchitectureFlags);
   args.expect_positionals(0, usage);
   const auto architecture = architecture_from_flags(args);
@@ -57,7 +61,8 @@ int model_init(const Args& raw) {
 
 int model_import_nafnet(const Args& raw) {
   const std::string usage =
-      "ernctl model import-nafnet CHECKPOINT --width 32 --enc 2,2,4,8 --middle 12 --dec 2,2,2,2 -o DIR";
+      "ernctl model import-nafnet CHECKPOINT --width 32 --enc 2,2,4,8 --middle 12 --dec 2,2,2,2 -o "
+      "DIR";
   Arguments args(raw, kArchitectureFlags);
   args.expect_positionals(1, usage);
   const std::filesystem::path checkpoint = args.positional(0, "CHECKPOINT");
@@ -67,7 +72,8 @@ int model_import_nafnet(const Args& raw) {
   load_named_tensors(*network, read_reference_checkpoint(checkpoint),
                      checkpoint.string() + " (for " + architecture.describe() + ")");
   save_model_dir(output, network,
-                 {{"source", "import-nafnet"}, {"checkpoint", std::filesystem::absolute(checkpoint).string()}});
+                 {{"source", "import-nafnet"},
+                  {"checkpoint", std::filesystem::absolute(checkpoint).string()}});
   print_saved(output);
   return 0;
 }
@@ -87,7 +93,8 @@ int model_info(const Args& raw) {
   std::printf("parameters    %lld\n", metadata["params"].get<long long>());
   std::printf("G MACs        %.2f at 256x256\n", metadata["gmacs_256"].get<double>());
   std::printf("created       %s\n", metadata.value("created_at", "").c_str());
-  std::printf("provenance    %s\n", metadata.value("provenance", nlohmann::json::object()).dump().c_str());
+  std::printf("provenance    %s\n",
+              metadata.value("provenance", nlohmann::json::object()).dump().c_str());
   return 0;
 }
 

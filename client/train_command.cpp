@@ -41,10 +41,12 @@ int train(const Args& raw) {
   options.patch = static_cast<int>(args.integer_or("patch", 64, 8, 2048));
   options.batch = static_cast<int>(args.integer_or("batch", 8, 1, 1024));
   options.learning_rate = args.number_or("lr", options.learning_rate, 1e-8, 1.0);
-  options.min_learning_rate = args.number_or("min-lr", options.min_learning_rate, 0.0, options.learning_rate);
+  options.min_learning_rate =
+      args.number_or("min-lr", options.min_learning_rate, 0.0, options.learning_rate);
   options.weight_decay = args.number_or("weight-decay", 0.0, 0.0, 1.0);
   options.sigmas = args.numbers_or("sigma", options.sigmas);
-  options.seed = static_cast<uint64_t>(args.integer_or("seed", 0, 0, std::numeric_limits<long long>::max()));
+  options.seed =
+      static_cast<uint64_t>(args.integer_or("seed", 0, 0, std::numeric_limits<long long>::max()));
   const int64_t checkpoint_every = args.integer_or("checkpoint-every", 500, 0, 100'000'000);
   const auto device = parse_device(args.value_or("device", "cpu"));
   options.validate();

@@ -20,7 +20,8 @@ namespace {
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view content) {
   const auto directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  std::string temp_template = (directory / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  std::string temp_template =
+      (directory / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
   const int fd = mkstemp(temp_template.data());
   if (fd < 0) fail("cannot create temporary file for", path);
   const std::filesystem::path temp_path(temp_template);

@@ -16,9 +16,14 @@ namespace {
 cv::Mat swap_red_blue(const cv::Mat& image) {
   cv::Mat out;
   switch (image.channels()) {
-    case 3: cv::cvtColor(image, out, cv::COLOR_BGR2RGB); return out;
-    case 4: cv::cvtColor(image, out, cv::COLOR_BGRA2RGBA); return out;
-    default: return image;
+    case 3:
+      cv::cvtColor(image, out, cv::COLOR_BGR2RGB);
+      return out;
+    case 4:
+      cv::cvtColor(image, out, cv::COLOR_BGRA2RGBA);
+      return out;
+    default:
+      return image;
   }
 }
 
@@ -41,9 +46,14 @@ cv::Mat read_rgb8(const std::filesystem::path& path) {
   if (image.depth() == CV_16U) image.convertTo(image, CV_8U, 1.0 / 257.0);
   cv::Mat rgb;
   switch (image.channels()) {
-    case 1: cv::cvtColor(image, rgb, cv::COLOR_GRAY2RGB); break;
-    case 4: cv::cvtColor(image, rgb, cv::COLOR_RGBA2RGB); break;
-    default: rgb = image;
+    case 1:
+      cv::cvtColor(image, rgb, cv::COLOR_GRAY2RGB);
+      break;
+    case 4:
+      cv::cvtColor(image, rgb, cv::COLOR_RGBA2RGB);
+      break;
+    default:
+      rgb = image;
   }
   return rgb;
 }
@@ -61,8 +71,8 @@ void write_image(const std::filesystem::path& path, const cv::Mat& image) {
                              ": cannot encode an image with this extension (use .png, .jpg, "
                              ".webp or .tif)");
   }
-  write_file_atomically(path,
-                        std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
+  write_file_atomically(
+      path, std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
 }
 
 }  // namespace ern

@@ -25,9 +25,9 @@ void check_stage_list(const std::vector<int>& blocks, const std::string& field) 
   }
   for (size_t i = 0; i < blocks.size(); ++i) {
     if (blocks[i] < 0 || blocks[i] > kMaxBlocksPerStage) {
-      throw std::invalid_argument(field + "[" + std::to_string(i) + "]: block count must be in 0.." +
-                                  std::to_string(kMaxBlocksPerStage) + ", got " +
-                                  std::to_string(blocks[i]));
+      throw std::invalid_argument(
+          field + "[" + std::to_string(i) + "]: block count must be in 0.." +
+          std::to_string(kMaxBlocksPerStage) + ", got " + std::to_string(blocks[i]));
     }
   }
 }

@@ -46,11 +46,12 @@ NamedTensors read_reference_checkpoint(const fs::path& checkpoint) {
   if (checkpoint.extension() == ".safetensors") return read_safetensors(checkpoint);
 
   const std::string python = from_env_or("ERN_PYTHON", ERN_DEFAULT_PYTHON);
-  const fs::path script =
-      fs::path(from_env_or("ERN_SCRIPTS_DIR", ERN_DEFAULT_SCRIPTS_DIR)) / "convert-nafnet-checkpoint.py";
+  const fs::path script = fs::path(from_env_or("ERN_SCRIPTS_DIR", ERN_DEFAULT_SCRIPTS_DIR)) /
+                          "convert-nafnet-checkpoint.py";
   TemporaryDirectory temporary;
   const fs::path converted = temporary.path / "weights.safetensors";
-  const auto result = run_subprocess({python, script.string(), checkpoint.string(), converted.string()});
+  const auto result =
+      run_subprocess({python, script.string(), checkpoint.string(), converted.string()});
   if (result.exit_code != 0) {
     const std::string reason = last_line(result.output);
     throw std::runtime_error(reason.empty() ? checkpoint.string() + ": conversion failed (" +

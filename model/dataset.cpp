@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 
 bool is_image_file(const fs::path& path) {
-  static const std::set<std::string> extensions = {".png", ".jpg", ".jpeg", ".webp",
+  static const std::set<std::string> extensions = {".png", ".jpg",  ".jpeg", ".webp",
                                                    ".tif", ".tiff", ".bmp"};
   std::string extension = path.extension().string();
   std::transform(extension.begin(), extension.end(), extension.begin(), ::tolower);

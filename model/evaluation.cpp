@@ -49,8 +49,8 @@ std::vector<SigmaEvaluation> evaluate_denoiser(Nafnet& network,
   for (size_t index = 0; index < images.size(); ++index) {
     const cv::Mat clean = read_rgb8(images[index]);
     for (auto& result : results) {
-      const cv::Mat noisy =
-          add_gaussian_noise(clean, result.sigma, evaluation_noise_seed(options.seed, index, result.sigma));
+      const cv::Mat noisy = add_gaussian_noise(
+          clean, result.sigma, evaluation_noise_seed(options.seed, index, result.sigma));
       accumulate(result.noisy, score(clean, noisy));
       accumulate(result.network, score(clean, denoise_image(network, noisy, options.tiles)));
       if (options.classical_reference) {

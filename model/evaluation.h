@@ -22,9 +22,9 @@ struct QualityScores {
 struct SigmaEvaluation {
   double sigma = 0.0;
   int images = 0;
-  QualityScores noisy;      // the noisy input itself
-  QualityScores network;    // the model under evaluation
-  QualityScores nlm;        // fastNlMeansDenoisingColored; zeros when not run
+  QualityScores noisy;    // the noisy input itself
+  QualityScores network;  // the model under evaluation
+  QualityScores nlm;      // fastNlMeansDenoisingColored; zeros when not run
 };
 
 struct EvaluationOptions {

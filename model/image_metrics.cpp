@@ -16,9 +16,12 @@ constexpr double kSigma = 1.5;
 
 double data_range(const cv::Mat& image) {
   switch (image.depth()) {
-    case CV_8U: return 255.0;
-    case CV_16U: return 65535.0;
-    default: throw std::invalid_argument("image depth must be 8 or 16 bit unsigned");
+    case CV_8U:
+      return 255.0;
+    case CV_16U:
+      return 65535.0;
+    default:
+      throw std::invalid_argument("image depth must be 8 or 16 bit unsigned");
   }
 }
 

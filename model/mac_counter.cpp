@@ -25,8 +25,8 @@ int64_t count_conv_macs(torch::nn::Module& network,
   torch::NoGradGuard no_grad;
   const bool was_training = network.is_training();
   network.eval();
-  const auto device = network.parameters().empty() ? torch::kCPU
-                                                   : network.parameters().front().device();
+  const auto device =
+      network.parameters().empty() ? torch::kCPU : network.parameters().front().device();
   MacCountScope scope;
   forward(torch::zeros({1, channels, height, width}, torch::TensorOptions().device(device)));
   network.train(was_training);

@@ -1,7 +1,7 @@
 #pragma once
-// NAFNet (Chen et al., "Simple Baselines for Image Restoration") with the reference implementation's
-// module tree, so parameter names equal the released state-dict keys (`encoders.0.1.conv1.weight`,
-// `ups.2.0.weight`, `middle_blks.3.sca.1.bias`, ...).
+// NAFNet (Chen et al., "Simple Baselines for Image Restoration") with the reference
+// implementation's module tree, so parameter names equal the released state-dict keys
+// (`encoders.0.1.conv1.weight`, `ups.2.0.weight`, `middle_blks.3.sca.1.bias`, ...).
 
 #include <torch/torch.h>
 

@@ -6,7 +6,8 @@
 
 namespace ern {
 
-torch::Tensor add_gaussian_noise(const torch::Tensor& clean, double sigma, torch::Generator& generator) {
+torch::Tensor add_gaussian_noise(const torch::Tensor& clean, double sigma,
+                                 torch::Generator& generator) {
   auto noise = torch::randn(clean.sizes(), generator, clean.options()) * (sigma / 255.0);
   return (clean + noise).clamp(0.0, 1.0).mul(255.0).round().div(255.0);
 }

@@ -11,7 +11,8 @@
 namespace ern {
 
 // clean: float tensor in [0, 1] (any shape). Deterministic for a given generator state.
-torch::Tensor add_gaussian_noise(const torch::Tensor& clean, double sigma, torch::Generator& generator);
+torch::Tensor add_gaussian_noise(const torch::Tensor& clean, double sigma,
+                                 torch::Generator& generator);
 
 // For 8-bit images; the same seed gives the same noise.
 cv::Mat add_gaussian_noise(const cv::Mat& clean8, double sigma, uint64_t seed);

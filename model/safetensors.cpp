@@ -18,17 +18,16 @@ struct DtypeName {
 };
 
 constexpr DtypeName kDtypes[] = {
-    {torch::kFloat32, "F32"}, {torch::kFloat64, "F64"},  {torch::kFloat16, "F16"},
-    {torch::kBFloat16, "BF16"}, {torch::kInt64, "I64"}, {torch::kInt32, "I32"},
-    {torch::kUInt8, "U8"},    {torch::kBool, "BOOL"},
+    {torch::kFloat32, "F32"},   {torch::kFloat64, "F64"}, {torch::kFloat16, "F16"},
+    {torch::kBFloat16, "BF16"}, {torch::kInt64, "I64"},   {torch::kInt32, "I32"},
+    {torch::kUInt8, "U8"},      {torch::kBool, "BOOL"},
 };
 
 const char* dtype_name(torch::ScalarType type) {
   for (const auto& entry : kDtypes) {
     if (entry.type == type) return entry.name;
   }
-  throw std::invalid_argument(std::string("safetensors: unsupported dtype ") +
-                              c10::toString(type));
+  throw std::invalid_argument(std::string("safetensors: unsupported dtype ") + c10::toString(type));
 }
 
 torch::ScalarType dtype_from_name(const std::string& name, const std::string& where) {
@@ -64,7 +63,8 @@ void write_safetensors(const std::filesystem::path& path, const NamedTensors& te
   for (int i = 0; i < 8; ++i) content.push_back(static_cast<char>((header_size >> (8 * i)) & 0xff));
   content += header_text;
   for (const auto& tensor : contiguous) {
-    content.append(static_cast<const char*>(tensor.data_ptr()), tensor.numel() * tensor.element_size());
+    content.append(static_cast<const char*>(tensor.data_ptr()),
+                   tensor.numel() * tensor.element_size());
   }
   write_file_atomically(path, content);
 }

@@ -42,7 +42,8 @@ void TileOptions::validate() const {
   if (batch < 1) throw std::invalid_argument("tile batch: must be >= 1");
 }
 
-torch::Tensor denoise_tensor(Nafnet& network, const torch::Tensor& image, const TileOptions& options) {
+torch::Tensor denoise_tensor(Nafnet& network, const torch::Tensor& image,
+                             const TileOptions& options) {
   options.validate();
   torch::NoGradGuard no_grad;
   network->eval();
@@ -65,8 +66,9 @@ torch::Tensor denoise_tensor(Nafnet& network, const torch::Tensor& image, const 
     for (size_t c = 0; c < cols.size(); ++c) {
       auto weight_y = blend_ramp(tile_h, options.overlap, r > 0, r + 1 < rows.size());
       auto weight_x = blend_ramp(tile_w, options.overlap, c > 0, c + 1 < cols.size());
-      tiles.push_back({rows[r], cols[c],
-                       torch::outer(weight_y, weight_x).view({1, 1, tile_h, tile_w}).to(image.device())});
+      tiles.push_back(
+          {rows[r], cols[c],
+           torch::outer(weight_y, weight_x).view({1, 1, tile_h, tile_w}).to(image.device())});
     }
   }
   for (size_t first = 0; first < tiles.size(); first += options.batch) {
@@ -79,7 +81,8 @@ torch::Tensor denoise_tensor(Nafnet& network, const torch::Tensor& image, const 
     auto results = network->forward(torch::cat(inputs, 0));
     for (size_t i = first; i < last; ++i) {
       const auto& tile = tiles[i];
-      auto region = output.slice(2, tile.top, tile.top + tile_h).slice(3, tile.left, tile.left + tile_w);
+      auto region =
+          output.slice(2, tile.top, tile.top + tile_h).slice(3, tile.left, tile.left + tile_w);
       region.add_(results.slice(0, i - first, i - first + 1) * tile.weight);
       weights.slice(2, tile.top, tile.top + tile_h)
           .slice(3, tile.left, tile.left + tile_w)
@@ -92,7 +95,8 @@ torch::Tensor denoise_tensor(Nafnet& network, const torch::Tensor& image, const 
 cv::Mat denoise_image(Nafnet& network, const cv::Mat& image, const TileOptions& options) {
   const int channels = image.channels();
   if (channels != 1 && channels != 3 && channels != 4) {
-    throw std::invalid_argument("image: 1, 3 or 4 channels expected, got " + std::to_string(channels));
+    throw std::invalid_argument("image: 1, 3 or 4 channels expected, got " +
+                                std::to_string(channels));
   }
   const int network_channels = network->architecture().image_channels;
   cv::Mat color, alpha;
@@ -106,12 +110,14 @@ cv::Mat denoise_image(Nafnet& network, const cv::Mat& image, const TileOptions& 
     color = image;
   }
   cv::Mat input = color;
-  if (network_channels == 3 && color.channels() == 1) cv::cvtColor(color, input, cv::COLOR_GRAY2RGB);
-  if (network_channels == 1 && color.channels() == 3) cv::cvtColor(color, input, cv::COLOR_RGB2GRAY);
+  if (network_channels == 3 && color.channels() == 1)
+    cv::cvtColor(color, input, cv::COLOR_GRAY2RGB);
+  if (network_channels == 1 && color.channels() == 3)
+    cv::cvtColor(color, input, cv::COLOR_RGB2GRAY);
 
   const auto device = network->parameters().front().device();
-  cv::Mat result =
-      tensor_to_image(denoise_tensor(network, image_to_tensor(input).to(device), options), image.depth());
+  cv::Mat result = tensor_to_image(
+      denoise_tensor(network, image_to_tensor(input).to(device), options), image.depth());
   if (result.channels() != color.channels()) {
     cv::cvtColor(result, result, result.channels() == 3 ? cv::COLOR_RGB2GRAY : cv::COLOR_GRAY2RGB);
   }

@@ -12,9 +12,9 @@
 namespace ern {
 
 struct TileOptions {
-  int tile = 512;     // tile side in pixels; images that fit are run whole
-  int overlap = 64;   // pixels shared by neighbouring tiles
-  int batch = 4;      // tiles per forward pass
+  int tile = 512;    // tile side in pixels; images that fit are run whole
+  int overlap = 64;  // pixels shared by neighbouring tiles
+  int batch = 4;     // tiles per forward pass
 
   // Throws std::invalid_argument naming the field.
   void validate() const;

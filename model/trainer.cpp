@@ -31,10 +31,14 @@ void TrainOptions::validate() const {
 }
 
 nlohmann::json TrainOptions::to_json() const {
-  return {{"iterations", iterations},       {"batch", batch},
-          {"patch", patch},                 {"learning_rate", learning_rate},
-          {"min_learning_rate", min_learning_rate}, {"betas", {beta1, beta2}},
-          {"weight_decay", weight_decay},   {"sigmas", sigmas},
+  return {{"iterations", iterations},
+          {"batch", batch},
+          {"patch", patch},
+          {"learning_rate", learning_rate},
+          {"min_learning_rate", min_learning_rate},
+          {"betas", {beta1, beta2}},
+          {"weight_decay", weight_decay},
+          {"sigmas", sigmas},
           {"seed", seed}};
 }
 

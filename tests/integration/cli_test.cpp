@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <fstream>
 
 #include "model/architecture.h"
 #include "tests/test_support.h"
@@ -15,7 +15,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kTinyFlags = {"--width", "8", "--enc", "1,1", "--middle", "1", "--dec", "1,1"};
+const std::vector<std::string> kTinyFlags = {"--width",  "8", "--enc", "1,1",
+                                             "--middle", "1", "--dec", "1,1"};
 
 SubprocessResult ernctl(std::vector<std::string> args) {
   args.insert(args.begin(), (test::bin_dir() / "ernctl").string());
@@ -28,7 +29,8 @@ std::vector<std::string> concat(std::vector<std::string> a, const std::vector<st
 }
 
 // A failed command says what is wrong on one line and exits non-zero.
-void expect_one_line_error(const SubprocessResult& result, const std::string& expected, int status) {
+void expect_one_line_error(const SubprocessResult& result, const std::string& expected,
+                           int status) {
   EXPECT_EQ(result.exit_code, status) << result.output;
   EXPECT_NE(result.output.find(expected), std::string::npos) << result.output;
   EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1) << result.output;
@@ -36,7 +38,8 @@ void expect_one_line_error(const SubprocessResult& result, const std::string& ex
 
 fs::path val_image() {
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(test::test_data_dir() / "val")) files.push_back(entry.path());
+  for (const auto& entry : fs::directory_iterator(test::test_data_dir() / "val"))
+    files.push_back(entry.path());
   std::sort(files.begin(), files.end());
   return files.front();
 }
@@ -59,7 +62,8 @@ TEST(Cli, InitInfoReportsParametersAndMacs) {
 TEST(Cli, NoiseThenCompareGivesTheExpectedPsnr) {
   test::TempDir dir;
   const auto noisy = (dir / "noisy.png").string();
-  auto result = ernctl({"noise", val_image().string(), "--sigma", "25", "--seed", "3", "-o", noisy});
+  auto result =
+      ernctl({"noise", val_image().string(), "--sigma", "25", "--seed", "3", "-o", noisy});
   ASSERT_EQ(result.exit_code, 0) << result.output;
   result = ernctl({"compare", val_image().string(), noisy, "--json"});
   ASSERT_EQ(result.exit_code, 0) << result.output;
@@ -79,8 +83,9 @@ TEST(Cli, TrainDenoiseAndEvaluateATinyModel) {
   test::TempDir dir;
   const auto model = (dir / "model").string(), trained = (dir / "trained").string();
   ASSERT_EQ(ernctl(concat({"model", "init", "-o", model}, kTinyFlags)).exit_code, 0);
-  auto result = ernctl({"train", "--model", model, "--data", test::test_data_dir().string(), "--iters",
-                        "6", "--patch", "32", "--batch", "2", "--checkpoint-every", "3", "-o", trained});
+  auto result =
+      ernctl({"train", "--model", model, "--data", test::test_data_dir().string(), "--iters", "6",
+              "--patch", "32", "--batch", "2", "--checkpoint-every", "3", "-o", trained});
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("step 6/6"), std::string::npos) << result.output;
   EXPECT_TRUE(fs::exists(fs::path(trained) / "model.json"));
@@ -92,8 +97,8 @@ TEST(Cli, TrainDenoiseAndEvaluateATinyModel) {
   EXPECT_NE(result.output.find("resumed from"), std::string::npos) << result.output;
 
   const auto output = (dir / "out.jpg").string();
-  result = ernctl({"denoise", "--local", trained, val_image().string(), "-o", output, "--tile", "128",
-                   "--overlap", "16"});
+  result = ernctl({"denoise", "--local", trained, val_image().string(), "-o", output, "--tile",
+                   "128", "--overlap", "16"});
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const cv::Mat in = cv::imread(val_image().string()), out = cv::imread(output);
   EXPECT_EQ(in.size(), out.size());
@@ -102,13 +107,15 @@ TEST(Cli, TrainDenoiseAndEvaluateATinyModel) {
   cv::Mat small;
   cv::resize(in, small, cv::Size(96, 80));
   cv::imwrite((dir / "eval" / "a.png").string(), small);
-  result = ernctl({"eval", "--local", trained, "--images", (dir / "eval").string(), "--sigma", "15,50", "--json"});
+  result = ernctl({"eval", "--local", trained, "--images", (dir / "eval").string(), "--sigma",
+                   "15,50", "--json"});
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const auto json = nlohmann::json::parse(result.output);
   for (const char* sigma : {"15", "50"}) {
     ASSERT_TRUE(json.contains(sigma)) << result.output;
     EXPECT_EQ(json[sigma]["images"], 1);
-    for (const char* key : {"noisy", "model", "nlm"}) EXPECT_GT(json[sigma][key]["psnr"].get<double>(), 5.0);
+    for (const char* key : {"noisy", "model", "nlm"})
+      EXPECT_GT(json[sigma][key]["psnr"].get<double>(), 5.0);
   }
   EXPECT_GT(json["15"]["noisy"]["psnr"].get<double>(), json["50"]["noisy"]["psnr"].get<double>());
 }
@@ -116,33 +123,41 @@ TEST(Cli, TrainDenoiseAndEvaluateATinyModel) {
 TEST(Cli, BadInputEndsWithOneLineNamingTheProblem) {
   test::TempDir dir;
   std::ofstream(dir / "corrupt.png") << "not an image";
-  expect_one_line_error(ernctl({"noise", (dir / "missing.png").string(), "-o", (dir / "x.png").string()}),
-                        "missing.png: no such file", 1);
-  expect_one_line_error(ernctl({"noise", (dir / "corrupt.png").string(), "-o", (dir / "x.png").string()}),
-                        "not a readable image", 1);
-  expect_one_line_error(ernctl({"model", "init", "--width", "15", "-o", (dir / "m").string()}), "width", 2);
-  expect_one_line_error(ernctl({"model", "init", "--enc", "2,x", "-o", (dir / "m").string()}), "--enc", 2);
-  expect_one_line_error(ernctl({"model", "info", dir.path().string(), "--colour"}), "unknown flag --colour", 2);
+  expect_one_line_error(
+      ernctl({"noise", (dir / "missing.png").string(), "-o", (dir / "x.png").string()}),
+      "missing.png: no such file", 1);
+  expect_one_line_error(
+      ernctl({"noise", (dir / "corrupt.png").string(), "-o", (dir / "x.png").string()}),
+      "not a readable image", 1);
+  expect_one_line_error(ernctl({"model", "init", "--width", "15", "-o", (dir / "m").string()}),
+                        "width", 2);
+  expect_one_line_error(ernctl({"model", "init", "--enc", "2,x", "-o", (dir / "m").string()}),
+                        "--enc", 2);
+  expect_one_line_error(ernctl({"model", "info", dir.path().string(), "--colour"}),
+                        "unknown flag --colour", 2);
   expect_one_line_error(ernctl({"model", "info", dir.path().string()}), "model.json", 1);
   expect_one_line_error(ernctl({"noise", val_image().string(), "--sigma", "abc", "-o", "x.png"}),
                         "--sigma", 2);
   expect_one_line_error(ernctl({"frobnicate"}), "unknown command", 2);
-  expect_one_line_error(ernctl({"denoise", "--local", dir.path().string(), val_image().string(), "-o",
-                                (dir / "y.png").string()}),
+  expect_one_line_error(ernctl({"denoise", "--local", dir.path().string(), val_image().string(),
+                                "-o", (dir / "y.png").string()}),
                         "model.json", 1);
 }
 
 TEST(Cli, ImportRejectsACheckpointOfAnotherArchitecture) {
   test::TempDir dir;
-  auto result = test::run({test::python(), (test::source_dir() / "tests/python/nafnet_reference.py").string(),
-                           dir.path().string(), "--width", "8", "--enc", "1,1", "--middle", "1", "--dec", "1,1"});
+  auto result = test::run(
+      {test::python(), (test::source_dir() / "tests/python/nafnet_reference.py").string(),
+       dir.path().string(), "--width", "8", "--enc", "1,1", "--middle", "1", "--dec", "1,1"});
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const auto checkpoint = (dir / "checkpoint.pth").string();
-  result = ernctl(concat({"model", "import-nafnet", checkpoint, "-o", (dir / "ok").string()}, kTinyFlags));
+  result = ernctl(
+      concat({"model", "import-nafnet", checkpoint, "-o", (dir / "ok").string()}, kTinyFlags));
   ASSERT_EQ(result.exit_code, 0) << result.output;
-  expect_one_line_error(ernctl({"model", "import-nafnet", checkpoint, "--width", "8", "--enc", "1,1,1",
-                                "--middle", "1", "--dec", "1,1,1", "-o", (dir / "bad").string()}),
-                        "tensor 'encoders.2.0.beta' is missing", 1);
+  expect_one_line_error(
+      ernctl({"model", "import-nafnet", checkpoint, "--width", "8", "--enc", "1,1,1", "--middle",
+              "1", "--dec", "1,1,1", "-o", (dir / "bad").string()}),
+      "tensor 'encoders.2.0.beta' is missing", 1);
   EXPECT_FALSE(fs::exists(dir / "bad" / "model.json"));
 }
 

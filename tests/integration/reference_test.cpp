@@ -34,9 +34,9 @@ void generate_reference(const test::TempDir& dir, const ReferenceCase& c) {
   const auto result = test::run(
       {test::python(), (test::source_dir() / "tests/python/nafnet_reference.py").string(),
        dir.path().string(), "--width", std::to_string(c.architecture.width), "--enc",
-       join(c.architecture.encoder_blocks), "--middle", std::to_string(c.architecture.middle_blocks),
-       "--dec", join(c.architecture.decoder_blocks), "--height", std::to_string(c.height),
-       "--width-px", std::to_string(c.width)});
+       join(c.architecture.encoder_blocks), "--middle",
+       std::to_string(c.architecture.middle_blocks), "--dec", join(c.architecture.decoder_blocks),
+       "--height", std::to_string(c.height), "--width-px", std::to_string(c.width)});
   ASSERT_EQ(result.exit_code, 0) << result.output;
 }
 

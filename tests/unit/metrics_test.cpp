@@ -19,8 +19,8 @@ namespace {
 
 TEST(ImageMetrics, MatchScikitImageOnRealPhotographs) {
   test::TempDir dir;
-  std::vector<std::string> argv = {test::python(),
-                                   (test::source_dir() / "tests/python/skimage_metrics.py").string()};
+  std::vector<std::string> argv = {
+      test::python(), (test::source_dir() / "tests/python/skimage_metrics.py").string()};
   std::vector<std::pair<double, double>> ours;
   const auto images = list_images(test::test_data_dir() / "val");
   for (size_t i = 0; i < images.size(); ++i) {
@@ -29,7 +29,8 @@ TEST(ImageMetrics, MatchScikitImageOnRealPhotographs) {
     const cv::Mat noisy = add_gaussian_noise(clean, sigma, i);
     cv::Mat smoothed;
     cv::GaussianBlur(noisy, smoothed, cv::Size(5, 5), 1.2);
-    for (const auto& [name, test_image] : {std::pair{"noisy", noisy}, std::pair{"smoothed", smoothed}}) {
+    for (const auto& [name, test_image] :
+         {std::pair{"noisy", noisy}, std::pair{"smoothed", smoothed}}) {
       const auto clean_path = dir / ("clean" + std::to_string(i) + ".png");
       const auto test_path = dir / (std::string(name) + std::to_string(i) + ".png");
       write_image(clean_path, clean);

@@ -44,7 +44,8 @@ TEST(Safetensors, RoundTripsNamesShapesAndValues) {
 TEST(Safetensors, RejectsTruncatedFiles) {
   test::TempDir dir;
   write_safetensors(dir / "x.safetensors", {{"w", torch::randn({64})}});
-  std::filesystem::resize_file(dir / "x.safetensors", std::filesystem::file_size(dir / "x.safetensors") - 8);
+  std::filesystem::resize_file(dir / "x.safetensors",
+                               std::filesystem::file_size(dir / "x.safetensors") - 8);
   const auto message = message_of([&] { read_safetensors(dir / "x.safetensors"); });
   EXPECT_NE(message.find("'w'"), std::string::npos) << message;
 }
@@ -55,7 +56,8 @@ TEST(ModelDir, SavesAndLoadsIdenticalWeightsAndMetadata) {
   save_model_dir(dir.path(), network, {{"source", "test"}});
   auto loaded = load_model_dir(dir.path());
   EXPECT_EQ(loaded.architecture, small_architecture());
-  EXPECT_EQ(loaded.metadata["params"].get<int64_t>(), small_architecture().expected_parameter_count());
+  EXPECT_EQ(loaded.metadata["params"].get<int64_t>(),
+            small_architecture().expected_parameter_count());
   EXPECT_GT(loaded.metadata["gmacs_256"].get<double>(), 0.0);
   EXPECT_EQ(loaded.metadata["provenance"]["source"], "test");
   auto x = torch::rand({1, 3, 20, 20});

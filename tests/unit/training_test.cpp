@@ -34,8 +34,7 @@ std::filesystem::path train_images() { return test::test_data_dir() / "train"; }
 TEST(Training, PsnrLossIsNegativePsnrOfEachImageAveraged) {
   auto target = torch::zeros({2, 3, 4, 4});
   auto prediction = torch::cat({torch::full({1, 3, 4, 4}, 0.1), torch::full({1, 3, 4, 4}, 0.01)});
-  const double expected =
-      (10.0 * std::log10(0.01 + 1e-8) + 10.0 * std::log10(0.0001 + 1e-8)) / 2.0;
+  const double expected = (10.0 * std::log10(0.01 + 1e-8) + 10.0 * std::log10(0.0001 + 1e-8)) / 2.0;
   EXPECT_NEAR(psnr_loss(prediction, target).item<double>(), expected, 1e-4);
 }
 
@@ -95,7 +94,9 @@ TEST(Training, LossFallsOnRealImages) {
   std::vector<double> losses;
   trainer.run([&](const TrainProgress& p) { losses.push_back(p.loss); });
   ASSERT_EQ(losses.size(), 80u);
-  const auto mean = [](auto begin, auto end) { return std::accumulate(begin, end, 0.0) / std::distance(begin, end); };
+  const auto mean = [](auto begin, auto end) {
+    return std::accumulate(begin, end, 0.0) / std::distance(begin, end);
+  };
   // PSNR loss is negative PSNR: lower is better.
   EXPECT_LT(mean(losses.end() - 20, losses.end()), mean(losses.begin(), losses.begin() + 20) - 1.0);
 }
