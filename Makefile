@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build data demo test clean
+.PHONY: setup build data demo test bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -20,6 +20,10 @@ demo: build data
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	$(BUILD)/bin/ern-bench-inference
+	$(BUILD)/bin/ern-bench-inference --width 16 --enc 1,1,1,1 --middle 1 --dec 1,1,1,1 --size 512
 
 clean:
 	rm -rf $(BUILD)

@@ -3,10 +3,13 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <spdlog/spdlog.h>
+
 #include "client/arguments.h"
 #include "client/commands.h"
 #include "client/progress_bar.h"
 #include "model/model_dir.h"
+#include "model/train_config.h"
 #include "model/trainer.h"
 
 namespace ern::cli {
@@ -16,8 +19,8 @@ namespace fs = std::filesystem;
 
 constexpr const char* kUsage =
     "ernctl train --model DIR --data data/images --iters N --patch P --batch B -o DIR2 "
-    "[--lr 1e-3] [--sigma 15,25,50] [--seed 0] [--device cpu|cuda:N] [--checkpoint-every K] "
-    "[--resume]";
+    "[--config configs/train/demo.yaml] [--lr 1e-3] [--sigma 15,25,50] [--seed 0] "
+    "[--device cpu|cuda:N] [--checkpoint-every K] [--resume]";
 
 // data/images has train/ and val/; a folder without train/ is used as it is.
 fs::path training_folder(const fs::path& data) {
@@ -29,24 +32,26 @@ fs::path training_folder(const fs::path& data) {
 int train(const Args& raw) {
   Arguments args(raw,
                  {"model", "data", "iters", "patch", "batch", "o", "lr", "min-lr", "sigma", "seed",
-                  "device", "checkpoint-every", "weight-decay"},
+                  "device", "checkpoint-every", "weight-decay", "config"},
                  {"resume"});
   args.expect_positionals(0, kUsage);
   const fs::path model_dir = args.required("model");
   const fs::path data_dir = training_folder(args.required("data"));
   const fs::path output = args.required("o");
 
-  TrainOptions options;
-  options.iterations = args.integer_or("iters", 1000, 1, 100'000'000);
-  options.patch = static_cast<int>(args.integer_or("patch", 64, 8, 2048));
-  options.batch = static_cast<int>(args.integer_or("batch", 8, 1, 1024));
+  // YAML first (when given), then flags on top.
+  TrainOptions options =
+      args.has("config") ? load_train_options(args.required("config")) : TrainOptions();
+  options.iterations = args.integer_or("iters", options.iterations, 1, 100'000'000);
+  options.patch = static_cast<int>(args.integer_or("patch", options.patch, 8, 2048));
+  options.batch = static_cast<int>(args.integer_or("batch", options.batch, 1, 1024));
   options.learning_rate = args.number_or("lr", options.learning_rate, 1e-8, 1.0);
   options.min_learning_rate =
       args.number_or("min-lr", options.min_learning_rate, 0.0, options.learning_rate);
-  options.weight_decay = args.number_or("weight-decay", 0.0, 0.0, 1.0);
+  options.weight_decay = args.number_or("weight-decay", options.weight_decay, 0.0, 1.0);
   options.sigmas = args.numbers_or("sigma", options.sigmas);
-  options.seed =
-      static_cast<uint64_t>(args.integer_or("seed", 0, 0, std::numeric_limits<long long>::max()));
+  options.seed = static_cast<uint64_t>(args.integer_or("seed", static_cast<long long>(options.seed),
+                                                       0, std::numeric_limits<long long>::max()));
   const int64_t checkpoint_every = args.integer_or("checkpoint-every", 500, 0, 100'000'000);
   const auto device = parse_device(args.value_or("device", "cpu"));
   options.validate();
@@ -60,12 +65,10 @@ int train(const Args& raw) {
   const fs::path checkpoint = output / "train-state.pt";
   if (args.has("resume") && fs::exists(checkpoint)) {
     trainer.load_checkpoint(checkpoint);
-    std::fprintf(stderr, "resumed from %s at step %lld\n", checkpoint.c_str(),
-                 static_cast<long long>(trainer.step()));
+    spdlog::info("resumed from {} at step {}", checkpoint.string(), trainer.step());
   }
-  std::fprintf(stderr, "training %s on %zu images from %s (%s)\n",
-               model.architecture.describe().c_str(), data->size(), data_dir.c_str(),
-               device.str().c_str());
+  spdlog::info("training {} on {} images from {} ({})", model.architecture.describe(), data->size(),
+               data_dir.string(), device.str());
 
   ProgressBar progress(options.iterations);
   double last_loss = 0.0;

@@ -13,9 +13,9 @@ mkdir -p "$out"
 echo "== 1. a small NAFNet: width 16, (1-1-1-1)-1-(1-1-1-1)"
 "$ernctl" model init --width 16 --enc 1,1,1,1 --middle 1 --dec 1,1,1,1 -o "$out/init"
 
-echo "== 2. train $iterations steps on data/images/train (64x64 patches, batch 8, sigma 15/25/50)"
-"$ernctl" train --model "$out/init" --data data/images --iters "$iterations" --patch 64 --batch 8 \
-  -o "$out/trained"
+echo "== 2. train $iterations steps on data/images/train (configs/train/demo.yaml)"
+"$ernctl" train --config configs/train/demo.yaml --model "$out/init" --data data/images \
+  --iters "$iterations" -o "$out/trained"
 
 echo "== 3. evaluate on data/images/val at sigma 25 (fixed noise seed)"
 "$ernctl" eval --local "$out/trained" --images data/images/val --sigma 25 --json > "$out/eval.json"

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 
 #include "model/checkpoint_import.h"
@@ -61,6 +62,8 @@ TEST(Reference, ImportedCheckpointReproducesReferenceOutputs) {
     torch::NoGradGuard no_grad;
     const auto output = network->forward(tensor_named(io, "input"));
     const double max_difference = (output - tensor_named(io, "output")).abs().max().item<double>();
+    std::printf("%s: max |C++ - reference| = %.3g\n", c.architecture.describe().c_str(),
+                max_difference);
     EXPECT_LT(max_difference, 1e-4) << c.architecture.describe();
   }
 }

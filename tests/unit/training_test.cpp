@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <numeric>
 
 #include "common/image_io.h"
 #include "model/dataset.h"
+#include "model/train_config.h"
 #include "tests/test_support.h"
 
 namespace ern {
@@ -158,6 +161,37 @@ TEST(Training, CudaIsRefusedClearlyWhenAbsent) {
   EXPECT_THROW(parse_device("cuda"), std::invalid_argument);
   EXPECT_THROW(parse_device("tpu"), std::invalid_argument);
   EXPECT_EQ(parse_device("cpu"), torch::Device(torch::kCPU));
+}
+
+}  // namespace
+}  // namespace ern
+
+namespace ern {
+namespace {
+
+TEST(TrainConfig, ReadsTheShippedConfigsAndNamesBadKeys) {
+  const auto demo = load_train_options(test::source_dir() / "configs/train/demo.yaml");
+  EXPECT_EQ(demo.patch, 64);
+  EXPECT_EQ(demo.sigmas, (std::vector<double>{15, 25, 50}));
+  const auto sidd = load_train_options(test::source_dir() / "configs/train/nafnet-sidd.yaml");
+  EXPECT_EQ(sidd.patch, 256);
+  EXPECT_DOUBLE_EQ(sidd.beta2, 0.9);
+
+  test::TempDir dir;
+  const auto message_for = [&](const std::string& text) -> std::string {
+    std::ofstream(dir / "c.yaml") << text;
+    try {
+      load_train_options(dir / "c.yaml");
+    } catch (const std::exception& error) {
+      return error.what();
+    }
+    return "";
+  };
+  EXPECT_NE(message_for("iterations: 10\nlearning_rte: 0.1\n").find("unknown key 'learning_rte'"),
+            std::string::npos);
+  EXPECT_NE(message_for("patch: big\n").find("patch"), std::string::npos);
+  EXPECT_NE(message_for("batch: 0\n").find("batch"), std::string::npos);
+  EXPECT_NE(message_for("betas: [0.9]\n").find("betas"), std::string::npos);
 }
 
 }  // namespace
