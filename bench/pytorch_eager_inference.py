@@ -15,22 +15,19 @@ import time
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "python"))
-from nafnet_reference import NAFNet, blocks  # noqa: E402
+from nafnet_reference import add_architecture_arguments, build  # noqa: E402
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--width", type=int, default=32)
-    parser.add_argument("--enc", type=blocks, default=[2, 2, 4, 8])
-    parser.add_argument("--middle", type=int, default=12)
-    parser.add_argument("--dec", type=blocks, default=[2, 2, 2, 2])
+    add_architecture_arguments(parser, width=32, enc=[2, 2, 4, 8], middle=12, dec=[2, 2, 2, 2])
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    net = NAFNet(3, args.width, args.middle, args.enc, args.dec).eval()
+    net = build(args)
     x = torch.rand(1, 3, args.size, args.size)
     times = []
     with torch.no_grad():

@@ -22,6 +22,17 @@ torch::Tensor simple_gate(const torch::Tensor& x) {
   return halves[0] * halves[1];
 }
 
+// A run of blocks at one width: registered as a ModuleList (names "0", "1", ...) and kept typed in
+// `typed` for the forward pass.
+nn::ModuleList make_stage(int64_t channels, int blocks, std::vector<NafBlock>& typed) {
+  nn::ModuleList stage;
+  for (int i = 0; i < blocks; ++i) {
+    typed.push_back(NafBlock(channels));
+    stage->push_back(typed.back());
+  }
+  return stage;
+}
+
 }  // namespace
 
 LayerNorm2dImpl::LayerNorm2dImpl(int64_t channels, double eps) : eps_(eps) {
@@ -75,32 +86,17 @@ NafnetImpl::NafnetImpl(const NafnetArchitecture& architecture) : architecture_(a
 
   nn::ModuleList encoders, downs, ups, decoders, middle;
   for (int blocks : architecture_.encoder_blocks) {
-    nn::ModuleList stage;
-    encoders_.emplace_back();
-    for (int i = 0; i < blocks; ++i) {
-      encoders_.back().push_back(NafBlock(c));
-      stage->push_back(encoders_.back().back());
-    }
-    encoders->push_back(stage);
+    encoders->push_back(make_stage(c, blocks, encoders_.emplace_back()));
     downs_.push_back(make_conv(c, 2 * c, 2, 2));
     downs->push_back(downs_.back());
     c *= 2;
   }
-  for (int i = 0; i < architecture_.middle_blocks; ++i) {
-    middle_.push_back(NafBlock(c));
-    middle->push_back(middle_.back());
-  }
+  middle = make_stage(c, architecture_.middle_blocks, middle_);
   for (int blocks : architecture_.decoder_blocks) {
     ups_.push_back(make_conv(c, 2 * c, 1, 1, 1, /*bias=*/false));
     ups->push_back(nn::Sequential(ups_.back(), nn::PixelShuffle(2)));
     c /= 2;
-    nn::ModuleList stage;
-    decoders_.emplace_back();
-    for (int i = 0; i < blocks; ++i) {
-      decoders_.back().push_back(NafBlock(c));
-      stage->push_back(decoders_.back().back());
-    }
-    decoders->push_back(stage);
+    decoders->push_back(make_stage(c, blocks, decoders_.emplace_back()));
   }
   ending_ = register_module("ending", make_conv(architecture_.width, img, 3));
   register_module("encoders", encoders);

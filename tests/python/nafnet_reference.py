@@ -110,20 +110,29 @@ def blocks(text):
     return [int(v) for v in text.split(",")]
 
 
+def add_architecture_arguments(parser, width, enc, middle, dec):
+    """--width --enc --middle --dec, as ernctl spells them."""
+    parser.add_argument("--width", type=int, default=width)
+    parser.add_argument("--enc", type=blocks, default=enc)
+    parser.add_argument("--middle", type=int, default=middle)
+    parser.add_argument("--dec", type=blocks, default=dec)
+
+
+def build(args):
+    return NAFNet(3, args.width, args.middle, args.enc, args.dec).eval()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out_dir")
-    parser.add_argument("--width", type=int, default=16)
-    parser.add_argument("--enc", type=blocks, default=[1, 1])
-    parser.add_argument("--middle", type=int, default=1)
-    parser.add_argument("--dec", type=blocks, default=[1, 1])
+    add_architecture_arguments(parser, width=16, enc=[1, 1], middle=1, dec=[1, 1])
     parser.add_argument("--height", type=int, default=37)
     parser.add_argument("--width-px", type=int, default=53)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
-    net = NAFNet(3, args.width, args.middle, args.enc, args.dec).eval()
+    net = build(args)
     with torch.no_grad():
         # Every tensor random, beta and gamma included (they start at zero, which would hide
         # the block bodies from the comparison).

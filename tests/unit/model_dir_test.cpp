@@ -9,14 +9,8 @@
 namespace ern {
 namespace {
 
-NafnetArchitecture small_architecture() {
-  NafnetArchitecture arch;
-  arch.width = 8;
-  arch.encoder_blocks = {1, 1};
-  arch.middle_blocks = 1;
-  arch.decoder_blocks = {1, 1};
-  return arch;
-}
+// image channels, width, encoder blocks, middle blocks, decoder blocks
+const NafnetArchitecture kSmall{3, 8, {1, 1}, 1, {1, 1}};
 
 std::string message_of(const std::function<void()>& action) {
   try {
@@ -52,12 +46,11 @@ TEST(Safetensors, RejectsTruncatedFiles) {
 
 TEST(ModelDir, SavesAndLoadsIdenticalWeightsAndMetadata) {
   test::TempDir dir;
-  Nafnet network(small_architecture());
+  Nafnet network(kSmall);
   save_model_dir(dir.path(), network, {{"source", "test"}});
   auto loaded = load_model_dir(dir.path());
-  EXPECT_EQ(loaded.architecture, small_architecture());
-  EXPECT_EQ(loaded.metadata["params"].get<int64_t>(),
-            small_architecture().expected_parameter_count());
+  EXPECT_EQ(loaded.architecture, kSmall);
+  EXPECT_EQ(loaded.metadata["params"].get<int64_t>(), kSmall.expected_parameter_count());
   EXPECT_GT(loaded.metadata["gmacs_256"].get<double>(), 0.0);
   EXPECT_EQ(loaded.metadata["provenance"]["source"], "test");
   auto x = torch::rand({1, 3, 20, 20});
@@ -68,7 +61,7 @@ TEST(ModelDir, SavesAndLoadsIdenticalWeightsAndMetadata) {
 
 TEST(ModelDir, LoadingNamesTheWrongTensor) {
   test::TempDir dir;
-  Nafnet network(small_architecture());
+  Nafnet network(kSmall);
   save_model_dir(dir.path(), network, {});
   auto tensors = read_safetensors(dir / kWeightsFile);
   for (auto& [name, tensor] : tensors) {

@@ -9,18 +9,12 @@
 namespace ern {
 namespace {
 
-NafnetArchitecture tiny_architecture() {
-  NafnetArchitecture arch;
-  arch.width = 8;
-  arch.encoder_blocks = {1, 2};
-  arch.middle_blocks = 1;
-  arch.decoder_blocks = {2, 1};
-  return arch;
-}
+// image channels, width, encoder blocks, middle blocks, decoder blocks
+const NafnetArchitecture kTiny{3, 8, {1, 2}, 1, {2, 1}};
 
 TEST(Nafnet, ParameterCountMatchesClosedFormForSeveralShapes) {
-  std::vector<NafnetArchitecture> shapes = {tiny_architecture(), NafnetArchitecture()};
-  NafnetArchitecture gray = tiny_architecture();
+  std::vector<NafnetArchitecture> shapes = {kTiny, NafnetArchitecture()};
+  NafnetArchitecture gray = kTiny;
   gray.image_channels = 1;
   shapes.push_back(gray);
   for (const auto& arch : shapes) {
@@ -32,7 +26,7 @@ TEST(Nafnet, ParameterCountMatchesClosedFormForSeveralShapes) {
 }
 
 TEST(Nafnet, ParameterNamesFollowTheReferenceStateDict) {
-  Nafnet network(tiny_architecture());
+  Nafnet network(kTiny);
   std::set<std::string> names;
   for (const auto& item : network->named_parameters()) names.insert(item.key());
   for (const char* expected :
@@ -54,7 +48,7 @@ TEST(Nafnet, CountsThePublishedMacsAt256) {
 }
 
 TEST(Nafnet, PadsAnySizeAndCropsBack) {
-  Nafnet network(tiny_architecture());
+  Nafnet network(kTiny);
   torch::NoGradGuard no_grad;
   auto x = torch::rand({2, 3, 37, 50});
   auto y = network->forward(x);
@@ -77,7 +71,7 @@ TEST(Nafnet, LayerNorm2dNormalizesOverChannelsPerPixel) {
 }
 
 TEST(Nafnet, MacCountingIsOffOutsideAScope) {
-  Nafnet network(tiny_architecture());
+  Nafnet network(kTiny);
   MacCountScope outer;
   {
     MacCountScope inner;

@@ -14,14 +14,8 @@
 namespace ern {
 namespace {
 
-NafnetArchitecture tiny() {
-  NafnetArchitecture arch;
-  arch.width = 8;
-  arch.encoder_blocks = {1, 1};
-  arch.middle_blocks = 1;
-  arch.decoder_blocks = {1, 1};
-  return arch;
-}
+// image channels, width, encoder blocks, middle blocks, decoder blocks
+const NafnetArchitecture kTiny{3, 8, {1, 1}, 1, {1, 1}};
 
 TrainOptions tiny_options(int64_t iterations) {
   TrainOptions options;
@@ -89,7 +83,7 @@ TEST(TrainingData, PairedFoldersGiveMatchingCrops) {
 
 TEST(Training, LossFallsOnRealImages) {
   torch::manual_seed(0);
-  Nafnet network(tiny());
+  Nafnet network(kTiny);
   SyntheticNoiseData data(train_images(), {25}, 11, 32);
   auto options = tiny_options(80);
   options.batch = 4;
@@ -109,9 +103,9 @@ TEST(Training, ResumedRunEqualsUninterruptedRun) {
   const auto options = tiny_options(12);
 
   torch::manual_seed(1);
-  Nafnet straight(tiny());
+  Nafnet straight(kTiny);
   torch::manual_seed(1);
-  Nafnet resumed(tiny());
+  Nafnet resumed(kTiny);
   {
     SyntheticNoiseData data(train_images(), options.sigmas, options.seed, options.patch);
     Trainer trainer(straight, data, options, torch::kCPU);
@@ -141,7 +135,7 @@ TEST(Training, ResumedRunEqualsUninterruptedRun) {
 
 TEST(Training, CheckpointFromOtherOptionsIsRefused) {
   test::TempDir dir;
-  Nafnet network(tiny());
+  Nafnet network(kTiny);
   SyntheticNoiseData data(train_images(), {25}, 1, 32);
   Trainer trainer(network, data, tiny_options(3), torch::kCPU);
   trainer.run(nullptr, 1, 0, dir / "state.pt");
