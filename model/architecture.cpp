@@ -32,8 +32,6 @@ void check_stage_list(const std::vector<int>& blocks, const std::string& field) 
   }
 }
 
-std::int64_t naf_block_parameters(std::int64_t c) { return 7 * c * c + 33 * c; }
-
 }  // namespace
 
 void NafnetArchitecture::validate() const {
@@ -52,6 +50,12 @@ void NafnetArchitecture::validate() const {
                                 std::to_string(encoder_blocks.size()) + "), got " +
                                 std::to_string(decoder_blocks.size()));
   }
+  const size_t searchable = searchable_blocks().size();
+  if (!genotype.empty() && genotype.size() != searchable) {
+    throw std::invalid_argument("genotype: needs one alternative per encoder/decoder block (" +
+                                std::to_string(searchable) + "), got " +
+                                std::to_string(genotype.size()));
+  }
   if (middle_blocks < 0 || middle_blocks > kMaxBlocksPerStage) {
     throw std::invalid_argument("middle_blocks: must be in 0.." +
                                 std::to_string(kMaxBlocksPerStage) + ", got " +
@@ -59,37 +63,73 @@ void NafnetArchitecture::validate() const {
   }
 }
 
+std::vector<SearchableBlock> NafnetArchitecture::searchable_blocks() const {
+  std::vector<SearchableBlock> blocks;
+  const int stages = static_cast<int>(encoder_blocks.size());
+  for (int stage = 0; stage < stages; ++stage) {
+    for (int i = 0; i < encoder_blocks[stage]; ++i) {
+      blocks.push_back({"encoders." + std::to_string(stage) + "." + std::to_string(i),
+                        width << stage, 1 << stage});
+    }
+  }
+  for (int stage = 0; stage < static_cast<int>(decoder_blocks.size()); ++stage) {
+    const int level = stages - 1 - stage;
+    for (int i = 0; i < decoder_blocks[stage]; ++i) {
+      blocks.push_back({"decoders." + std::to_string(stage) + "." + std::to_string(i),
+                        width << level, 1 << level});
+    }
+  }
+  return blocks;
+}
+
+BlockAlternative NafnetArchitecture::alternative_of(size_t index) const {
+  return genotype.empty() ? BlockAlternative::kNaf : genotype.at(index);
+}
+
 std::int64_t NafnetArchitecture::expected_parameter_count() const {
   const std::int64_t img = image_channels;
   std::int64_t c = width;
   // intro and ending: 3x3 convolutions with bias.
   std::int64_t total = (img * c * 9 + c) + (c * img * 9 + img);
-  for (int blocks : encoder_blocks) {
-    total += blocks * naf_block_parameters(c);
+  for (size_t stage = 0; stage < encoder_blocks.size(); ++stage) {
     total += (c * 2 * c * 4) + 2 * c;  // 2x2 stride-2 down convolution with bias
     c *= 2;
   }
-  total += middle_blocks * naf_block_parameters(c);
-  for (int blocks : decoder_blocks) {
+  total += middle_blocks * block_parameter_count(BlockAlternative::kNaf, c);
+  for (size_t stage = 0; stage < decoder_blocks.size(); ++stage) {
     total += c * 2 * c;  // 1x1 up convolution without bias, then PixelShuffle(2)
     c /= 2;
-    total += blocks * naf_block_parameters(c);
+  }
+  const auto blocks = searchable_blocks();
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    total += block_parameter_count(alternative_of(i), blocks[i].channels);
   }
   return total;
 }
 
 std::string NafnetArchitecture::describe() const {
-  return "width " + std::to_string(width) + ", (" + join(encoder_blocks, "-") + ")-" +
-         std::to_string(middle_blocks) + "-(" + join(decoder_blocks, "-") + ")";
+  std::string text = "width " + std::to_string(width) + ", (" + join(encoder_blocks, "-") + ")-" +
+                     std::to_string(middle_blocks) + "-(" + join(decoder_blocks, "-") + ")";
+  if (!genotype.empty()) {
+    text += ", genotype";
+    for (size_t i = 0; i < genotype.size(); ++i)
+      text += (i ? "," : " ") + alternative_id(genotype[i]);
+  }
+  return text;
 }
 
 nlohmann::json NafnetArchitecture::to_json() const {
-  return {{"family", "nafnet"},
-          {"image_channels", image_channels},
-          {"width", width},
-          {"encoder_blocks", encoder_blocks},
-          {"middle_blocks", middle_blocks},
-          {"decoder_blocks", decoder_blocks}};
+  nlohmann::json json = {{"family", "nafnet"},
+                         {"image_channels", image_channels},
+                         {"width", width},
+                         {"encoder_blocks", encoder_blocks},
+                         {"middle_blocks", middle_blocks},
+                         {"decoder_blocks", decoder_blocks}};
+  if (!genotype.empty()) {
+    auto& ids = json["genotype"] = nlohmann::json::array();
+    for (auto alternative : genotype) ids.push_back(alternative_id(alternative));
+  }
+  return json;
 }
 
 NafnetArchitecture NafnetArchitecture::from_json(const nlohmann::json& json) {
@@ -100,6 +140,10 @@ NafnetArchitecture NafnetArchitecture::from_json(const nlohmann::json& json) {
     arch.encoder_blocks = json.at("encoder_blocks").get<std::vector<int>>();
     arch.middle_blocks = json.at("middle_blocks").get<int>();
     arch.decoder_blocks = json.at("decoder_blocks").get<std::vector<int>>();
+    if (json.contains("genotype") && !json["genotype"].is_null()) {
+      for (const auto& id : json["genotype"])
+        arch.genotype.push_back(parse_alternative(id.get<std::string>()));
+    }
   } catch (const nlohmann::json::exception& error) {
     throw std::invalid_argument(std::string("architecture: ") + error.what());
   }
@@ -110,7 +154,7 @@ NafnetArchitecture NafnetArchitecture::from_json(const nlohmann::json& json) {
 bool NafnetArchitecture::operator==(const NafnetArchitecture& other) const {
   return image_channels == other.image_channels && width == other.width &&
          encoder_blocks == other.encoder_blocks && middle_blocks == other.middle_blocks &&
-         decoder_blocks == other.decoder_blocks;
+         decoder_blocks == other.decoder_blocks && genotype == other.genotype;
 }
 
 std::vector<int> parse_block_list(const std::string& text, const std::string& what) {

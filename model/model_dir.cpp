@@ -78,7 +78,6 @@ void save_model_dir(const std::filesystem::path& directory, Nafnet& network,
   nlohmann::json model = {
       {"format_version", kFormatVersion},
       {"architecture", architecture.to_json()},
-      {"genotype", nullptr},
       {"weights", kWeightsFile},
       {"metadata",
        {{"params", count_parameters(*network)},

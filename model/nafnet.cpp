@@ -23,12 +23,21 @@ torch::Tensor simple_gate(const torch::Tensor& x) {
 }
 
 // A run of blocks at one width: registered as a ModuleList (names "0", "1", ...) and kept typed in
-// `typed` for the forward pass.
-nn::ModuleList make_stage(int64_t channels, int blocks, std::vector<NafBlock>& typed) {
+// `typed` for the forward pass. `alternative(i)` gives block i's alternative; a skip block is an
+// Identity in the list (keeping later blocks' names) and a null NafBlock in `typed`.
+nn::ModuleList make_stage(int64_t channels, int blocks,
+                          const std::function<BlockAlternative(int)>& alternative,
+                          std::vector<NafBlock>& typed) {
   nn::ModuleList stage;
   for (int i = 0; i < blocks; ++i) {
-    typed.push_back(NafBlock(channels));
-    stage->push_back(typed.back());
+    const auto chosen = alternative(i);
+    if (traits_of(chosen).identity) {
+      typed.push_back(NafBlock(nullptr));
+      stage->push_back(nn::Identity());
+    } else {
+      typed.push_back(NafBlock(channels, chosen));
+      stage->push_back(typed.back());
+    }
   }
   return stage;
 }
@@ -48,31 +57,45 @@ torch::Tensor LayerNorm2dImpl::forward(const torch::Tensor& x) {
   return weight_.view({1, -1, 1, 1}) * normalized + bias_.view({1, -1, 1, 1});
 }
 
-NafBlockImpl::NafBlockImpl(int64_t c) {
+NafBlockImpl::NafBlockImpl(int64_t c, BlockAlternative alternative) : alternative_(alternative) {
+  const auto& traits = traits_of(alternative);
+  if (traits.identity) throw std::invalid_argument("a skip block has no NAF block module");
   const int64_t dw = 2 * c;   // depth-wise expansion 2
   const int64_t ffn = 2 * c;  // feed-forward expansion 2
   conv1_ = register_module("conv1", make_conv(c, dw, 1));
   conv2_ = register_module("conv2", make_conv(dw, dw, 3, 1, dw));
   conv3_ = register_module("conv3", make_conv(dw / 2, c, 1));
-  sca_conv_ = make_conv(dw / 2, dw / 2, 1);
-  register_module("sca", nn::Sequential(nn::AdaptiveAvgPool2d(1), sca_conv_));
+  if (traits.channel_attention) {
+    sca_conv_ = make_conv(dw / 2, dw / 2, 1);
+    register_module("sca", nn::Sequential(nn::AdaptiveAvgPool2d(1), sca_conv_));
+  }
   conv4_ = register_module("conv4", make_conv(c, ffn, 1));
   conv5_ = register_module("conv5", make_conv(ffn / 2, c, 1));
-  norm1_ = register_module("norm1", LayerNorm2d(c));
-  norm2_ = register_module("norm2", LayerNorm2d(c));
+  if (traits.layer_norm) {
+    norm1_ = register_module("norm1", LayerNorm2d(c));
+    norm2_ = register_module("norm2", LayerNorm2d(c));
+  }
   beta_ = register_parameter("beta", torch::zeros({1, c, 1, 1}));
   gamma_ = register_parameter("gamma", torch::zeros({1, c, 1, 1}));
 }
 
 torch::Tensor NafBlockImpl::forward(const torch::Tensor& input) {
-  auto x = norm1_->forward(input);
+  return forward_as(input, alternative_);
+}
+
+torch::Tensor NafBlockImpl::forward_as(const torch::Tensor& input, BlockAlternative alternative) {
+  const auto& traits = traits_of(alternative);
+  if (traits.identity) return input;
+  auto x = traits.layer_norm ? norm1_->forward(input) : input;
   x = counted_conv(conv1_, x);
   x = counted_conv(conv2_, x);
   x = simple_gate(x);
-  x = x * counted_conv(sca_conv_, torch::adaptive_avg_pool2d(x, {1, 1}));
+  if (traits.channel_attention) {
+    x = x * counted_conv(sca_conv_, torch::adaptive_avg_pool2d(x, {1, 1}));
+  }
   x = counted_conv(conv3_, x);
   auto y = input + x * beta_;
-  x = counted_conv(conv4_, norm2_->forward(y));
+  x = counted_conv(conv4_, traits.layer_norm ? norm2_->forward(y) : y);
   x = simple_gate(x);
   x = counted_conv(conv5_, x);
   return y + x * gamma_;
@@ -85,18 +108,21 @@ NafnetImpl::NafnetImpl(const NafnetArchitecture& architecture) : architecture_(a
   intro_ = register_module("intro", make_conv(img, c, 3));
 
   nn::ModuleList encoders, downs, ups, decoders, middle;
+  size_t searchable = 0;  // genotype index of the next searchable block
+  auto next_alternative = [&](int) { return architecture_.alternative_of(searchable++); };
   for (int blocks : architecture_.encoder_blocks) {
-    encoders->push_back(make_stage(c, blocks, encoders_.emplace_back()));
+    encoders->push_back(make_stage(c, blocks, next_alternative, encoders_.emplace_back()));
     downs_.push_back(make_conv(c, 2 * c, 2, 2));
     downs->push_back(downs_.back());
     c *= 2;
   }
-  middle = make_stage(c, architecture_.middle_blocks, middle_);
+  middle = make_stage(
+      c, architecture_.middle_blocks, [](int) { return BlockAlternative::kNaf; }, middle_);
   for (int blocks : architecture_.decoder_blocks) {
     ups_.push_back(make_conv(c, 2 * c, 1, 1, 1, /*bias=*/false));
     ups->push_back(nn::Sequential(ups_.back(), nn::PixelShuffle(2)));
     c /= 2;
-    decoders->push_back(make_stage(c, blocks, decoders_.emplace_back()));
+    decoders->push_back(make_stage(c, blocks, next_alternative, decoders_.emplace_back()));
   }
   ending_ = register_module("ending", make_conv(architecture_.width, img, 3));
   register_module("encoders", encoders);
@@ -115,8 +141,9 @@ torch::Tensor NafnetImpl::forward(const torch::Tensor& input) {
 
   auto x = counted_conv(intro_, padded);
   std::vector<torch::Tensor> skips;
+  size_t index = 0;
   for (size_t stage = 0; stage < encoders_.size(); ++stage) {
-    for (auto& block : encoders_[stage]) x = block->forward(x);
+    x = run_searchable(encoders_[stage], index, x);
     skips.push_back(x);
     x = counted_conv(downs_[stage], x);
   }
@@ -124,11 +151,22 @@ torch::Tensor NafnetImpl::forward(const torch::Tensor& input) {
   for (size_t stage = 0; stage < decoders_.size(); ++stage) {
     x = torch::pixel_shuffle(counted_conv(ups_[stage], x), 2);
     x = x + skips[skips.size() - 1 - stage];
-    for (auto& block : decoders_[stage]) x = block->forward(x);
+    x = run_searchable(decoders_[stage], index, x);
   }
   x = counted_conv(ending_, x) + padded;
   return x.index({torch::indexing::Slice(), torch::indexing::Slice(),
                   torch::indexing::Slice(0, height), torch::indexing::Slice(0, width)});
+}
+
+torch::Tensor NafnetImpl::run_searchable(std::vector<NafBlock>& stage, size_t& index,
+                                         torch::Tensor x) {
+  for (auto& block : stage) {
+    if (block) {  // null: a skip block, the identity
+      x = block_runner_ ? block_runner_(index, *block, x) : block->forward(x);
+    }
+    ++index;
+  }
+  return x;
 }
 
 int64_t count_parameters(torch::nn::Module& module) {

@@ -22,10 +22,15 @@ class LayerNorm2dImpl : public torch::nn::Module {
 };
 TORCH_MODULE(LayerNorm2d);
 
+// A NAF block, or one of its lighter alternatives (the parts it drops are not created, so a
+// derived network holds exactly the chosen alternative's parameters).
 class NafBlockImpl : public torch::nn::Module {
  public:
-  explicit NafBlockImpl(int64_t channels);
+  explicit NafBlockImpl(int64_t channels, BlockAlternative alternative = BlockAlternative::kNaf);
   torch::Tensor forward(const torch::Tensor& input);
+  // Runs as `alternative` with this block's weights; the block must hold every part it needs
+  // (a full `naf` block can run as any alternative: that is how the supernet shares weights).
+  torch::Tensor forward_as(const torch::Tensor& input, BlockAlternative alternative);
 
  private:
   LayerNorm2d norm1_{nullptr}, norm2_{nullptr};
@@ -33,21 +38,35 @@ class NafBlockImpl : public torch::nn::Module {
   torch::nn::Conv2d conv4_{nullptr}, conv5_{nullptr};
   torch::nn::Conv2d sca_conv_{nullptr};  // registered as `sca.1`, after an (unnamed) global pool
   torch::Tensor beta_, gamma_;
+  BlockAlternative alternative_;
 };
 TORCH_MODULE(NafBlock);
 
 class NafnetImpl : public torch::nn::Module {
  public:
+  // Runs searchable block `index` (genotype order) on its input; see set_block_runner.
+  using BlockRunner =
+      std::function<torch::Tensor(size_t index, NafBlockImpl& block, const torch::Tensor& input)>;
+
   explicit NafnetImpl(const NafnetArchitecture& architecture);
   // x: [B, C, H, W] in [0, 1]; any H, W (padded internally, cropped back).
   torch::Tensor forward(const torch::Tensor& x);
   const NafnetArchitecture& architecture() const { return architecture_; }
 
+  // Lets a supernet run the encoder/decoder blocks its own way (a weighted mix of alternatives)
+  // while sharing this skeleton; an empty runner restores the plain forward pass.
+  void set_block_runner(BlockRunner runner) { block_runner_ = std::move(runner); }
+
  private:
   NafnetArchitecture architecture_;
   torch::nn::Conv2d intro_{nullptr}, ending_{nullptr};
+  // Searchable blocks in genotype order, per stage; a `skip` block is a null NafBlock.
   std::vector<std::vector<NafBlock>> encoders_, decoders_;
   std::vector<NafBlock> middle_;
+  BlockRunner block_runner_;
+
+  // Runs one stage of searchable blocks; `index` counts searchable blocks across stages.
+  torch::Tensor run_searchable(std::vector<NafBlock>& stage, size_t& index, torch::Tensor x);
   std::vector<torch::nn::Conv2d> downs_, ups_;
 };
 TORCH_MODULE(Nafnet);

@@ -1,0 +1,84 @@
+#include "model/supernet.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace ern {
+namespace {
+
+// image channels, width, encoder blocks, middle blocks, decoder blocks
+const NafnetArchitecture kSkeleton{3, 8, {1, 2}, 1, {1, 1}};
+
+void randomize_block_scales(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& item : module.named_parameters()) {
+    if (item.key().find("beta") != std::string::npos ||
+        item.key().find("gamma") != std::string::npos) {
+      item.value().normal_(0.0, 0.3);
+    }
+  }
+}
+
+TEST(BlockAlternatives, ParameterCountsOfDerivedNetworksMatchTheModules) {
+  NafnetArchitecture derived = kSkeleton;
+  derived.genotype = {BlockAlternative::kNafNoNorm, BlockAlternative::kSkip,
+                      BlockAlternative::kNafLite, BlockAlternative::kNafNoCa,
+                      BlockAlternative::kNaf};
+  Nafnet network(derived);
+  EXPECT_EQ(count_parameters(*network), derived.expected_parameter_count());
+  EXPECT_LT(count_parameters(*network), kSkeleton.expected_parameter_count());
+  const auto json = derived.to_json();
+  EXPECT_EQ(json["genotype"][1], "skip");
+  EXPECT_EQ(NafnetArchitecture::from_json(json), derived);
+  // Names stay those of NAFNet; dropped parts are absent.
+  std::set<std::string> names;
+  for (const auto& item : network->named_parameters()) names.insert(item.key());
+  EXPECT_TRUE(names.count("encoders.0.0.sca.1.weight"));
+  EXPECT_FALSE(names.count("encoders.0.0.norm1.weight"));
+  EXPECT_FALSE(names.count("encoders.1.0.conv1.weight"));  // skip
+  EXPECT_TRUE(names.count("encoders.1.1.conv1.weight"));
+  EXPECT_FALSE(names.count("encoders.1.1.sca.1.weight"));
+  EXPECT_THROW(parse_alternative("naf_turbo"), std::invalid_argument);
+}
+
+TEST(Supernet, OneHotMixingEqualsTheDerivedChild) {
+  torch::manual_seed(3);
+  Supernet supernet(kSkeleton, all_alternatives());
+  randomize_block_scales(*supernet);
+  const std::vector<BlockAlternative> genotype = {
+      BlockAlternative::kNafLite, BlockAlternative::kNaf, BlockAlternative::kSkip,
+      BlockAlternative::kNafNoCa, BlockAlternative::kNafNoNorm};
+  {
+    torch::NoGradGuard no_grad;
+    supernet->alphas().fill_(-30.0);
+    for (size_t i = 0; i < genotype.size(); ++i) {
+      const auto& choices = supernet->alternatives();
+      const auto j = std::find(choices.begin(), choices.end(), genotype[i]) - choices.begin();
+      supernet->alphas()[i][j] = 30.0;
+    }
+  }
+  EXPECT_EQ(supernet->derive_genotype(), genotype);
+  EXPECT_LT(mean_normalized_entropy(supernet->probabilities()).item<double>(), 1e-6);
+  auto child = derive_child(supernet, genotype);
+  supernet->eval();
+  child->eval();
+  torch::NoGradGuard no_grad;
+  auto x = torch::rand({1, 3, 24, 24});
+  EXPECT_TRUE(torch::allclose(supernet->forward(x), child->forward(x), 1e-5, 1e-5));
+}
+
+TEST(Supernet, UniformAlphasAreUndecidedAndGradientsReachThem) {
+  Supernet supernet(kSkeleton,
+                    std::vector<BlockAlternative>{BlockAlternative::kNaf, BlockAlternative::kSkip});
+  randomize_block_scales(*supernet);
+  EXPECT_NEAR(mean_normalized_entropy(supernet->probabilities()).item<double>(), 1.0, 1e-6);
+  supernet->set_sampling(true, 2.0);
+  auto out = supernet->forward(torch::rand({1, 3, 16, 16}));
+  out.mean().backward();
+  EXPECT_GT(supernet->alphas().grad().abs().sum().item<double>(), 0.0);
+  EXPECT_EQ(supernet->weight_parameters().size() + 1, supernet->parameters().size());
+}
+
+}  // namespace
+}  // namespace ern
