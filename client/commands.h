@@ -18,5 +18,6 @@ int denoise_local(const Args& args);
 int noise(const Args& args);
 int compare(const Args& args);
 int evaluate(const Args& args);
+int search_run_local(const Args& args);
 
 }  // namespace ern::cli

@@ -28,7 +28,9 @@ Training and evaluation (offline):
 Images (offline):
   denoise --local DIR INPUT -o OUTPUT
   noise INPUT --sigma 25 [--seed 0] -o OUTPUT
-  compare REFERENCE TEST [--json]                         PSNR and SSIM)";
+  compare REFERENCE TEST [--json]                         PSNR and SSIM
+Search (in this process, against a device farm):
+  search run-local SPEC.yaml --devicefarm HOST:PORT -o DIR)";
 
 }  // namespace
 
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
       {"model info", ern::cli::model_info}, {"train", ern::cli::train},
       {"eval", ern::cli::evaluate},         {"denoise", ern::cli::denoise_local},
       {"noise", ern::cli::noise},           {"compare", ern::cli::compare},
+      {"search run-local", ern::cli::search_run_local},
   };
   ern::cli::Args args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {

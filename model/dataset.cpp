@@ -84,6 +84,10 @@ std::vector<torch::Tensor> TrainingData::random_patch(
 
 SyntheticNoiseData::SyntheticNoiseData(const fs::path& directory, std::vector<double> sigmas,
                                        uint64_t seed, int min_side)
+    : SyntheticNoiseData(list_images(directory), std::move(sigmas), seed, min_side) {}
+
+SyntheticNoiseData::SyntheticNoiseData(const std::vector<fs::path>& files, std::vector<double> sigmas,
+                                       uint64_t seed, int min_side)
     : TrainingData(seed), sigmas_(std::move(sigmas)) {
   if (sigmas_.empty()) throw std::invalid_argument("sigma: at least one noise level is needed");
   for (double sigma : sigmas_) {
@@ -91,7 +95,8 @@ SyntheticNoiseData::SyntheticNoiseData(const fs::path& directory, std::vector<do
       throw std::invalid_argument("sigma: must be in 0..255, got " + std::to_string(sigma));
     }
   }
-  for (const auto& path : list_images(directory)) images_.push_back({load_chw(path, min_side)});
+  if (files.empty()) throw std::invalid_argument("images: the data set is empty");
+  for (const auto& path : files) images_.push_back({load_chw(path, min_side)});
 }
 
 NoisyBatch SyntheticNoiseData::next_batch(int batch, int patch) {

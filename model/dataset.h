@@ -48,6 +48,9 @@ class SyntheticNoiseData : public TrainingData {
   // `min_side` or a sigma is out of 0..255.
   SyntheticNoiseData(const std::filesystem::path& directory, std::vector<double> sigmas,
                      uint64_t seed, int min_side);
+  // The given image files only (e.g. one half of a folder, for a held-out split).
+  SyntheticNoiseData(const std::vector<std::filesystem::path>& files, std::vector<double> sigmas,
+                     uint64_t seed, int min_side);
   NoisyBatch next_batch(int batch, int patch) override;
   size_t size() const override { return images_.size(); }
 

@@ -32,3 +32,29 @@ class TempDir {
 SubprocessResult run(const std::vector<std::string>& argv);
 
 }  // namespace ern::test
+
+namespace ern::test {
+
+// A server binary started for a test: its log goes to a file, start-up waits for its
+// "listening on HOST:PORT" line (port 0 in, the bound port out); destruction sends SIGTERM and
+// waits for the exit.
+class ServerProcess {
+ public:
+  ServerProcess(const std::string& binary, const std::vector<std::string>& args,
+                const std::filesystem::path& log_file);
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  const std::string& address() const { return address_; }
+  std::string log() const;
+  // SIGTERM and wait; returns the exit status (or -1 when killed by a signal).
+  int stop();
+
+ private:
+  int pid_ = -1;
+  std::filesystem::path log_file_;
+  std::string address_;
+};
+
+}  // namespace ern::test

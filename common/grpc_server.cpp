@@ -1,0 +1,51 @@
+#include "common/grpc_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <csignal>
+#include <chrono>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+namespace ern {
+
+RunningServer start_grpc_server(const std::string& listen, const std::vector<grpc::Service*>& services,
+                                const std::string& name) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  for (auto* service : services) builder.RegisterService(service);
+  RunningServer running;
+  running.server = builder.BuildAndStart();
+  if (!running.server || port == 0) {
+    throw std::runtime_error("--listen: cannot listen on " + listen);
+  }
+  running.address = listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port);
+  spdlog::info("{} listening on {}", name, running.address);
+  return running;
+}
+
+void block_termination_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+void serve_until_signalled(RunningServer& running) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("signal {}: shutting down", received);
+  running.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+}
+
+}  // namespace ern

@@ -1,0 +1,28 @@
+#pragma once
+// Starting an ERN gRPC server the same way in every process: standard health checking and server
+// reflection on, port 0 picks a free port (the bound one is returned and logged), and SIGINT or
+// SIGTERM shut it down cleanly.
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ern {
+
+struct RunningServer {
+  std::unique_ptr<grpc::Server> server;
+  std::string address;  // host:port actually bound
+};
+
+// Throws std::runtime_error naming the address when it cannot be bound.
+RunningServer start_grpc_server(const std::string& listen, const std::vector<grpc::Service*>& services,
+                                const std::string& name);
+
+// Blocks until SIGINT or SIGTERM, then shuts the server down (in-flight calls get a short grace).
+// Call block_termination_signals() before starting any thread.
+void block_termination_signals();
+void serve_until_signalled(RunningServer& running);
+
+}  // namespace ern

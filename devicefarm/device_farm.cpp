@@ -1,0 +1,110 @@
+#include "devicefarm/device_farm.h"
+
+#include <set>
+#include <stdexcept>
+
+#include <yaml-cpp/yaml.h>
+
+namespace ern::farm {
+
+FarmConfig load_farm_config(const std::filesystem::path& yaml_file) {
+  const std::string where = yaml_file.string();
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(where);
+  } catch (const YAML::Exception& error) {
+    throw std::invalid_argument(where + ": " + error.what());
+  }
+  FarmConfig config;
+  if (root["data"]) config.data_dir = root["data"].as<std::string>();
+  if (const auto measurement = root["measurement"]) {
+    config.policy.warmup_runs = measurement["warmup_runs"].as<int>(config.policy.warmup_runs);
+    config.policy.min_runs = measurement["min_runs"].as<int>(config.policy.min_runs);
+    config.policy.max_runs = measurement["max_runs"].as<int>(config.policy.max_runs);
+    config.policy.budget_seconds = measurement["budget_seconds"].as<double>(config.policy.budget_seconds);
+  }
+  const auto devices = root["devices"];
+  if (!devices || !devices.IsSequence() || devices.size() == 0) {
+    throw std::invalid_argument(where + ": devices: needs at least one device profile");
+  }
+  for (size_t i = 0; i < devices.size(); ++i) {
+    const auto node = devices[i];
+    const std::string field = where + ": devices[" + std::to_string(i) + "]";
+    DeviceProfile profile;
+    try {
+      profile.id = node["id"].as<std::string>();
+      profile.backend = node["backend"].as<std::string>();
+      profile.threads = node["threads"].as<int>(1);
+      profile.description = node["description"].as<std::string>("");
+      if (node["table"]) profile.table = yaml_file.parent_path() / node["table"].as<std::string>();
+    } catch (const YAML::Exception& error) {
+      throw std::invalid_argument(field + ": needs id and backend (" + error.what() + ")");
+    }
+    config.devices.push_back(profile);
+  }
+  return config;
+}
+
+DeviceFarm::DeviceFarm(FarmConfig config)
+    : config_(std::move(config)), store_(config_.data_dir / "latency.sqlite") {
+  std::set<std::string> ids;
+  for (const auto& device : config_.devices) {
+    if (device.id.empty()) throw std::invalid_argument("devices: an id is empty");
+    if (!ids.insert(device.id).second) throw std::invalid_argument("devices: duplicate id " + device.id);
+    backends_[device.id] = make_backend(device, config_.policy);
+  }
+}
+
+LatencyBackend& DeviceFarm::backend_of(const std::string& device) {
+  auto found = backends_.find(device);
+  if (found == backends_.end()) {
+    std::string known;
+    for (const auto& [id, backend] : backends_) known += (known.empty() ? "" : ", ") + id;
+    throw NotFoundError("device_id: no device '" + device + "' in the farm (devices: " + known + ")");
+  }
+  return *found->second;
+}
+
+std::vector<BlockResult> DeviceFarm::profile_blocks(const std::string& device,
+                                                    const std::vector<BlockSpec>& specs) {
+  auto& backend = backend_of(device);
+  for (size_t i = 0; i < specs.size(); ++i) {
+    try {
+      specs[i].validate();
+    } catch (const std::invalid_argument& error) {
+      throw std::invalid_argument("specs[" + std::to_string(i) + "]: " + error.what());
+    }
+  }
+  std::vector<BlockResult> results;
+  for (const auto& spec : specs) {
+    if (!backend.uses_host()) {
+      results.push_back({spec, backend.measure_block(spec), true});
+      continue;
+    }
+    if (auto stored = store_.find(device, spec)) {
+      results.push_back({spec, *stored, true});
+      continue;
+    }
+    std::lock_guard lock(host_);
+    if (auto stored = store_.find(device, spec)) {  // measured while this request waited
+      results.push_back({spec, *stored, true});
+      continue;
+    }
+    const auto stats = backend.measure_block(spec);
+    store_.put(device, spec, stats);
+    results.push_back({spec, stats, false});
+  }
+  return results;
+}
+
+NetworkMeasurement DeviceFarm::profile_network(const std::string& device,
+                                               const NafnetArchitecture& architecture, int height,
+                                               int width) {
+  auto& backend = backend_of(device);
+  architecture.validate();
+  if (!backend.uses_host()) return backend.measure_network(architecture, height, width);
+  std::lock_guard lock(host_);
+  return backend.measure_network(architecture, height, width);
+}
+
+}  // namespace ern::farm

@@ -1,0 +1,51 @@
+#pragma once
+// The device farm's logic, independent of gRPC: device profiles, their backends, the persistent
+// table, and the rule that measurements on the host run one at a time.
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "devicefarm/backends.h"
+#include "devicefarm/latency_store.h"
+
+namespace ern::farm {
+
+struct BlockResult {
+  BlockSpec spec;
+  LatencyStats stats;
+  bool cached = false;
+};
+
+struct FarmConfig {
+  std::vector<DeviceProfile> devices;
+  MeasurementPolicy policy;
+  std::filesystem::path data_dir = "data/devicefarm";
+};
+
+// Reads the `devices` and `measurement` sections of a YAML config (e.g. configs/devicefarm.yaml);
+// table paths are relative to the config file. Errors name the key.
+FarmConfig load_farm_config(const std::filesystem::path& yaml_file);
+
+class DeviceFarm {
+ public:
+  explicit DeviceFarm(FarmConfig config);
+
+  const std::vector<DeviceProfile>& devices() const { return config_.devices; }
+  // Throws NotFoundError for an unknown device, std::invalid_argument for a bad spec.
+  std::vector<BlockResult> profile_blocks(const std::string& device, const std::vector<BlockSpec>& specs);
+  NetworkMeasurement profile_network(const std::string& device, const NafnetArchitecture& architecture,
+                                     int height, int width);
+
+ private:
+  LatencyBackend& backend_of(const std::string& device);
+
+  FarmConfig config_;
+  std::map<std::string, std::unique_ptr<LatencyBackend>> backends_;
+  LatencyStore store_;
+  std::mutex host_;  // one measurement on the host at a time
+};
+
+}  // namespace ern::farm

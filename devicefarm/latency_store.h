@@ -1,0 +1,32 @@
+#pragma once
+// The farm's persistent lookup table: one row per (device, block spec), in SQLite (WAL), so a spec
+// is measured once per device across restarts and jobs.
+
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "devicefarm/measurement.h"
+
+struct sqlite3;
+
+namespace ern::farm {
+
+class LatencyStore {
+ public:
+  explicit LatencyStore(const std::filesystem::path& database);
+  ~LatencyStore();
+  LatencyStore(const LatencyStore&) = delete;
+  LatencyStore& operator=(const LatencyStore&) = delete;
+
+  std::optional<LatencyStats> find(const std::string& device, const BlockSpec& spec);
+  void put(const std::string& device, const BlockSpec& spec, const LatencyStats& stats);
+  int count(const std::string& device);
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::mutex mutex_;
+};
+
+}  // namespace ern::farm

@@ -1,0 +1,42 @@
+// ern-devicefarm: the latency service (ern.v1.LatencyService).
+//
+// usage: ern-devicefarm [--config configs/devicefarm.yaml] [--listen HOST:PORT] [--data DIR]
+
+#include <cstdio>
+
+#include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
+
+#include "client/arguments.h"
+#include "common/grpc_server.h"
+#include "common/logging.h"
+#include "devicefarm/device_farm.h"
+#include "devicefarm/latency_service.h"
+
+int main(int argc, char** argv) {
+  try {
+    ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
+                             {"config", "listen", "data", "log-level"});
+    ern::init_logging(args.value_or("log-level", ""));
+    const std::string config_path = args.value_or("config", "configs/devicefarm.yaml");
+    auto config = ern::farm::load_farm_config(config_path);
+    std::string listen = "0.0.0.0:50052";
+    if (auto node = YAML::LoadFile(config_path)["listen"]) listen = node.as<std::string>();
+    listen = args.value_or("listen", listen);
+    if (args.has("data")) config.data_dir = args.required("data");
+
+    ern::block_termination_signals();
+    ern::farm::DeviceFarm farm(config);
+    ern::farm::LatencyServiceImpl service(farm);
+    auto running = ern::start_grpc_server(listen, {&service}, "ern-devicefarm");
+    for (const auto& device : farm.devices()) {
+      spdlog::info("device {} ({}, {} threads) {}", device.id, device.backend, device.threads,
+                   device.description);
+    }
+    ern::serve_until_signalled(running);
+    return 0;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "ern-devicefarm: %s\n", error.what());
+    return 1;
+  }
+}

@@ -1,0 +1,356 @@
+#include "model/search_pipeline.h"
+
+#include <cmath>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "common/atomic_file.h"
+#include "model/dataset.h"
+#include "model/evaluation.h"
+#include "model/mac_counter.h"
+#include "model/model_dir.h"
+#include "model/supernet.h"
+#include "model/trainer.h"
+
+namespace ern {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The per-block lookup table: LUT[b][j] = latency of block b as alternative j, plus the baseline
+// (every block `naf`) for normalization.
+struct LatencyTable {
+  torch::Tensor ms;  // [blocks, alternatives]
+  double baseline_ms = 0.0;
+};
+
+LatencyTable build_latency_table(const SearchSpec& spec, LatencyOracle& farm) {
+  const auto blocks = spec.architecture.searchable_blocks();
+  std::vector<BlockQuery> queries;
+  for (const auto& block : blocks) {
+    const int height = std::max(1, spec.latency_height / block.downscale);
+    const int width = std::max(1, spec.latency_width / block.downscale);
+    for (auto alternative : spec.alternatives) queries.push_back({alternative, block.channels, height, width});
+    queries.push_back({BlockAlternative::kNaf, block.channels, height, width});
+  }
+  const auto latencies = farm.block_latencies_ms(spec.device, queries);
+  const int64_t k = static_cast<int64_t>(spec.alternatives.size());
+  LatencyTable table;
+  table.ms = torch::zeros({static_cast<int64_t>(blocks.size()), k}, torch::kFloat64);
+  size_t next = 0;
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    for (int64_t j = 0; j < k; ++j) table.ms[b][j] = latencies[next++];
+    table.baseline_ms += latencies[next++];
+  }
+  return table;
+}
+
+double lut_latency(const LatencyTable& table, const SearchSpec& spec,
+                   const std::vector<BlockAlternative>& genotype) {
+  double total = 0.0;
+  for (size_t b = 0; b < genotype.size(); ++b) {
+    const auto j = std::find(spec.alternatives.begin(), spec.alternatives.end(), genotype[b]) -
+                   spec.alternatives.begin();
+    total += table.ms[b][j].item<double>();
+  }
+  return total;
+}
+
+// Weights and α of the supernet, with their optimizers and data, checkpointed together.
+class SupernetSearch {
+ public:
+  SupernetSearch(const SearchSpec& spec, const LatencyTable& table, const fs::path& state_path)
+      : spec_(spec),
+        table_(table),
+        state_path_(state_path),
+        supernet_(spec.architecture, spec.alternatives),
+        weight_optimizer_(supernet_->weight_parameters(),
+                          torch::optim::AdamWOptions(spec.learning_rate).betas({0.9, 0.9}).weight_decay(0.0)),
+        alpha_optimizer_(std::vector<torch::Tensor>{supernet_->alphas()},
+                         torch::optim::AdamOptions(spec.alpha_learning_rate)
+                             .betas({spec.alpha_beta1, spec.alpha_beta2})) {
+    auto images = list_images(spec.data / "train");
+    if (images.size() < 2) {
+      throw std::invalid_argument("data: " + (spec.data / "train").string() +
+                                  " needs at least 2 images (weights and α train on separate halves)");
+    }
+    std::vector<fs::path> weight_images, alpha_images;
+    for (size_t i = 0; i < images.size(); ++i) (i % 2 ? alpha_images : weight_images).push_back(images[i]);
+    weight_data_ = std::make_unique<SyntheticNoiseData>(weight_images, spec.sigmas, spec.seed, spec.patch);
+    alpha_data_ = std::make_unique<SyntheticNoiseData>(alpha_images, spec.sigmas, spec.seed + 1, spec.patch);
+    lut_ = table_.ms.to(torch::kFloat32);
+  }
+
+  Supernet& supernet() { return supernet_; }
+  int64_t total_steps() const { return spec_.warmup_steps + spec_.search_steps; }
+  bool finished() const { return step_ >= total_steps(); }
+  const nlohmann::json& history() const { return history_; }
+
+  void initialize_from(const fs::path& model_dir) {
+    auto pretrained = load_model_dir(model_dir);
+    if (!(pretrained.architecture == spec_.architecture)) {
+      throw std::invalid_argument("init_model: " + model_dir.string() + " is " + pretrained.architecture.describe() +
+                                  ", the spec's architecture is " + spec_.architecture.describe());
+    }
+    load_named_tensors(*supernet_->network(), named_tensors_of(*pretrained.network), model_dir.string());
+  }
+
+  void run(const SearchCallback& on_progress) {
+    supernet_->train();
+    const int64_t history_every = std::max<int64_t>(1, total_steps() / 400);
+    TrainOptions schedule;
+    schedule.iterations = total_steps();
+    schedule.learning_rate = spec_.learning_rate;
+    while (step_ < total_steps()) {
+      const bool searching = step_ >= spec_.warmup_steps;
+      const double search_fraction =
+          searching ? static_cast<double>(step_ - spec_.warmup_steps) / static_cast<double>(spec_.search_steps) : 0.0;
+      if (spec_.gumbel) {
+        // Geometric decay from the start to the end temperature over the search stage.
+        supernet_->set_sampling(true, spec_.gumbel_temperature_start *
+                                          std::pow(spec_.gumbel_temperature_end / spec_.gumbel_temperature_start,
+                                                   search_fraction));
+      }
+      for (auto& group : weight_optimizer_.param_groups()) {
+        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(cosine_learning_rate(schedule, step_));
+      }
+      // Weights: reconstruction on their half of the images.
+      auto batch = weight_data_->next_batch(spec_.batch, spec_.patch);
+      weight_optimizer_.zero_grad();
+      auto weight_loss = psnr_loss(supernet_->forward(batch.noisy), batch.clean);
+      weight_loss.backward();
+      weight_optimizer_.step();
+
+      double loss = weight_loss.item<double>();
+      double expected_ms = 0.0, entropy_value = 0.0, lambda_entropy = 0.0;
+      if (searching) {
+        // α: reconstruction on the held-out half + latency + entropy.
+        auto held_out = alpha_data_->next_batch(spec_.batch, spec_.patch);
+        alpha_optimizer_.zero_grad();
+        weight_optimizer_.zero_grad();
+        auto reconstruction = psnr_loss(supernet_->forward(held_out.noisy), held_out.clean);
+        auto probabilities = supernet_->probabilities();
+        auto expected_latency = (probabilities * lut_).sum();
+        auto entropy = mean_normalized_entropy(probabilities);
+        lambda_entropy = spec_.entropy.weight_at(search_fraction);
+        auto alpha_loss = reconstruction + spec_.lambda_latency * expected_latency / table_.baseline_ms +
+                          lambda_entropy * entropy;
+        alpha_loss.backward();
+        alpha_optimizer_.step();
+        loss = alpha_loss.item<double>();
+        expected_ms = expected_latency.item<double>();
+        entropy_value = entropy.item<double>();
+      } else {
+        torch::NoGradGuard no_grad;
+        auto probabilities = supernet_->probabilities();
+        expected_ms = (probabilities * lut_).sum().item<double>();
+        entropy_value = mean_normalized_entropy(probabilities).item<double>();
+      }
+      ++step_;
+      if (step_ % history_every == 0 || step_ == total_steps()) {
+        history_.push_back({{"step", step_},
+                            {"stage", searching ? "SEARCH" : "WARMUP"},
+                            {"loss", loss},
+                            {"reconstruction_loss", weight_loss.item<double>()},
+                            {"expected_latency_ms", expected_ms},
+                            {"normalized_entropy", entropy_value},
+                            {"lambda_entropy", lambda_entropy}});
+      }
+      if (on_progress) {
+        const int64_t in_stage = searching ? step_ - spec_.warmup_steps : step_;
+        on_progress({searching ? "SEARCH" : "WARMUP", in_stage,
+                     searching ? spec_.search_steps : spec_.warmup_steps, loss, expected_ms, entropy_value});
+      }
+      if (step_ % spec_.checkpoint_every == 0 || step_ == total_steps()) save();
+    }
+    supernet_->set_sampling(false, 1.0);
+  }
+
+  void save() {
+    torch::serialize::OutputArchive archive, model, weights, alphas;
+    supernet_->save(model);
+    weight_optimizer_.save(weights);
+    alpha_optimizer_.save(alphas);
+    archive.write("model", model);
+    archive.write("weight_optimizer", weights);
+    archive.write("alpha_optimizer", alphas);
+    archive.write("step", c10::IValue(step_));
+    archive.write("spec", c10::IValue(spec_.to_json().dump()));
+    archive.write("history", c10::IValue(history_.dump()));
+    archive.write("weight_data", c10::IValue(weight_data_->save_state()));
+    archive.write("alpha_data", c10::IValue(alpha_data_->save_state()));
+    archive.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
+    std::ostringstream bytes;
+    archive.save_to(bytes);
+    write_file_atomically(state_path_, bytes.str());
+  }
+
+  // Returns false when there is no checkpoint yet.
+  bool restore() {
+    if (!fs::exists(state_path_)) return false;
+    torch::serialize::InputArchive archive, model, weights, alphas;
+    archive.load_from(state_path_.string());
+    c10::IValue value;
+    archive.read("spec", value);
+    if (nlohmann::json::parse(value.toStringRef()) != spec_.to_json()) {
+      throw std::invalid_argument(state_path_.string() + ": written for another spec; use a new output directory");
+    }
+    archive.read("model", model);
+    archive.read("weight_optimizer", weights);
+    archive.read("alpha_optimizer", alphas);
+    supernet_->load(model);
+    weight_optimizer_.load(weights);
+    alpha_optimizer_.load(alphas);
+    archive.read("step", value);
+    step_ = value.toInt();
+    archive.read("history", value);
+    history_ = nlohmann::json::parse(value.toStringRef());
+    archive.read("weight_data", value);
+    weight_data_->load_state(value.toStringRef());
+    archive.read("alpha_data", value);
+    alpha_data_->load_state(value.toStringRef());
+    torch::Tensor rng;
+    archive.read("torch_rng", rng);
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    generator.set_state(rng);
+    return true;
+  }
+
+ private:
+  const SearchSpec& spec_;
+  const LatencyTable& table_;
+  fs::path state_path_;
+  Supernet supernet_;
+  torch::optim::AdamW weight_optimizer_;
+  torch::optim::Adam alpha_optimizer_;
+  std::unique_ptr<SyntheticNoiseData> weight_data_, alpha_data_;
+  torch::Tensor lut_;
+  int64_t step_ = 0;
+  nlohmann::json history_ = nlohmann::json::array();
+};
+
+// Fine-tunes `network` (resumably) and saves it as a model directory; a finished directory is
+// loaded instead of trained again.
+Nafnet finetune(const SearchSpec& spec, Nafnet network, const fs::path& model_dir, const fs::path& state_path,
+                const std::string& label, const nlohmann::json& provenance, const SearchCallback& on_progress) {
+  if (fs::exists(model_dir / kModelJson)) return load_model_dir(model_dir).network;
+  TrainOptions options;
+  options.iterations = spec.finetune_steps;
+  options.batch = spec.batch;
+  options.patch = spec.patch;
+  options.learning_rate = spec.learning_rate;
+  options.sigmas = spec.sigmas;
+  options.seed = spec.seed + 2;
+  SyntheticNoiseData data(spec.data / "train", spec.sigmas, options.seed, spec.patch);
+  Trainer trainer(network, data, options, torch::kCPU);
+  if (fs::exists(state_path)) trainer.load_checkpoint(state_path);
+  trainer.run(
+      [&](const TrainProgress& p) {
+        if (on_progress) on_progress({"FINETUNE", p.step, p.total_steps, p.loss, 0.0, 0.0});
+      },
+      -1, spec.checkpoint_every, state_path);
+  save_model_dir(model_dir, network, provenance);
+  spdlog::info("fine-tuned {} network saved in {}", label, model_dir.string());
+  return network;
+}
+
+nlohmann::json describe_network(Nafnet& network, const std::vector<SigmaEvaluation>& quality,
+                                const NetworkLatency& latency, double lut_ms) {
+  nlohmann::json psnr = nlohmann::json::object(), ssim = nlohmann::json::object();
+  for (const auto& result : quality) {
+    char key[32];
+    std::snprintf(key, sizeof(key), "%g", result.sigma);
+    psnr[key] = result.network.psnr;
+    ssim[key] = result.network.ssim;
+  }
+  const auto& architecture = network->architecture();
+  const int64_t macs = count_conv_macs(
+      *network, [&](const torch::Tensor& x) { return network->forward(x); }, architecture.image_channels, 256, 256);
+  return {{"architecture", architecture.to_json()},
+          {"params", count_parameters(*network)},
+          {"gmacs_256", static_cast<double>(macs) / 1e9},
+          {"latency_ms", latency.median_ms},
+          {"latency_p10_ms", latency.p10_ms},
+          {"latency_p90_ms", latency.p90_ms},
+          {"lut_latency_ms", lut_ms},
+          {"peak_memory_bytes", latency.peak_memory_bytes},
+          {"psnr", psnr},
+          {"ssim", ssim}};
+}
+
+}  // namespace
+
+nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm, const fs::path& output,
+                                   const SearchCallback& on_progress) {
+  spec.validate();
+  farm.check_device(spec.device);
+  const auto val_images = list_images(spec.data / "val");
+  const fs::path work = output / "work";
+  fs::create_directories(work);
+  write_file_atomically(work / "spec.json", spec.to_json().dump(2) + "\n");
+  torch::manual_seed(spec.seed);
+
+  const auto table = build_latency_table(spec, farm);
+  spdlog::info("latency table: {} blocks x {} alternatives on {}; baseline {:.3f} ms", table.ms.size(0),
+               table.ms.size(1), spec.device, table.baseline_ms);
+
+  SupernetSearch search(spec, table, work / "search-state.pt");
+  if (!search.restore() && !spec.init_model.empty()) search.initialize_from(spec.init_model);
+  search.run(on_progress);
+
+  if (on_progress) on_progress({"DERIVE", 0, 1, 0.0, 0.0, 0.0});
+  auto& supernet = search.supernet();
+  const auto genotype = supernet->derive_genotype();
+  const double final_entropy = mean_normalized_entropy(supernet->probabilities()).item<double>();
+  const double expected_ms = (supernet->probabilities().to(torch::kFloat64) * table.ms).sum().item<double>();
+  const std::vector<BlockAlternative> all_naf(genotype.size(), BlockAlternative::kNaf);
+  const nlohmann::json provenance = {{"source", "search"}, {"spec", spec.name}, {"device", spec.device}};
+
+  auto derived = finetune(spec, derive_child(supernet, genotype), work / "derived", work / "finetune-derived.pt",
+                          "derived", provenance, on_progress);
+  auto baseline = finetune(spec, derive_child(supernet, all_naf), output / "baseline",
+                           work / "finetune-baseline.pt", "baseline", provenance, on_progress);
+
+  if (on_progress) on_progress({"EVALUATE", 0, 2, 0.0, 0.0, 0.0});
+  EvaluationOptions evaluation;
+  evaluation.sigmas = spec.eval_sigmas;
+  evaluation.seed = spec.seed;
+  evaluation.classical_reference = false;
+  const auto derived_quality = evaluate_denoiser(derived, val_images, evaluation);
+  const auto baseline_quality = evaluate_denoiser(baseline, val_images, evaluation);
+  const auto derived_latency = farm.network_latency(spec.device, derived->architecture(), spec.latency_height,
+                                                    spec.latency_width);
+  const auto baseline_latency = farm.network_latency(spec.device, baseline->architecture(), spec.latency_height,
+                                                     spec.latency_width);
+
+  if (on_progress) on_progress({"EXPORT", 0, 1, 0.0, 0.0, 0.0});
+  nlohmann::json genotype_ids = nlohmann::json::array();
+  for (auto alternative : genotype) genotype_ids.push_back(alternative_id(alternative));
+  nlohmann::json report = {
+      {"name", spec.name},
+      {"device", spec.device},
+      {"latency_size", {spec.latency_height, spec.latency_width}},
+      {"genotype", genotype_ids},
+      {"baseline", describe_network(baseline, baseline_quality, baseline_latency, table.baseline_ms)},
+      {"derived", describe_network(derived, derived_quality, derived_latency, lut_latency(table, spec, genotype))},
+      {"search",
+       {{"final_normalized_entropy", final_entropy},
+        {"expected_latency_ms", expected_ms},
+        {"lut_latency_ms_baseline", table.baseline_ms},
+        {"history", search.history()}}},
+      {"spec", spec.to_json()},
+  };
+  report["latency_speedup"] = baseline_latency.median_ms / derived_latency.median_ms;
+  nlohmann::json psnr_change = nlohmann::json::object();
+  for (const auto& [sigma, value] : report["derived"]["psnr"].items()) {
+    psnr_change[sigma] = value.get<double>() - report["baseline"]["psnr"][sigma].get<double>();
+  }
+  report["psnr_change_db"] = psnr_change;
+
+  save_model_dir(output, derived, provenance);
+  write_file_atomically(output / "report.json", report.dump(2) + "\n");
+  return report;
+}
+
+}  // namespace ern

@@ -1,0 +1,39 @@
+#pragma once
+// The whole hardware-aware search as one call: warm-up (weights only) → search (weights and α on
+// separate halves of the training images; α's loss adds λ_lat·E[lat]/lat_ref and λ_ent(t)·mean
+// normalized entropy) → derive (argmax genotype, weights inherited) → fine-tune the child and, for
+// a fair baseline, the all-`naf` child alike → evaluate both on the val split → measure both on
+// the device farm → export the derived model directory with report.json.
+//
+// Resumable: rerun with the same spec and output directory and it continues from the last
+// checkpoint (search state every `checkpoint_every` steps, fine-tunes likewise, finished
+// networks are kept).
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "model/latency_oracle.h"
+#include "model/search_spec.h"
+
+namespace ern {
+
+struct SearchProgress {
+  std::string stage;  // WARMUP, SEARCH, DERIVE, FINETUNE, EVALUATE, EXPORT
+  int64_t step = 0;   // within the stage
+  int64_t total_steps = 0;
+  double loss = 0.0;
+  double expected_latency_ms = 0.0;  // E[lat] over searchable blocks (LUT)
+  double normalized_entropy = 0.0;
+};
+
+using SearchCallback = std::function<void(const SearchProgress&)>;
+
+// Returns report.json's content (also written to `output`/report.json).
+nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
+                                   const std::filesystem::path& output, const SearchCallback& on_progress);
+
+}  // namespace ern

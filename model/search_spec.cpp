@@ -1,0 +1,208 @@
+#include "model/search_spec.h"
+
+#include <cmath>
+#include <set>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+namespace ern {
+namespace {
+
+void require(bool condition, const std::string& field, const std::string& rule) {
+  if (!condition) throw std::invalid_argument(field + ": " + rule);
+}
+
+bool finite_non_negative(double value) { return std::isfinite(value) && value >= 0; }
+
+// Reads `key` of `node` into `target` when present; a bad value names the dotted field.
+template <typename T>
+void read(const YAML::Node& node, const std::string& prefix, const char* key, T& target) {
+  const auto value = node[key];
+  if (!value) return;
+  try {
+    target = value.as<T>();
+  } catch (const YAML::Exception&) {
+    throw std::invalid_argument(prefix + key + ": bad value '" + YAML::Dump(value) + "'");
+  }
+}
+
+void reject_unknown(const YAML::Node& node, const std::string& prefix, const std::set<std::string>& known) {
+  if (!node) return;
+  if (!node.IsMap()) throw std::invalid_argument(prefix + ": expected a mapping");
+  for (const auto& entry : node) {
+    const auto key = entry.first.as<std::string>();
+    if (!known.count(key)) throw std::invalid_argument(prefix + (prefix.empty() ? "" : ".") + key + ": unknown field");
+  }
+}
+
+}  // namespace
+
+double EntropySchedule::weight_at(double fraction) const {
+  if (fraction <= start) return 0.0;
+  if (fraction >= end) return max_weight;
+  return max_weight * (fraction - start) / (end - start);
+}
+
+void SearchSpec::validate() const {
+  require(!name.empty(), "name", "must not be empty");
+  require(!device.empty(), "device", "must name a device of the farm");
+  try {
+    architecture.validate();
+  } catch (const std::invalid_argument& error) {
+    throw std::invalid_argument(std::string("architecture.") + error.what());
+  }
+  require(architecture.genotype.empty(), "architecture.genotype", "the supernet skeleton has none");
+  require(!alternatives.empty(), "alternatives", "at least one alternative is needed");
+  require(std::set<BlockAlternative>(alternatives.begin(), alternatives.end()).size() == alternatives.size(),
+          "alternatives", "each alternative may appear once");
+  require(batch >= 1 && batch <= 1024, "training.batch", "must be in 1..1024");
+  require(patch >= 16 && patch <= 2048 && patch % architecture.size_multiple() == 0, "training.patch",
+          "must be in 16..2048 and a multiple of " + std::to_string(architecture.size_multiple()));
+  require(!sigmas.empty(), "training.sigmas", "at least one noise level is needed");
+  for (double sigma : sigmas) require(sigma >= 0 && sigma <= 255, "training.sigmas", "each must be in 0..255");
+  require(std::isfinite(learning_rate) && learning_rate > 0 && learning_rate < 1, "training.learning_rate",
+          "must be in (0, 1)");
+  require(warmup_steps >= 0, "stages.warmup_steps", "must be >= 0");
+  require(search_steps >= 1, "stages.search_steps", "must be >= 1");
+  require(finetune_steps >= 1, "stages.finetune_steps", "must be >= 1");
+  require(checkpoint_every >= 1, "stages.checkpoint_every", "must be >= 1");
+  require(std::isfinite(alpha_learning_rate) && alpha_learning_rate > 0, "search.alpha_learning_rate",
+          "must be finite and > 0");
+  require(alpha_beta1 >= 0 && alpha_beta1 < 1 && alpha_beta2 >= 0 && alpha_beta2 < 1, "search.alpha_betas",
+          "each must be in [0, 1)");
+  require(finite_non_negative(lambda_latency), "search.lambda_latency", "must be finite and >= 0");
+  require(finite_non_negative(entropy.max_weight), "search.lambda_entropy.max", "must be finite and >= 0");
+  require(entropy.start >= 0 && entropy.start < entropy.end && entropy.end <= 1, "search.lambda_entropy",
+          "needs 0 <= start < end <= 1");
+  require(gumbel_temperature_start > 0 && gumbel_temperature_end > 0 && std::isfinite(gumbel_temperature_start),
+          "search.gumbel", "temperatures must be finite and > 0");
+  require(latency_height > 0 && latency_width > 0 && latency_height <= 8192 && latency_width <= 8192,
+          "latency.size", "height and width must be in 1..8192");
+  require(!eval_sigmas.empty(), "evaluation.sigmas", "at least one noise level is needed");
+}
+
+nlohmann::json SearchSpec::to_json() const {
+  std::vector<std::string> alternative_ids;
+  for (auto alternative : alternatives) alternative_ids.push_back(alternative_id(alternative));
+  return {{"name", name},
+          {"device", device},
+          {"data", data.string()},
+          {"init_model", init_model.string()},
+          {"architecture", architecture.to_json()},
+          {"alternatives", alternative_ids},
+          {"training",
+           {{"batch", batch}, {"patch", patch}, {"sigmas", sigmas}, {"learning_rate", learning_rate}, {"seed", seed}}},
+          {"stages",
+           {{"warmup_steps", warmup_steps},
+            {"search_steps", search_steps},
+            {"finetune_steps", finetune_steps},
+            {"checkpoint_every", checkpoint_every}}},
+          {"search",
+           {{"alpha_learning_rate", alpha_learning_rate},
+            {"alpha_betas", {alpha_beta1, alpha_beta2}},
+            {"lambda_latency", lambda_latency},
+            {"lambda_entropy", {{"max", entropy.max_weight}, {"start", entropy.start}, {"end", entropy.end}}},
+            {"gumbel",
+             {{"enabled", gumbel}, {"temperature_start", gumbel_temperature_start},
+              {"temperature_end", gumbel_temperature_end}}}}},
+          {"latency", {{"size", {latency_height, latency_width}}}},
+          {"evaluation", {{"sigmas", eval_sigmas}}}};
+}
+
+SearchSpec load_search_spec(const std::filesystem::path& yaml_file) {
+  const std::string where = yaml_file.string();
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(where);
+  } catch (const YAML::BadFile&) {
+    throw std::runtime_error(where + ": cannot read");
+  } catch (const YAML::Exception& error) {
+    throw std::invalid_argument(where + ": " + error.what());
+  }
+  SearchSpec spec;
+  try {
+    reject_unknown(root, "", {"name", "device", "data", "init_model", "architecture", "alternatives", "training",
+                              "stages", "search", "latency", "evaluation"});
+    read(root, "", "name", spec.name);
+    read(root, "", "device", spec.device);
+    if (root["data"]) spec.data = root["data"].as<std::string>();
+    if (root["init_model"] && !root["init_model"].IsNull()) spec.init_model = root["init_model"].as<std::string>();
+    if (const auto arch = root["architecture"]) {
+      reject_unknown(arch, "architecture", {"width", "encoder_blocks", "middle_blocks", "decoder_blocks", "image_channels"});
+      read(arch, "architecture.", "width", spec.architecture.width);
+      read(arch, "architecture.", "encoder_blocks", spec.architecture.encoder_blocks);
+      read(arch, "architecture.", "middle_blocks", spec.architecture.middle_blocks);
+      read(arch, "architecture.", "decoder_blocks", spec.architecture.decoder_blocks);
+      read(arch, "architecture.", "image_channels", spec.architecture.image_channels);
+    }
+    if (root["alternatives"]) {
+      std::vector<std::string> ids;
+      read(root, "", "alternatives", ids);
+      spec.alternatives.clear();
+      for (const auto& id : ids) {
+        try {
+          spec.alternatives.push_back(parse_alternative(id));
+        } catch (const std::invalid_argument& error) {
+          throw std::invalid_argument(std::string("alternatives: ") + error.what());
+        }
+      }
+    }
+    if (const auto training = root["training"]) {
+      reject_unknown(training, "training", {"batch", "patch", "sigmas", "learning_rate", "seed"});
+      read(training, "training.", "batch", spec.batch);
+      read(training, "training.", "patch", spec.patch);
+      read(training, "training.", "sigmas", spec.sigmas);
+      read(training, "training.", "learning_rate", spec.learning_rate);
+      read(training, "training.", "seed", spec.seed);
+    }
+    if (const auto stages = root["stages"]) {
+      reject_unknown(stages, "stages", {"warmup_steps", "search_steps", "finetune_steps", "checkpoint_every"});
+      read(stages, "stages.", "warmup_steps", spec.warmup_steps);
+      read(stages, "stages.", "search_steps", spec.search_steps);
+      read(stages, "stages.", "finetune_steps", spec.finetune_steps);
+      read(stages, "stages.", "checkpoint_every", spec.checkpoint_every);
+    }
+    if (const auto search = root["search"]) {
+      reject_unknown(search, "search", {"alpha_learning_rate", "alpha_betas", "lambda_latency", "lambda_entropy", "gumbel"});
+      read(search, "search.", "alpha_learning_rate", spec.alpha_learning_rate);
+      std::vector<double> betas{spec.alpha_beta1, spec.alpha_beta2};
+      read(search, "search.", "alpha_betas", betas);
+      require(betas.size() == 2, "search.alpha_betas", "expected two numbers");
+      spec.alpha_beta1 = betas[0];
+      spec.alpha_beta2 = betas[1];
+      read(search, "search.", "lambda_latency", spec.lambda_latency);
+      if (const auto entropy = search["lambda_entropy"]) {
+        reject_unknown(entropy, "search.lambda_entropy", {"max", "start", "end"});
+        read(entropy, "search.lambda_entropy.", "max", spec.entropy.max_weight);
+        read(entropy, "search.lambda_entropy.", "start", spec.entropy.start);
+        read(entropy, "search.lambda_entropy.", "end", spec.entropy.end);
+      }
+      if (const auto gumbel = search["gumbel"]) {
+        reject_unknown(gumbel, "search.gumbel", {"enabled", "temperature_start", "temperature_end"});
+        read(gumbel, "search.gumbel.", "enabled", spec.gumbel);
+        read(gumbel, "search.gumbel.", "temperature_start", spec.gumbel_temperature_start);
+        read(gumbel, "search.gumbel.", "temperature_end", spec.gumbel_temperature_end);
+      }
+    }
+    if (const auto latency = root["latency"]) {
+      reject_unknown(latency, "latency", {"size"});
+      std::vector<int> size{spec.latency_height, spec.latency_width};
+      read(latency, "latency.", "size", size);
+      require(size.size() == 2, "latency.size", "expected [height, width]");
+      spec.latency_height = size[0];
+      spec.latency_width = size[1];
+    }
+    if (const auto evaluation = root["evaluation"]) {
+      reject_unknown(evaluation, "evaluation", {"sigmas"});
+      read(evaluation, "evaluation.", "sigmas", spec.eval_sigmas);
+    }
+    spec.validate();
+  } catch (const std::invalid_argument& error) {
+    throw std::invalid_argument(where + ": " + error.what());
+  }
+  return spec;
+}
+
+}  // namespace ern

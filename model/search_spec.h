@@ -1,0 +1,65 @@
+#pragma once
+// A search job's specification (YAML, e.g. configs/search/demo.yaml). Every field is checked with a
+// message that names it.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "model/architecture.h"
+
+namespace ern {
+
+struct EntropySchedule {
+  double max_weight = 0.5;  // λ_ent once ramped up
+  double start = 0.25;      // fraction of the search stage where the ramp begins (λ_ent = 0 before)
+  double end = 0.75;        // fraction where it reaches max_weight
+
+  double weight_at(double search_fraction) const;
+};
+
+struct SearchSpec {
+  std::string name = "search";
+  std::string device = "cpu-1t";
+  std::filesystem::path data = "data/images";  // train/ and val/
+  std::filesystem::path init_model;             // optional pretrained NAFNet model directory
+  NafnetArchitecture architecture;              // the supernet's skeleton (plain NAFNet)
+  std::vector<BlockAlternative> alternatives = all_alternatives();
+
+  // Training of weights (warm-up, search, fine-tune) on synthetic noise.
+  int batch = 8;
+  int patch = 64;
+  std::vector<double> sigmas{15, 25, 50};
+  double learning_rate = 1e-3;
+  uint64_t seed = 0;
+  int64_t warmup_steps = 200;
+  int64_t search_steps = 400;
+  int64_t finetune_steps = 300;
+  int64_t checkpoint_every = 50;
+
+  // Architecture parameters (DARTS-style Adam on a held-out half of the training images).
+  double alpha_learning_rate = 3e-4;
+  double alpha_beta1 = 0.5;
+  double alpha_beta2 = 0.999;
+  double lambda_latency = 0.5;
+  EntropySchedule entropy;
+  bool gumbel = false;
+  double gumbel_temperature_start = 5.0;
+  double gumbel_temperature_end = 0.5;
+
+  // Where latency and quality are measured.
+  int latency_height = 256;
+  int latency_width = 256;
+  std::vector<double> eval_sigmas{15, 25, 50};
+
+  void validate() const;  // throws std::invalid_argument naming the field
+  nlohmann::json to_json() const;
+};
+
+// Relative paths in the file are taken from the working directory.
+SearchSpec load_search_spec(const std::filesystem::path& yaml_file);
+
+}  // namespace ern
