@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build data demo test bench clean
+.PHONY: setup build data demo search-demo test bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -17,6 +17,9 @@ data: setup
 
 demo: build data
 	bash scripts/demo.sh
+
+search-demo: build data
+	bash scripts/search-demo.sh
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -36,10 +36,14 @@ Search (in this process, against a device farm):
 
 int main(int argc, char** argv) {
   const std::map<std::string, Command> commands = {
-      {"model init", ern::cli::model_init}, {"model import-nafnet", ern::cli::model_import_nafnet},
-      {"model info", ern::cli::model_info}, {"train", ern::cli::train},
-      {"eval", ern::cli::evaluate},         {"denoise", ern::cli::denoise_local},
-      {"noise", ern::cli::noise},           {"compare", ern::cli::compare},
+      {"model init", ern::cli::model_init},
+      {"model import-nafnet", ern::cli::model_import_nafnet},
+      {"model info", ern::cli::model_info},
+      {"train", ern::cli::train},
+      {"eval", ern::cli::evaluate},
+      {"denoise", ern::cli::denoise_local},
+      {"noise", ern::cli::noise},
+      {"compare", ern::cli::compare},
       {"search run-local", ern::cli::search_run_local},
   };
   ern::cli::Args args(argv + 1, argv + argc);

@@ -26,13 +26,16 @@ int search_run_local(const Args& raw) {
 
   std::unique_ptr<ProgressBar> bar;
   std::string stage;
+  int64_t last_step = 0;
   const auto report = run_search_pipeline(spec, farm, output, [&](const SearchProgress& p) {
-    if (p.stage != stage) {
+    // A new stage, or the same stage starting over (the baseline's fine-tune after the child's).
+    if (p.stage != stage || p.step < last_step) {
       if (bar) bar->finish();
       stage = p.stage;
       std::fprintf(stderr, "== %s\n", stage.c_str());
       bar = std::make_unique<ProgressBar>(p.total_steps);
     }
+    last_step = p.step;
     char detail[160];
     std::snprintf(detail, sizeof(detail), "loss %.3f E[lat] %.3f ms entropy %.3f", p.loss,
                   p.expected_latency_ms, p.normalized_entropy);
@@ -43,15 +46,19 @@ int search_run_local(const Args& raw) {
   const auto& baseline = report["baseline"];
   const auto& derived = report["derived"];
   std::printf("genotype: %s\n", report["genotype"].dump().c_str());
-  std::printf("final mean normalized entropy %.4f\n", report["search"]["final_normalized_entropy"].get<double>());
+  std::printf("final mean normalized entropy %.4f\n",
+              report["search"]["final_normalized_entropy"].get<double>());
   std::printf("%-10s %10s %8s %12s %12s", "", "params", "G MACs", "latency ms", "memory MB");
-  for (const auto& [sigma, value] : baseline["psnr"].items()) std::printf("  PSNR s=%-3s", sigma.c_str());
+  for (const auto& [sigma, value] : baseline["psnr"].items())
+    std::printf("  PSNR s=%-3s", sigma.c_str());
   std::printf("\n");
-  for (const auto& [name, network] : {std::pair{"NAFNet", baseline}, std::pair{"ERN-Net", derived}}) {
+  for (const auto& [name, network] :
+       {std::pair{"NAFNet", baseline}, std::pair{"ERN-Net", derived}}) {
     std::printf("%-10s %10lld %8.3f %12.2f %12.1f", name, network["params"].get<long long>(),
                 network["gmacs_256"].get<double>(), network["latency_ms"].get<double>(),
                 network["peak_memory_bytes"].get<double>() / 1e6);
-    for (const auto& [sigma, value] : network["psnr"].items()) std::printf("  %10.2f", value.get<double>());
+    for (const auto& [sigma, value] : network["psnr"].items())
+      std::printf("  %10.2f", value.get<double>());
     std::printf("\n");
   }
   std::printf("latency %.2fx lower on %s; PSNR change", report["latency_speedup"].get<double>(),

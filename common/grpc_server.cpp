@@ -3,15 +3,16 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
 
 namespace ern {
 
-RunningServer start_grpc_server(const std::string& listen, const std::vector<grpc::Service*>& services,
+RunningServer start_grpc_server(const std::string& listen,
+                                const std::vector<grpc::Service*>& services,
                                 const std::string& name) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -17,7 +17,8 @@ struct RunningServer {
 };
 
 // Throws std::runtime_error naming the address when it cannot be bound.
-RunningServer start_grpc_server(const std::string& listen, const std::vector<grpc::Service*>& services,
+RunningServer start_grpc_server(const std::string& listen,
+                                const std::vector<grpc::Service*>& services,
                                 const std::string& name);
 
 // Blocks until SIGINT or SIGTERM, then shuts the server down (in-flight calls get a short grace).

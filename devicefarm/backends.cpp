@@ -3,8 +3,8 @@
 #include <fstream>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "devicefarm/memory_tracker.h"
 #include "model/nafnet.h"
@@ -45,7 +45,8 @@ LatencyStats LocalCpuBackend::measure_block(const BlockSpec& spec) {
   const auto alternative = parse_alternative(spec.alternative);
   const auto input = torch::rand({1, spec.channels, spec.height, spec.width});
   if (traits_of(alternative).identity) {
-    return measure_latency([&] { input.clone(); }, policy_);  // what a skip costs: nothing but a copy
+    return measure_latency([&] { input.clone(); },
+                           policy_);  // what a skip costs: nothing but a copy
   }
   NafBlock block(spec.channels, alternative);
   randomize_scales(*block);
@@ -91,7 +92,8 @@ TableBackend::TableBackend(const std::filesystem::path& file) : file_(file) {
       int index = 0;
       for (const auto& row : json.at("blocks")) {
         add({row.at("alternative"), row.at("channels"), row.at("height"), row.at("width")},
-            {row.at("median_ms"), row.value("p10_ms", 0.0), row.value("p90_ms", 0.0), row.value("runs", 0)},
+            {row.at("median_ms"), row.value("p10_ms", 0.0), row.value("p90_ms", 0.0),
+             row.value("runs", 0)},
             file.string() + ": blocks[" + std::to_string(index++) + "]");
       }
     } catch (const nlohmann::json::exception& error) {
@@ -110,7 +112,8 @@ TableBackend::TableBackend(const std::filesystem::path& file) : file_(file) {
     if (cells.size() != 8) throw std::runtime_error(where + ": expected 8 columns");
     try {
       add({cells[0], std::stoi(cells[1]), std::stoi(cells[2]), std::stoi(cells[3])},
-          {std::stod(cells[4]), std::stod(cells[5]), std::stod(cells[6]), std::stoi(cells[7])}, where);
+          {std::stod(cells[4]), std::stod(cells[5]), std::stod(cells[6]), std::stoi(cells[7])},
+          where);
     } catch (const std::logic_error& error) {
       throw std::runtime_error(where + ": bad number");
     }
@@ -133,10 +136,12 @@ NetworkMeasurement TableBackend::measure_network(const NafnetArchitecture&, int,
 
 std::unique_ptr<LatencyBackend> make_backend(const DeviceProfile& profile,
                                              const MeasurementPolicy& policy) {
-  if (profile.backend == "local-cpu") return std::make_unique<LocalCpuBackend>(profile.threads, policy);
+  if (profile.backend == "local-cpu")
+    return std::make_unique<LocalCpuBackend>(profile.threads, policy);
   if (profile.backend == "table") return std::make_unique<TableBackend>(profile.table);
-  throw std::invalid_argument("device " + profile.id + ": backend must be local-cpu or table, got '" +
-                              profile.backend + "'");
+  throw std::invalid_argument("device " + profile.id +
+                              ": backend must be local-cpu or table, got '" + profile.backend +
+                              "'");
 }
 
 }  // namespace ern::farm

@@ -21,7 +21,8 @@ FarmConfig load_farm_config(const std::filesystem::path& yaml_file) {
     config.policy.warmup_runs = measurement["warmup_runs"].as<int>(config.policy.warmup_runs);
     config.policy.min_runs = measurement["min_runs"].as<int>(config.policy.min_runs);
     config.policy.max_runs = measurement["max_runs"].as<int>(config.policy.max_runs);
-    config.policy.budget_seconds = measurement["budget_seconds"].as<double>(config.policy.budget_seconds);
+    config.policy.budget_seconds =
+        measurement["budget_seconds"].as<double>(config.policy.budget_seconds);
   }
   const auto devices = root["devices"];
   if (!devices || !devices.IsSequence() || devices.size() == 0) {
@@ -50,7 +51,8 @@ DeviceFarm::DeviceFarm(FarmConfig config)
   std::set<std::string> ids;
   for (const auto& device : config_.devices) {
     if (device.id.empty()) throw std::invalid_argument("devices: an id is empty");
-    if (!ids.insert(device.id).second) throw std::invalid_argument("devices: duplicate id " + device.id);
+    if (!ids.insert(device.id).second)
+      throw std::invalid_argument("devices: duplicate id " + device.id);
     backends_[device.id] = make_backend(device, config_.policy);
   }
 }
@@ -60,7 +62,8 @@ LatencyBackend& DeviceFarm::backend_of(const std::string& device) {
   if (found == backends_.end()) {
     std::string known;
     for (const auto& [id, backend] : backends_) known += (known.empty() ? "" : ", ") + id;
-    throw NotFoundError("device_id: no device '" + device + "' in the farm (devices: " + known + ")");
+    throw NotFoundError("device_id: no device '" + device + "' in the farm (devices: " + known +
+                        ")");
   }
   return *found->second;
 }

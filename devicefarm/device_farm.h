@@ -35,9 +35,10 @@ class DeviceFarm {
 
   const std::vector<DeviceProfile>& devices() const { return config_.devices; }
   // Throws NotFoundError for an unknown device, std::invalid_argument for a bad spec.
-  std::vector<BlockResult> profile_blocks(const std::string& device, const std::vector<BlockSpec>& specs);
-  NetworkMeasurement profile_network(const std::string& device, const NafnetArchitecture& architecture,
-                                     int height, int width);
+  std::vector<BlockResult> profile_blocks(const std::string& device,
+                                          const std::vector<BlockSpec>& specs);
+  NetworkMeasurement profile_network(const std::string& device,
+                                     const NafnetArchitecture& architecture, int height, int width);
 
  private:
   LatencyBackend& backend_of(const std::string& device);

@@ -44,12 +44,14 @@ std::vector<double> LatencyClient::block_latencies_ms(const std::string& device,
     spec->set_width(query.width);
   }
   ern::v1::ProfileBlocksResponse response;
-  check(stub_->ProfileBlocks(context_with_deadline().get(), request, &response), address_, "ProfileBlocks");
+  check(stub_->ProfileBlocks(context_with_deadline().get(), request, &response), address_,
+        "ProfileBlocks");
   std::vector<double> latencies;
   for (const auto& result : response.results()) latencies.push_back(result.stats().median_ms());
   if (latencies.size() != queries.size()) {
-    throw std::runtime_error("device farm " + address_ + ": answered " + std::to_string(latencies.size()) +
-                             " of " + std::to_string(queries.size()) + " block specs");
+    throw std::runtime_error("device farm " + address_ + ": answered " +
+                             std::to_string(latencies.size()) + " of " +
+                             std::to_string(queries.size()) + " block specs");
   }
   return latencies;
 }
@@ -63,7 +65,8 @@ NetworkLatency LatencyClient::network_latency(const std::string& device,
   request.set_height(height);
   request.set_width(width);
   ern::v1::ProfileNetworkResponse response;
-  check(stub_->ProfileNetwork(context_with_deadline().get(), request, &response), address_, "ProfileNetwork");
+  check(stub_->ProfileNetwork(context_with_deadline().get(), request, &response), address_,
+        "ProfileNetwork");
   return {response.stats().median_ms(), response.stats().p10_ms(), response.stats().p90_ms(),
           response.peak_memory_bytes()};
 }
@@ -78,7 +81,8 @@ void LatencyClient::check_device(const std::string& device) {
     if (entry.id() == device) return;
     known += (known.empty() ? "" : ", ") + entry.id();
   }
-  throw std::invalid_argument("device: '" + device + "' is not in the farm at " + address_ + " (devices: " + known + ")");
+  throw std::invalid_argument("device: '" + device + "' is not in the farm at " + address_ +
+                              " (devices: " + known + ")");
 }
 
 }  // namespace ern::farm

@@ -1,7 +1,7 @@
 #include "devicefarm/latency_service.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 namespace ern::farm {
 namespace {
@@ -33,7 +33,8 @@ grpc::Status guarded(const char* method, Body&& body) {
 
 }  // namespace
 
-grpc::Status LatencyServiceImpl::ListDevices(grpc::ServerContext*, const ern::v1::ListDevicesRequest*,
+grpc::Status LatencyServiceImpl::ListDevices(grpc::ServerContext*,
+                                             const ern::v1::ListDevicesRequest*,
                                              ern::v1::ListDevicesResponse* response) {
   for (const auto& profile : farm_.devices()) {
     auto* device = response->add_devices();
@@ -49,7 +50,8 @@ grpc::Status LatencyServiceImpl::ProfileBlocks(grpc::ServerContext*,
                                                const ern::v1::ProfileBlocksRequest* request,
                                                ern::v1::ProfileBlocksResponse* response) {
   return guarded("ProfileBlocks", [&] {
-    if (request->specs_size() == 0) throw std::invalid_argument("specs: at least one block spec is needed");
+    if (request->specs_size() == 0)
+      throw std::invalid_argument("specs: at least one block spec is needed");
     std::vector<BlockSpec> specs;
     for (const auto& spec : request->specs()) {
       specs.push_back({spec.alternative(), spec.channels(), spec.height(), spec.width()});
@@ -72,7 +74,8 @@ grpc::Status LatencyServiceImpl::ProfileNetwork(grpc::ServerContext*,
   return guarded("ProfileNetwork", [&] {
     NafnetArchitecture architecture;
     try {
-      architecture = NafnetArchitecture::from_json(nlohmann::json::parse(request->architecture_json()));
+      architecture =
+          NafnetArchitecture::from_json(nlohmann::json::parse(request->architecture_json()));
     } catch (const nlohmann::json::exception& error) {
       throw std::invalid_argument(std::string("architecture_json: ") + error.what());
     } catch (const std::invalid_argument& error) {
@@ -82,8 +85,8 @@ grpc::Status LatencyServiceImpl::ProfileNetwork(grpc::ServerContext*,
         request->width() > 8192) {
       throw std::invalid_argument("height/width: must be in 1..8192");
     }
-    const auto measured =
-        farm_.profile_network(request->device_id(), architecture, request->height(), request->width());
+    const auto measured = farm_.profile_network(request->device_id(), architecture,
+                                                request->height(), request->width());
     fill(measured.stats, response->mutable_stats());
     response->set_peak_memory_bytes(measured.peak_memory_bytes);
   });

@@ -42,7 +42,11 @@ class Statement {
 };
 
 Statement& bind_key(Statement& statement, const std::string& device, const BlockSpec& spec) {
-  return statement.bind(1, device).bind(2, spec.alternative).bind(3, spec.channels).bind(4, spec.height).bind(5, spec.width);
+  return statement.bind(1, device)
+      .bind(2, spec.alternative)
+      .bind(3, spec.channels)
+      .bind(4, spec.height)
+      .bind(5, spec.width);
 }
 
 }  // namespace
@@ -85,12 +89,18 @@ std::optional<LatencyStats> LatencyStore::find(const std::string& device, const 
                       sqlite3_column_double(query.get(), 2), sqlite3_column_int(query.get(), 3)};
 }
 
-void LatencyStore::put(const std::string& device, const BlockSpec& spec, const LatencyStats& stats) {
+void LatencyStore::put(const std::string& device, const BlockSpec& spec,
+                       const LatencyStats& stats) {
   std::lock_guard lock(mutex_);
-  Statement insert(db_,
-                   "INSERT OR REPLACE INTO block_latency (device, alternative, channels, height, "
-                   "width, median_ms, p10_ms, p90_ms, runs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-  bind_key(insert, device, spec).bind(6, stats.median_ms).bind(7, stats.p10_ms).bind(8, stats.p90_ms).bind(9, stats.runs);
+  Statement insert(
+      db_,
+      "INSERT OR REPLACE INTO block_latency (device, alternative, channels, height, "
+      "width, median_ms, p10_ms, p90_ms, runs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  bind_key(insert, device, spec)
+      .bind(6, stats.median_ms)
+      .bind(7, stats.p10_ms)
+      .bind(8, stats.p90_ms)
+      .bind(9, stats.runs);
   insert.step();
 }
 

@@ -86,8 +86,8 @@ SyntheticNoiseData::SyntheticNoiseData(const fs::path& directory, std::vector<do
                                        uint64_t seed, int min_side)
     : SyntheticNoiseData(list_images(directory), std::move(sigmas), seed, min_side) {}
 
-SyntheticNoiseData::SyntheticNoiseData(const std::vector<fs::path>& files, std::vector<double> sigmas,
-                                       uint64_t seed, int min_side)
+SyntheticNoiseData::SyntheticNoiseData(const std::vector<fs::path>& files,
+                                       std::vector<double> sigmas, uint64_t seed, int min_side)
     : TrainingData(seed), sigmas_(std::move(sigmas)) {
   if (sigmas_.empty()) throw std::invalid_argument("sigma: at least one noise level is needed");
   for (double sigma : sigmas_) {

@@ -31,7 +31,8 @@ LatencyTable build_latency_table(const SearchSpec& spec, LatencyOracle& farm) {
   for (const auto& block : blocks) {
     const int height = std::max(1, spec.latency_height / block.downscale);
     const int width = std::max(1, spec.latency_width / block.downscale);
-    for (auto alternative : spec.alternatives) queries.push_back({alternative, block.channels, height, width});
+    for (auto alternative : spec.alternatives)
+      queries.push_back({alternative, block.channels, height, width});
     queries.push_back({BlockAlternative::kNaf, block.channels, height, width});
   }
   const auto latencies = farm.block_latencies_ms(spec.device, queries);
@@ -65,20 +66,25 @@ class SupernetSearch {
         table_(table),
         state_path_(state_path),
         supernet_(spec.architecture, spec.alternatives),
-        weight_optimizer_(supernet_->weight_parameters(),
-                          torch::optim::AdamWOptions(spec.learning_rate).betas({0.9, 0.9}).weight_decay(0.0)),
+        weight_optimizer_(
+            supernet_->weight_parameters(),
+            torch::optim::AdamWOptions(spec.learning_rate).betas({0.9, 0.9}).weight_decay(0.0)),
         alpha_optimizer_(std::vector<torch::Tensor>{supernet_->alphas()},
                          torch::optim::AdamOptions(spec.alpha_learning_rate)
                              .betas({spec.alpha_beta1, spec.alpha_beta2})) {
     auto images = list_images(spec.data / "train");
     if (images.size() < 2) {
-      throw std::invalid_argument("data: " + (spec.data / "train").string() +
-                                  " needs at least 2 images (weights and α train on separate halves)");
+      throw std::invalid_argument(
+          "data: " + (spec.data / "train").string() +
+          " needs at least 2 images (weights and α train on separate halves)");
     }
     std::vector<fs::path> weight_images, alpha_images;
-    for (size_t i = 0; i < images.size(); ++i) (i % 2 ? alpha_images : weight_images).push_back(images[i]);
-    weight_data_ = std::make_unique<SyntheticNoiseData>(weight_images, spec.sigmas, spec.seed, spec.patch);
-    alpha_data_ = std::make_unique<SyntheticNoiseData>(alpha_images, spec.sigmas, spec.seed + 1, spec.patch);
+    for (size_t i = 0; i < images.size(); ++i)
+      (i % 2 ? alpha_images : weight_images).push_back(images[i]);
+    weight_data_ =
+        std::make_unique<SyntheticNoiseData>(weight_images, spec.sigmas, spec.seed, spec.patch);
+    alpha_data_ =
+        std::make_unique<SyntheticNoiseData>(alpha_images, spec.sigmas, spec.seed + 1, spec.patch);
     lut_ = table_.ms.to(torch::kFloat32);
   }
 
@@ -90,10 +96,12 @@ class SupernetSearch {
   void initialize_from(const fs::path& model_dir) {
     auto pretrained = load_model_dir(model_dir);
     if (!(pretrained.architecture == spec_.architecture)) {
-      throw std::invalid_argument("init_model: " + model_dir.string() + " is " + pretrained.architecture.describe() +
+      throw std::invalid_argument("init_model: " + model_dir.string() + " is " +
+                                  pretrained.architecture.describe() +
                                   ", the spec's architecture is " + spec_.architecture.describe());
     }
-    load_named_tensors(*supernet_->network(), named_tensors_of(*pretrained.network), model_dir.string());
+    load_named_tensors(*supernet_->network(), named_tensors_of(*pretrained.network),
+                       model_dir.string());
   }
 
   void run(const SearchCallback& on_progress) {
@@ -104,16 +112,19 @@ class SupernetSearch {
     schedule.learning_rate = spec_.learning_rate;
     while (step_ < total_steps()) {
       const bool searching = step_ >= spec_.warmup_steps;
-      const double search_fraction =
-          searching ? static_cast<double>(step_ - spec_.warmup_steps) / static_cast<double>(spec_.search_steps) : 0.0;
+      const double search_fraction = searching ? static_cast<double>(step_ - spec_.warmup_steps) /
+                                                     static_cast<double>(spec_.search_steps)
+                                               : 0.0;
       if (spec_.gumbel) {
         // Geometric decay from the start to the end temperature over the search stage.
-        supernet_->set_sampling(true, spec_.gumbel_temperature_start *
-                                          std::pow(spec_.gumbel_temperature_end / spec_.gumbel_temperature_start,
-                                                   search_fraction));
+        supernet_->set_sampling(
+            true, spec_.gumbel_temperature_start *
+                      std::pow(spec_.gumbel_temperature_end / spec_.gumbel_temperature_start,
+                               search_fraction));
       }
       for (auto& group : weight_optimizer_.param_groups()) {
-        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(cosine_learning_rate(schedule, step_));
+        static_cast<torch::optim::AdamWOptions&>(group.options())
+            .lr(cosine_learning_rate(schedule, step_));
       }
       // Weights: reconstruction on their half of the images.
       auto batch = weight_data_->next_batch(spec_.batch, spec_.patch);
@@ -134,7 +145,8 @@ class SupernetSearch {
         auto expected_latency = (probabilities * lut_).sum();
         auto entropy = mean_normalized_entropy(probabilities);
         lambda_entropy = spec_.entropy.weight_at(search_fraction);
-        auto alpha_loss = reconstruction + spec_.lambda_latency * expected_latency / table_.baseline_ms +
+        auto alpha_loss = reconstruction +
+                          spec_.lambda_latency * expected_latency / table_.baseline_ms +
                           lambda_entropy * entropy;
         alpha_loss.backward();
         alpha_optimizer_.step();
@@ -160,7 +172,8 @@ class SupernetSearch {
       if (on_progress) {
         const int64_t in_stage = searching ? step_ - spec_.warmup_steps : step_;
         on_progress({searching ? "SEARCH" : "WARMUP", in_stage,
-                     searching ? spec_.search_steps : spec_.warmup_steps, loss, expected_ms, entropy_value});
+                     searching ? spec_.search_steps : spec_.warmup_steps, loss, expected_ms,
+                     entropy_value});
       }
       if (step_ % spec_.checkpoint_every == 0 || step_ == total_steps()) save();
     }
@@ -194,7 +207,8 @@ class SupernetSearch {
     c10::IValue value;
     archive.read("spec", value);
     if (nlohmann::json::parse(value.toStringRef()) != spec_.to_json()) {
-      throw std::invalid_argument(state_path_.string() + ": written for another spec; use a new output directory");
+      throw std::invalid_argument(state_path_.string() +
+                                  ": written for another spec; use a new output directory");
     }
     archive.read("model", model);
     archive.read("weight_optimizer", weights);
@@ -232,8 +246,9 @@ class SupernetSearch {
 
 // Fine-tunes `network` (resumably) and saves it as a model directory; a finished directory is
 // loaded instead of trained again.
-Nafnet finetune(const SearchSpec& spec, Nafnet network, const fs::path& model_dir, const fs::path& state_path,
-                const std::string& label, const nlohmann::json& provenance, const SearchCallback& on_progress) {
+Nafnet finetune(const SearchSpec& spec, Nafnet network, const fs::path& model_dir,
+                const fs::path& state_path, const std::string& label,
+                const nlohmann::json& provenance, const SearchCallback& on_progress) {
   if (fs::exists(model_dir / kModelJson)) return load_model_dir(model_dir).network;
   TrainOptions options;
   options.iterations = spec.finetune_steps;
@@ -266,7 +281,8 @@ nlohmann::json describe_network(Nafnet& network, const std::vector<SigmaEvaluati
   }
   const auto& architecture = network->architecture();
   const int64_t macs = count_conv_macs(
-      *network, [&](const torch::Tensor& x) { return network->forward(x); }, architecture.image_channels, 256, 256);
+      *network, [&](const torch::Tensor& x) { return network->forward(x); },
+      architecture.image_channels, 256, 256);
   return {{"architecture", architecture.to_json()},
           {"params", count_parameters(*network)},
           {"gmacs_256", static_cast<double>(macs) / 1e9},
@@ -281,8 +297,8 @@ nlohmann::json describe_network(Nafnet& network, const std::vector<SigmaEvaluati
 
 }  // namespace
 
-nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm, const fs::path& output,
-                                   const SearchCallback& on_progress) {
+nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
+                                   const fs::path& output, const SearchCallback& on_progress) {
   spec.validate();
   farm.check_device(spec.device);
   const auto val_images = list_images(spec.data / "val");
@@ -292,8 +308,8 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm, 
   torch::manual_seed(spec.seed);
 
   const auto table = build_latency_table(spec, farm);
-  spdlog::info("latency table: {} blocks x {} alternatives on {}; baseline {:.3f} ms", table.ms.size(0),
-               table.ms.size(1), spec.device, table.baseline_ms);
+  spdlog::info("latency table: {} blocks x {} alternatives on {}; baseline {:.3f} ms",
+               table.ms.size(0), table.ms.size(1), spec.device, table.baseline_ms);
 
   SupernetSearch search(spec, table, work / "search-state.pt");
   if (!search.restore() && !spec.init_model.empty()) search.initialize_from(spec.init_model);
@@ -303,12 +319,14 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm, 
   auto& supernet = search.supernet();
   const auto genotype = supernet->derive_genotype();
   const double final_entropy = mean_normalized_entropy(supernet->probabilities()).item<double>();
-  const double expected_ms = (supernet->probabilities().to(torch::kFloat64) * table.ms).sum().item<double>();
+  const double expected_ms =
+      (supernet->probabilities().to(torch::kFloat64) * table.ms).sum().item<double>();
   const std::vector<BlockAlternative> all_naf(genotype.size(), BlockAlternative::kNaf);
-  const nlohmann::json provenance = {{"source", "search"}, {"spec", spec.name}, {"device", spec.device}};
+  const nlohmann::json provenance = {
+      {"source", "search"}, {"spec", spec.name}, {"device", spec.device}};
 
-  auto derived = finetune(spec, derive_child(supernet, genotype), work / "derived", work / "finetune-derived.pt",
-                          "derived", provenance, on_progress);
+  auto derived = finetune(spec, derive_child(supernet, genotype), work / "derived",
+                          work / "finetune-derived.pt", "derived", provenance, on_progress);
   auto baseline = finetune(spec, derive_child(supernet, all_naf), output / "baseline",
                            work / "finetune-baseline.pt", "baseline", provenance, on_progress);
 
@@ -319,10 +337,10 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm, 
   evaluation.classical_reference = false;
   const auto derived_quality = evaluate_denoiser(derived, val_images, evaluation);
   const auto baseline_quality = evaluate_denoiser(baseline, val_images, evaluation);
-  const auto derived_latency = farm.network_latency(spec.device, derived->architecture(), spec.latency_height,
-                                                    spec.latency_width);
-  const auto baseline_latency = farm.network_latency(spec.device, baseline->architecture(), spec.latency_height,
-                                                     spec.latency_width);
+  const auto derived_latency = farm.network_latency(spec.device, derived->architecture(),
+                                                    spec.latency_height, spec.latency_width);
+  const auto baseline_latency = farm.network_latency(spec.device, baseline->architecture(),
+                                                     spec.latency_height, spec.latency_width);
 
   if (on_progress) on_progress({"EXPORT", 0, 1, 0.0, 0.0, 0.0});
   nlohmann::json genotype_ids = nlohmann::json::array();
@@ -332,8 +350,10 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm, 
       {"device", spec.device},
       {"latency_size", {spec.latency_height, spec.latency_width}},
       {"genotype", genotype_ids},
-      {"baseline", describe_network(baseline, baseline_quality, baseline_latency, table.baseline_ms)},
-      {"derived", describe_network(derived, derived_quality, derived_latency, lut_latency(table, spec, genotype))},
+      {"baseline",
+       describe_network(baseline, baseline_quality, baseline_latency, table.baseline_ms)},
+      {"derived", describe_network(derived, derived_quality, derived_latency,
+                                   lut_latency(table, spec, genotype))},
       {"search",
        {{"final_normalized_entropy", final_entropy},
         {"expected_latency_ms", expected_ms},

@@ -34,6 +34,7 @@ using SearchCallback = std::function<void(const SearchProgress&)>;
 
 // Returns report.json's content (also written to `output`/report.json).
 nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
-                                   const std::filesystem::path& output, const SearchCallback& on_progress);
+                                   const std::filesystem::path& output,
+                                   const SearchCallback& on_progress);
 
 }  // namespace ern

@@ -4,8 +4,8 @@
 #include <set>
 #include <stdexcept>
 
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 namespace ern {
 namespace {
@@ -28,12 +28,14 @@ void read(const YAML::Node& node, const std::string& prefix, const char* key, T&
   }
 }
 
-void reject_unknown(const YAML::Node& node, const std::string& prefix, const std::set<std::string>& known) {
+void reject_unknown(const YAML::Node& node, const std::string& prefix,
+                    const std::set<std::string>& known) {
   if (!node) return;
   if (!node.IsMap()) throw std::invalid_argument(prefix + ": expected a mapping");
   for (const auto& entry : node) {
     const auto key = entry.first.as<std::string>();
-    if (!known.count(key)) throw std::invalid_argument(prefix + (prefix.empty() ? "" : ".") + key + ": unknown field");
+    if (!known.count(key))
+      throw std::invalid_argument(prefix + (prefix.empty() ? "" : ".") + key + ": unknown field");
   }
 }
 
@@ -55,31 +57,37 @@ void SearchSpec::validate() const {
   }
   require(architecture.genotype.empty(), "architecture.genotype", "the supernet skeleton has none");
   require(!alternatives.empty(), "alternatives", "at least one alternative is needed");
-  require(std::set<BlockAlternative>(alternatives.begin(), alternatives.end()).size() == alternatives.size(),
+  require(std::set<BlockAlternative>(alternatives.begin(), alternatives.end()).size() ==
+              alternatives.size(),
           "alternatives", "each alternative may appear once");
   require(batch >= 1 && batch <= 1024, "training.batch", "must be in 1..1024");
-  require(patch >= 16 && patch <= 2048 && patch % architecture.size_multiple() == 0, "training.patch",
+  require(patch >= 16 && patch <= 2048 && patch % architecture.size_multiple() == 0,
+          "training.patch",
           "must be in 16..2048 and a multiple of " + std::to_string(architecture.size_multiple()));
   require(!sigmas.empty(), "training.sigmas", "at least one noise level is needed");
-  for (double sigma : sigmas) require(sigma >= 0 && sigma <= 255, "training.sigmas", "each must be in 0..255");
-  require(std::isfinite(learning_rate) && learning_rate > 0 && learning_rate < 1, "training.learning_rate",
-          "must be in (0, 1)");
+  for (double sigma : sigmas)
+    require(sigma >= 0 && sigma <= 255, "training.sigmas", "each must be in 0..255");
+  require(std::isfinite(learning_rate) && learning_rate > 0 && learning_rate < 1,
+          "training.learning_rate", "must be in (0, 1)");
   require(warmup_steps >= 0, "stages.warmup_steps", "must be >= 0");
   require(search_steps >= 1, "stages.search_steps", "must be >= 1");
   require(finetune_steps >= 1, "stages.finetune_steps", "must be >= 1");
   require(checkpoint_every >= 1, "stages.checkpoint_every", "must be >= 1");
-  require(std::isfinite(alpha_learning_rate) && alpha_learning_rate > 0, "search.alpha_learning_rate",
-          "must be finite and > 0");
-  require(alpha_beta1 >= 0 && alpha_beta1 < 1 && alpha_beta2 >= 0 && alpha_beta2 < 1, "search.alpha_betas",
-          "each must be in [0, 1)");
+  require(std::isfinite(alpha_learning_rate) && alpha_learning_rate > 0,
+          "search.alpha_learning_rate", "must be finite and > 0");
+  require(alpha_beta1 >= 0 && alpha_beta1 < 1 && alpha_beta2 >= 0 && alpha_beta2 < 1,
+          "search.alpha_betas", "each must be in [0, 1)");
   require(finite_non_negative(lambda_latency), "search.lambda_latency", "must be finite and >= 0");
-  require(finite_non_negative(entropy.max_weight), "search.lambda_entropy.max", "must be finite and >= 0");
-  require(entropy.start >= 0 && entropy.start < entropy.end && entropy.end <= 1, "search.lambda_entropy",
-          "needs 0 <= start < end <= 1");
-  require(gumbel_temperature_start > 0 && gumbel_temperature_end > 0 && std::isfinite(gumbel_temperature_start),
+  require(finite_non_negative(entropy.max_weight), "search.lambda_entropy.max",
+          "must be finite and >= 0");
+  require(entropy.start >= 0 && entropy.start < entropy.end && entropy.end <= 1,
+          "search.lambda_entropy", "needs 0 <= start < end <= 1");
+  require(gumbel_temperature_start > 0 && gumbel_temperature_end > 0 &&
+              std::isfinite(gumbel_temperature_start),
           "search.gumbel", "temperatures must be finite and > 0");
-  require(latency_height > 0 && latency_width > 0 && latency_height <= 8192 && latency_width <= 8192,
-          "latency.size", "height and width must be in 1..8192");
+  require(
+      latency_height > 0 && latency_width > 0 && latency_height <= 8192 && latency_width <= 8192,
+      "latency.size", "height and width must be in 1..8192");
   require(!eval_sigmas.empty(), "evaluation.sigmas", "at least one noise level is needed");
 }
 
@@ -93,7 +101,11 @@ nlohmann::json SearchSpec::to_json() const {
           {"architecture", architecture.to_json()},
           {"alternatives", alternative_ids},
           {"training",
-           {{"batch", batch}, {"patch", patch}, {"sigmas", sigmas}, {"learning_rate", learning_rate}, {"seed", seed}}},
+           {{"batch", batch},
+            {"patch", patch},
+            {"sigmas", sigmas},
+            {"learning_rate", learning_rate},
+            {"seed", seed}}},
           {"stages",
            {{"warmup_steps", warmup_steps},
             {"search_steps", search_steps},
@@ -103,9 +115,11 @@ nlohmann::json SearchSpec::to_json() const {
            {{"alpha_learning_rate", alpha_learning_rate},
             {"alpha_betas", {alpha_beta1, alpha_beta2}},
             {"lambda_latency", lambda_latency},
-            {"lambda_entropy", {{"max", entropy.max_weight}, {"start", entropy.start}, {"end", entropy.end}}},
+            {"lambda_entropy",
+             {{"max", entropy.max_weight}, {"start", entropy.start}, {"end", entropy.end}}},
             {"gumbel",
-             {{"enabled", gumbel}, {"temperature_start", gumbel_temperature_start},
+             {{"enabled", gumbel},
+              {"temperature_start", gumbel_temperature_start},
               {"temperature_end", gumbel_temperature_end}}}}},
           {"latency", {{"size", {latency_height, latency_width}}}},
           {"evaluation", {{"sigmas", eval_sigmas}}}};
@@ -123,14 +137,18 @@ SearchSpec load_search_spec(const std::filesystem::path& yaml_file) {
   }
   SearchSpec spec;
   try {
-    reject_unknown(root, "", {"name", "device", "data", "init_model", "architecture", "alternatives", "training",
-                              "stages", "search", "latency", "evaluation"});
+    reject_unknown(root, "",
+                   {"name", "device", "data", "init_model", "architecture", "alternatives",
+                    "training", "stages", "search", "latency", "evaluation"});
     read(root, "", "name", spec.name);
     read(root, "", "device", spec.device);
     if (root["data"]) spec.data = root["data"].as<std::string>();
-    if (root["init_model"] && !root["init_model"].IsNull()) spec.init_model = root["init_model"].as<std::string>();
+    if (root["init_model"] && !root["init_model"].IsNull())
+      spec.init_model = root["init_model"].as<std::string>();
     if (const auto arch = root["architecture"]) {
-      reject_unknown(arch, "architecture", {"width", "encoder_blocks", "middle_blocks", "decoder_blocks", "image_channels"});
+      reject_unknown(
+          arch, "architecture",
+          {"width", "encoder_blocks", "middle_blocks", "decoder_blocks", "image_channels"});
       read(arch, "architecture.", "width", spec.architecture.width);
       read(arch, "architecture.", "encoder_blocks", spec.architecture.encoder_blocks);
       read(arch, "architecture.", "middle_blocks", spec.architecture.middle_blocks);
@@ -158,14 +176,17 @@ SearchSpec load_search_spec(const std::filesystem::path& yaml_file) {
       read(training, "training.", "seed", spec.seed);
     }
     if (const auto stages = root["stages"]) {
-      reject_unknown(stages, "stages", {"warmup_steps", "search_steps", "finetune_steps", "checkpoint_every"});
+      reject_unknown(stages, "stages",
+                     {"warmup_steps", "search_steps", "finetune_steps", "checkpoint_every"});
       read(stages, "stages.", "warmup_steps", spec.warmup_steps);
       read(stages, "stages.", "search_steps", spec.search_steps);
       read(stages, "stages.", "finetune_steps", spec.finetune_steps);
       read(stages, "stages.", "checkpoint_every", spec.checkpoint_every);
     }
     if (const auto search = root["search"]) {
-      reject_unknown(search, "search", {"alpha_learning_rate", "alpha_betas", "lambda_latency", "lambda_entropy", "gumbel"});
+      reject_unknown(
+          search, "search",
+          {"alpha_learning_rate", "alpha_betas", "lambda_latency", "lambda_entropy", "gumbel"});
       read(search, "search.", "alpha_learning_rate", spec.alpha_learning_rate);
       std::vector<double> betas{spec.alpha_beta1, spec.alpha_beta2};
       read(search, "search.", "alpha_betas", betas);
@@ -180,7 +201,8 @@ SearchSpec load_search_spec(const std::filesystem::path& yaml_file) {
         read(entropy, "search.lambda_entropy.", "end", spec.entropy.end);
       }
       if (const auto gumbel = search["gumbel"]) {
-        reject_unknown(gumbel, "search.gumbel", {"enabled", "temperature_start", "temperature_end"});
+        reject_unknown(gumbel, "search.gumbel",
+                       {"enabled", "temperature_start", "temperature_end"});
         read(gumbel, "search.gumbel.", "enabled", spec.gumbel);
         read(gumbel, "search.gumbel.", "temperature_start", spec.gumbel_temperature_start);
         read(gumbel, "search.gumbel.", "temperature_end", spec.gumbel_temperature_end);

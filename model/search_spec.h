@@ -15,8 +15,8 @@ namespace ern {
 
 struct EntropySchedule {
   double max_weight = 0.5;  // λ_ent once ramped up
-  double start = 0.25;      // fraction of the search stage where the ramp begins (λ_ent = 0 before)
-  double end = 0.75;        // fraction where it reaches max_weight
+  double start = 0.25;  // fraction of the search stage where the ramp begins (λ_ent = 0 before)
+  double end = 0.75;    // fraction where it reaches max_weight
 
   double weight_at(double search_fraction) const;
 };
@@ -25,8 +25,8 @@ struct SearchSpec {
   std::string name = "search";
   std::string device = "cpu-1t";
   std::filesystem::path data = "data/images";  // train/ and val/
-  std::filesystem::path init_model;             // optional pretrained NAFNet model directory
-  NafnetArchitecture architecture;              // the supernet's skeleton (plain NAFNet)
+  std::filesystem::path init_model;            // optional pretrained NAFNet model directory
+  NafnetArchitecture architecture;             // the supernet's skeleton (plain NAFNet)
   std::vector<BlockAlternative> alternatives = all_alternatives();
 
   // Training of weights (warm-up, search, fine-tune) on synthetic noise.

@@ -1,8 +1,8 @@
 // ern-devicefarm as a separate process on loopback: the real binary, a real SQLite table.
 
-#include <gtest/gtest.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <condition_variable>
 #include <fstream>
@@ -21,22 +21,24 @@ namespace fs = std::filesystem;
 class DeviceFarmTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::ofstream(dir_ / "table.csv") << "alternative,channels,height,width,median_ms,p10_ms,p90_ms,runs\n"
-                                         "naf,16,64,64,4.5,4.0,5.0,30\n"
-                                         "skip,16,64,64,0.01,0.01,0.02,30\n";
-    std::ofstream(dir_ / "farm.yaml") << "measurement: {warmup_runs: 3, min_runs: 9, max_runs: 40, budget_seconds: 1.0}\n"
-                                         "devices:\n"
-                                         "  - {id: cpu-1t, backend: local-cpu, threads: 1}\n"
-                                         "  - {id: cpu-2t, backend: local-cpu, threads: 2}\n"
-                                         "  - {id: phone, backend: table, table: table.csv, description: from a file}\n";
+    std::ofstream(dir_ / "table.csv")
+        << "alternative,channels,height,width,median_ms,p10_ms,p90_ms,runs\n"
+           "naf,16,64,64,4.5,4.0,5.0,30\n"
+           "skip,16,64,64,0.01,0.01,0.02,30\n";
+    std::ofstream(dir_ / "farm.yaml")
+        << "measurement: {warmup_runs: 3, min_runs: 9, max_runs: 40, budget_seconds: 1.0}\n"
+           "devices:\n"
+           "  - {id: cpu-1t, backend: local-cpu, threads: 1}\n"
+           "  - {id: cpu-2t, backend: local-cpu, threads: 2}\n"
+           "  - {id: phone, backend: table, table: table.csv, description: from a file}\n";
     start();
   }
 
   void start() {
     farm_ = std::make_unique<test::ServerProcess>(
         (test::bin_dir() / "ern-devicefarm").string(),
-        std::vector<std::string>{"--config", (dir_ / "farm.yaml").string(), "--listen", "127.0.0.1:0", "--data",
-                                 (dir_ / "state").string()},
+        std::vector<std::string>{"--config", (dir_ / "farm.yaml").string(), "--listen",
+                                 "127.0.0.1:0", "--data", (dir_ / "state").string()},
         dir_ / "farm.log");
     stub_ = ern::v1::LatencyService::NewStub(
         grpc::CreateChannel(farm_->address(), grpc::InsecureChannelCredentials()));
@@ -85,8 +87,8 @@ TEST_F(DeviceFarmTest, ListsItsDevicesAndAnswersHealthChecks) {
   bool done = false;
   std::mutex mutex;
   std::condition_variable finished;
-  generic.UnaryCall(&health_context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request_buffer,
-                    &response_buffer, [&](grpc::Status s) {
+  generic.UnaryCall(&health_context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                    &request_buffer, &response_buffer, [&](grpc::Status s) {
                       std::lock_guard lock(mutex);
                       status = s;
                       done = true;
@@ -98,13 +100,15 @@ TEST_F(DeviceFarmTest, ListsItsDevicesAndAnswersHealthChecks) {
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(response_buffer.Dump(&slices).ok());
   std::string bytes;
-  for (const auto& slice : slices) bytes += std::string(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  for (const auto& slice : slices)
+    bytes += std::string(reinterpret_cast<const char*>(slice.begin()), slice.size());
   EXPECT_EQ(bytes, std::string("\x08\x01", 2));
 }
 
 TEST_F(DeviceFarmTest, MeasuresEachSpecOncePerDeviceAcrossRestarts) {
   ern::v1::ProfileBlocksResponse first, second, third;
-  const std::vector<ern::v1::BlockSpec> specs = {spec("naf", 16, 128), spec("naf_lite", 16, 128), spec("skip", 16, 128)};
+  const std::vector<ern::v1::BlockSpec> specs = {spec("naf", 16, 128), spec("naf_lite", 16, 128),
+                                                 spec("skip", 16, 128)};
   ASSERT_TRUE(profile("cpu-1t", specs, &first).ok());
   ASSERT_EQ(first.results_size(), 3);
   for (const auto& result : first.results()) {
@@ -140,7 +144,8 @@ TEST_F(DeviceFarmTest, BadRequestsGetCodesThatNameTheField) {
   EXPECT_NE(status.error_message().find("naf_turbo"), std::string::npos) << status.error_message();
   status = profile("cpu-1t", {spec("naf", 16, 64), spec("naf", 0, 64)}, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(status.error_message().find("specs[1]: channels"), std::string::npos) << status.error_message();
+  EXPECT_NE(status.error_message().find("specs[1]: channels"), std::string::npos)
+      << status.error_message();
   status = profile("tpu", {spec("naf", 16, 64)}, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_NE(status.error_message().find("device_id"), std::string::npos) << status.error_message();
@@ -156,7 +161,8 @@ TEST_F(DeviceFarmTest, BadRequestsGetCodesThatNameTheField) {
   grpc::ClientContext context;
   status = stub_->ProfileNetwork(&context, request, &network);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(status.error_message().find("architecture_json"), std::string::npos) << status.error_message();
+  EXPECT_NE(status.error_message().find("architecture_json"), std::string::npos)
+      << status.error_message();
 }
 
 TEST_F(DeviceFarmTest, TableDeviceServesItsFile) {
@@ -194,7 +200,8 @@ TEST_F(DeviceFarmTest, LookupTableRanksNetworksAsWholeNetworkMeasurementsDo) {
     std::vector<BlockQuery> queries;
     const auto blocks = architecture.searchable_blocks();
     for (size_t b = 0; b < blocks.size(); ++b) {
-      queries.push_back({genotype[b], blocks[b].channels, size / blocks[b].downscale, size / blocks[b].downscale});
+      queries.push_back({genotype[b], blocks[b].channels, size / blocks[b].downscale,
+                         size / blocks[b].downscale});
     }
     double total = 0;
     for (double ms : client.block_latencies_ms("cpu-1t", queries)) total += ms;
@@ -205,7 +212,8 @@ TEST_F(DeviceFarmTest, LookupTableRanksNetworksAsWholeNetworkMeasurementsDo) {
   }
   for (size_t i = 1; i < genotypes.size(); ++i) {
     EXPECT_LT(predicted[i], predicted[i - 1]) << "genotype " << i;
-    EXPECT_LT(measured[i], measured[i - 1]) << "genotype " << i << ": the network measurement disagrees";
+    EXPECT_LT(measured[i], measured[i - 1])
+        << "genotype " << i << ": the network measurement disagrees";
   }
 }
 
