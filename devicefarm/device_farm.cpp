@@ -3,20 +3,19 @@
 #include <set>
 #include <stdexcept>
 
-#include <yaml-cpp/yaml.h>
+#include "common/yaml_config.h"
 
 namespace ern::farm {
 
 FarmConfig load_farm_config(const std::filesystem::path& yaml_file) {
   const std::string where = yaml_file.string();
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(where);
-  } catch (const YAML::Exception& error) {
-    throw std::invalid_argument(where + ": " + error.what());
-  }
+  const YAML::Node root = load_yaml_file(yaml_file);
+  reject_unknown_fields(root, where + ": ", {"listen", "data", "measurement", "devices"});
   FarmConfig config;
-  if (root["data"]) config.data_dir = root["data"].as<std::string>();
+  read_yaml_field(root, where + ": ", "listen", config.listen);
+  std::string data_dir = config.data_dir.string();
+  read_yaml_field(root, where + ": ", "data", data_dir);
+  config.data_dir = data_dir;
   if (const auto measurement = root["measurement"]) {
     config.policy.warmup_runs = measurement["warmup_runs"].as<int>(config.policy.warmup_runs);
     config.policy.min_runs = measurement["min_runs"].as<int>(config.policy.min_runs);

@@ -20,12 +20,13 @@ struct BlockResult {
 };
 
 struct FarmConfig {
+  std::string listen = "0.0.0.0:50052";
   std::vector<DeviceProfile> devices;
   MeasurementPolicy policy;
   std::filesystem::path data_dir = "data/devicefarm";
 };
 
-// Reads the `devices` and `measurement` sections of a YAML config (e.g. configs/devicefarm.yaml);
+// Reads a YAML config (listen, data, measurement, devices) (e.g. configs/devicefarm.yaml);
 // table paths are relative to the config file. Errors name the key.
 FarmConfig load_farm_config(const std::filesystem::path& yaml_file);
 

@@ -5,7 +5,6 @@
 #include <cstdio>
 
 #include <spdlog/spdlog.h>
-#include <yaml-cpp/yaml.h>
 
 #include "client/arguments.h"
 #include "common/grpc_server.h"
@@ -20,9 +19,7 @@ int main(int argc, char** argv) {
     ern::init_logging(args.value_or("log-level", ""));
     const std::string config_path = args.value_or("config", "configs/devicefarm.yaml");
     auto config = ern::farm::load_farm_config(config_path);
-    std::string listen = "0.0.0.0:50052";
-    if (auto node = YAML::LoadFile(config_path)["listen"]) listen = node.as<std::string>();
-    listen = args.value_or("listen", listen);
+    const std::string listen = args.value_or("listen", config.listen);
     if (args.has("data")) config.data_dir = args.required("data");
 
     ern::block_termination_signals();

@@ -4,8 +4,8 @@
 #include <set>
 #include <stdexcept>
 
-#include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
+#include "common/yaml_config.h"
 
 namespace ern {
 namespace {
@@ -15,29 +15,6 @@ void require(bool condition, const std::string& field, const std::string& rule) 
 }
 
 bool finite_non_negative(double value) { return std::isfinite(value) && value >= 0; }
-
-// Reads `key` of `node` into `target` when present; a bad value names the dotted field.
-template <typename T>
-void read(const YAML::Node& node, const std::string& prefix, const char* key, T& target) {
-  const auto value = node[key];
-  if (!value) return;
-  try {
-    target = value.as<T>();
-  } catch (const YAML::Exception&) {
-    throw std::invalid_argument(prefix + key + ": bad value '" + YAML::Dump(value) + "'");
-  }
-}
-
-void reject_unknown(const YAML::Node& node, const std::string& prefix,
-                    const std::set<std::string>& known) {
-  if (!node) return;
-  if (!node.IsMap()) throw std::invalid_argument(prefix + ": expected a mapping");
-  for (const auto& entry : node) {
-    const auto key = entry.first.as<std::string>();
-    if (!known.count(key))
-      throw std::invalid_argument(prefix + (prefix.empty() ? "" : ".") + key + ": unknown field");
-  }
-}
 
 }  // namespace
 
@@ -127,37 +104,30 @@ nlohmann::json SearchSpec::to_json() const {
 
 SearchSpec load_search_spec(const std::filesystem::path& yaml_file) {
   const std::string where = yaml_file.string();
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(where);
-  } catch (const YAML::BadFile&) {
-    throw std::runtime_error(where + ": cannot read");
-  } catch (const YAML::Exception& error) {
-    throw std::invalid_argument(where + ": " + error.what());
-  }
+  const YAML::Node root = load_yaml_file(yaml_file);
   SearchSpec spec;
   try {
-    reject_unknown(root, "",
-                   {"name", "device", "data", "init_model", "architecture", "alternatives",
-                    "training", "stages", "search", "latency", "evaluation"});
-    read(root, "", "name", spec.name);
-    read(root, "", "device", spec.device);
+    reject_unknown_fields(root, "",
+                          {"name", "device", "data", "init_model", "architecture", "alternatives",
+                           "training", "stages", "search", "latency", "evaluation"});
+    read_yaml_field(root, "", "name", spec.name);
+    read_yaml_field(root, "", "device", spec.device);
     if (root["data"]) spec.data = root["data"].as<std::string>();
     if (root["init_model"] && !root["init_model"].IsNull())
       spec.init_model = root["init_model"].as<std::string>();
     if (const auto arch = root["architecture"]) {
-      reject_unknown(
-          arch, "architecture",
+      reject_unknown_fields(
+          arch, "architecture.",
           {"width", "encoder_blocks", "middle_blocks", "decoder_blocks", "image_channels"});
-      read(arch, "architecture.", "width", spec.architecture.width);
-      read(arch, "architecture.", "encoder_blocks", spec.architecture.encoder_blocks);
-      read(arch, "architecture.", "middle_blocks", spec.architecture.middle_blocks);
-      read(arch, "architecture.", "decoder_blocks", spec.architecture.decoder_blocks);
-      read(arch, "architecture.", "image_channels", spec.architecture.image_channels);
+      read_yaml_field(arch, "architecture.", "width", spec.architecture.width);
+      read_yaml_field(arch, "architecture.", "encoder_blocks", spec.architecture.encoder_blocks);
+      read_yaml_field(arch, "architecture.", "middle_blocks", spec.architecture.middle_blocks);
+      read_yaml_field(arch, "architecture.", "decoder_blocks", spec.architecture.decoder_blocks);
+      read_yaml_field(arch, "architecture.", "image_channels", spec.architecture.image_channels);
     }
     if (root["alternatives"]) {
       std::vector<std::string> ids;
-      read(root, "", "alternatives", ids);
+      read_yaml_field(root, "", "alternatives", ids);
       spec.alternatives.clear();
       for (const auto& id : ids) {
         try {
@@ -168,57 +138,59 @@ SearchSpec load_search_spec(const std::filesystem::path& yaml_file) {
       }
     }
     if (const auto training = root["training"]) {
-      reject_unknown(training, "training", {"batch", "patch", "sigmas", "learning_rate", "seed"});
-      read(training, "training.", "batch", spec.batch);
-      read(training, "training.", "patch", spec.patch);
-      read(training, "training.", "sigmas", spec.sigmas);
-      read(training, "training.", "learning_rate", spec.learning_rate);
-      read(training, "training.", "seed", spec.seed);
+      reject_unknown_fields(training, "training.",
+                            {"batch", "patch", "sigmas", "learning_rate", "seed"});
+      read_yaml_field(training, "training.", "batch", spec.batch);
+      read_yaml_field(training, "training.", "patch", spec.patch);
+      read_yaml_field(training, "training.", "sigmas", spec.sigmas);
+      read_yaml_field(training, "training.", "learning_rate", spec.learning_rate);
+      read_yaml_field(training, "training.", "seed", spec.seed);
     }
     if (const auto stages = root["stages"]) {
-      reject_unknown(stages, "stages",
-                     {"warmup_steps", "search_steps", "finetune_steps", "checkpoint_every"});
-      read(stages, "stages.", "warmup_steps", spec.warmup_steps);
-      read(stages, "stages.", "search_steps", spec.search_steps);
-      read(stages, "stages.", "finetune_steps", spec.finetune_steps);
-      read(stages, "stages.", "checkpoint_every", spec.checkpoint_every);
+      reject_unknown_fields(stages, "stages.",
+                            {"warmup_steps", "search_steps", "finetune_steps", "checkpoint_every"});
+      read_yaml_field(stages, "stages.", "warmup_steps", spec.warmup_steps);
+      read_yaml_field(stages, "stages.", "search_steps", spec.search_steps);
+      read_yaml_field(stages, "stages.", "finetune_steps", spec.finetune_steps);
+      read_yaml_field(stages, "stages.", "checkpoint_every", spec.checkpoint_every);
     }
     if (const auto search = root["search"]) {
-      reject_unknown(
-          search, "search",
+      reject_unknown_fields(
+          search, "search.",
           {"alpha_learning_rate", "alpha_betas", "lambda_latency", "lambda_entropy", "gumbel"});
-      read(search, "search.", "alpha_learning_rate", spec.alpha_learning_rate);
+      read_yaml_field(search, "search.", "alpha_learning_rate", spec.alpha_learning_rate);
       std::vector<double> betas{spec.alpha_beta1, spec.alpha_beta2};
-      read(search, "search.", "alpha_betas", betas);
+      read_yaml_field(search, "search.", "alpha_betas", betas);
       require(betas.size() == 2, "search.alpha_betas", "expected two numbers");
       spec.alpha_beta1 = betas[0];
       spec.alpha_beta2 = betas[1];
-      read(search, "search.", "lambda_latency", spec.lambda_latency);
+      read_yaml_field(search, "search.", "lambda_latency", spec.lambda_latency);
       if (const auto entropy = search["lambda_entropy"]) {
-        reject_unknown(entropy, "search.lambda_entropy", {"max", "start", "end"});
-        read(entropy, "search.lambda_entropy.", "max", spec.entropy.max_weight);
-        read(entropy, "search.lambda_entropy.", "start", spec.entropy.start);
-        read(entropy, "search.lambda_entropy.", "end", spec.entropy.end);
+        reject_unknown_fields(entropy, "search.lambda_entropy.", {"max", "start", "end"});
+        read_yaml_field(entropy, "search.lambda_entropy.", "max", spec.entropy.max_weight);
+        read_yaml_field(entropy, "search.lambda_entropy.", "start", spec.entropy.start);
+        read_yaml_field(entropy, "search.lambda_entropy.", "end", spec.entropy.end);
       }
       if (const auto gumbel = search["gumbel"]) {
-        reject_unknown(gumbel, "search.gumbel",
-                       {"enabled", "temperature_start", "temperature_end"});
-        read(gumbel, "search.gumbel.", "enabled", spec.gumbel);
-        read(gumbel, "search.gumbel.", "temperature_start", spec.gumbel_temperature_start);
-        read(gumbel, "search.gumbel.", "temperature_end", spec.gumbel_temperature_end);
+        reject_unknown_fields(gumbel, "search.gumbel.",
+                              {"enabled", "temperature_start", "temperature_end"});
+        read_yaml_field(gumbel, "search.gumbel.", "enabled", spec.gumbel);
+        read_yaml_field(gumbel, "search.gumbel.", "temperature_start",
+                        spec.gumbel_temperature_start);
+        read_yaml_field(gumbel, "search.gumbel.", "temperature_end", spec.gumbel_temperature_end);
       }
     }
     if (const auto latency = root["latency"]) {
-      reject_unknown(latency, "latency", {"size"});
+      reject_unknown_fields(latency, "latency.", {"size"});
       std::vector<int> size{spec.latency_height, spec.latency_width};
-      read(latency, "latency.", "size", size);
+      read_yaml_field(latency, "latency.", "size", size);
       require(size.size() == 2, "latency.size", "expected [height, width]");
       spec.latency_height = size[0];
       spec.latency_width = size[1];
     }
     if (const auto evaluation = root["evaluation"]) {
-      reject_unknown(evaluation, "evaluation", {"sigmas"});
-      read(evaluation, "evaluation.", "sigmas", spec.eval_sigmas);
+      reject_unknown_fields(evaluation, "evaluation.", {"sigmas"});
+      read_yaml_field(evaluation, "evaluation.", "sigmas", spec.eval_sigmas);
     }
     spec.validate();
   } catch (const std::invalid_argument& error) {

@@ -8,6 +8,9 @@ cd "$root"
 out=${1:-out/search-demo}
 mkdir -p out
 log=out/devicefarm.log
+# The farm measures on this same host: keep idle OpenMP threads of the search from spinning on
+# the cores while the farm times a network.
+export OMP_WAIT_POLICY=PASSIVE
 
 build/bin/ern-devicefarm --config configs/devicefarm.yaml --listen 127.0.0.1:0 > "$log" 2>&1 &
 farm_pid=$!

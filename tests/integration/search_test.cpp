@@ -176,3 +176,20 @@ TEST_F(SearchTest, SpecErrorsNameTheField) {
 
 }  // namespace
 }  // namespace ern
+
+namespace ern {
+namespace {
+
+TEST(SearchSpecs, ShippedSpecsAreValid) {
+  for (const char* name : {"configs/search/demo.yaml", "configs/search/nafnet-sidd.yaml"}) {
+    const auto spec = load_search_spec(test::source_dir() / name);
+    EXPECT_EQ(spec.alternatives.size(), 5u) << name;
+  }
+  EXPECT_EQ(load_search_spec(test::source_dir() / "configs/search/nafnet-sidd.yaml")
+                .architecture.searchable_blocks()
+                .size(),
+            24u);
+}
+
+}  // namespace
+}  // namespace ern
