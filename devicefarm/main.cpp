@@ -2,6 +2,8 @@
 //
 // usage: ern-devicefarm [--config configs/devicefarm.yaml] [--listen HOST:PORT] [--data DIR]
 
+#include <malloc.h>
+
 #include <cstdio>
 
 #include <spdlog/spdlog.h>
@@ -21,6 +23,12 @@ int main(int argc, char** argv) {
     auto config = ern::farm::load_farm_config(config_path);
     const std::string listen = args.value_or("listen", config.listen);
     if (args.has("data")) config.data_dir = args.required("data");
+
+    // Time steady-state inference: keep freed activation memory in the heap instead of returning
+    // it to the kernel after every forward pass (glibc's default for large blocks), which would
+    // add page faults of varying cost to each measured run.
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
 
     ern::block_termination_signals();
     ern::farm::DeviceFarm farm(config);

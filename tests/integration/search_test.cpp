@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "devicefarm/latency_client.h"
+#include "model/model_dir.h"
 #include "model/search_pipeline.h"
 #include "tests/test_support.h"
 
@@ -36,7 +37,7 @@ class SearchTest : public ::testing::Test {
     spec.name = "tiny";
     spec.device = "cpu-1t";
     spec.data = test::test_data_dir();
-    spec.architecture = NafnetArchitecture{3, 8, {1, 1}, 1, {1, 1}};
+    spec.architecture = NafnetArchitecture{3, 8, {1, 1}, 1, {1, 1}, {}};
     spec.batch = 2;
     spec.patch = 32;
     spec.warmup_steps = 10;
@@ -85,6 +86,9 @@ void expect_complete_report(const nlohmann::json& report, size_t blocks) {
 TEST_F(SearchTest, EntropyTermMakesEveryBlockDecide) {
   test::TempDir out;
   auto spec = tiny_spec();
+  // No latency term: it would also push α to a decision, and it depends on measured (so varying)
+  // latencies; without it both runs are deterministic and differ only by the entropy term.
+  spec.lambda_latency = 0.0;
   const auto with_entropy = run(spec, out / "with");
   expect_complete_report(with_entropy, 4);
   EXPECT_TRUE(fs::exists(out / "with" / "model.json"));
@@ -116,6 +120,31 @@ TEST_F(SearchTest, LatencyWeightBuysMeasuredSpeed) {
   EXPECT_LT(fast["derived"]["lut_latency_ms"].get<double>(),
             plain["derived"]["lut_latency_ms"].get<double>());
   EXPECT_LT(fast["derived"]["params"].get<int64_t>(), fast["baseline"]["params"].get<int64_t>());
+}
+
+TEST_F(SearchTest, StartsFromAPretrainedNafnet) {
+  test::TempDir out;
+  auto spec = tiny_spec();
+  spec.warmup_steps = 0;
+  spec.search_steps = 20;
+  const auto pretrained = out / "pretrained";
+  const auto init =
+      test::run({(test::bin_dir() / "ernctl").string(), "model", "init", "--width", "8", "--enc",
+                 "1,1", "--middle", "1", "--dec", "1,1", "-o", pretrained.string()});
+  ASSERT_EQ(init.exit_code, 0) << init.output;
+  // Mark the pretrained weights: a value no random initialization gives, and that 23 small
+  // optimizer steps (lr 1e-3) cannot wash out.
+  auto weights = read_safetensors(pretrained / kWeightsFile);
+  for (auto& [name, tensor] : weights) {
+    if (name == "middle_blks.0.beta") tensor.fill_(5.0);
+  }
+  write_safetensors(pretrained / kWeightsFile, weights);
+  spec.init_model = pretrained;
+  run(spec, out / "job");
+  auto derived = load_model_dir(out / "job");
+  const auto beta = derived.network->named_parameters()["middle_blks.0.beta"];
+  EXPECT_NEAR(beta.mean().item<double>(), 5.0, 0.1)
+      << "the search started from the pretrained weights";
 }
 
 TEST_F(SearchTest, InterruptedSearchResumesFromItsCheckpoint) {

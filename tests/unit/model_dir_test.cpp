@@ -10,7 +10,7 @@ namespace ern {
 namespace {
 
 // image channels, width, encoder blocks, middle blocks, decoder blocks
-const NafnetArchitecture kSmall{3, 8, {1, 1}, 1, {1, 1}};
+const NafnetArchitecture kSmall{3, 8, {1, 1}, 1, {1, 1}, {}};
 
 std::string message_of(const std::function<void()>& action) {
   try {

@@ -10,7 +10,7 @@ namespace ern {
 namespace {
 
 // image channels, width, encoder blocks, middle blocks, decoder blocks
-const NafnetArchitecture kTiny{3, 8, {1, 2}, 1, {2, 1}};
+const NafnetArchitecture kTiny{3, 8, {1, 2}, 1, {2, 1}, {}};
 
 TEST(Nafnet, ParameterCountMatchesClosedFormForSeveralShapes) {
   std::vector<NafnetArchitecture> shapes = {kTiny, NafnetArchitecture()};

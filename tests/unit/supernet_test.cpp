@@ -8,7 +8,7 @@ namespace ern {
 namespace {
 
 // image channels, width, encoder blocks, middle blocks, decoder blocks
-const NafnetArchitecture kSkeleton{3, 8, {1, 2}, 1, {1, 1}};
+const NafnetArchitecture kSkeleton{3, 8, {1, 2}, 1, {1, 1}, {}};
 
 void randomize_block_scales(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;

@@ -15,7 +15,7 @@ namespace ern {
 namespace {
 
 // image channels, width, encoder blocks, middle blocks, decoder blocks
-const NafnetArchitecture kTiny{3, 8, {1, 1}, 1, {1, 1}};
+const NafnetArchitecture kTiny{3, 8, {1, 1}, 1, {1, 1}, {}};
 
 TrainOptions tiny_options(int64_t iterations) {
   TrainOptions options;
