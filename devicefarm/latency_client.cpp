@@ -65,8 +65,11 @@ NetworkLatency LatencyClient::network_latency(const std::string& device,
   request.set_height(height);
   request.set_width(width);
   ern::v1::ProfileNetworkResponse response;
-  check(stub_->ProfileNetwork(context_with_deadline().get(), request, &response), address_,
-        "ProfileNetwork");
+  const auto status = stub_->ProfileNetwork(context_with_deadline().get(), request, &response);
+  if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+    throw NetworkLatencyUnavailable("device farm " + address_ + ": " + status.error_message());
+  }
+  check(status, address_, "ProfileNetwork");
   return {response.stats().median_ms(), response.stats().p10_ms(), response.stats().p90_ms(),
           response.peak_memory_bytes()};
 }

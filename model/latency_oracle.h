@@ -3,6 +3,7 @@
 // devicefarm/ is the implementation the pipeline uses).
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -24,12 +25,18 @@ struct NetworkLatency {
   int64_t peak_memory_bytes = 0;
 };
 
+// The device cannot run whole networks (a lookup-table device: per-block measurements only).
+struct NetworkLatencyUnavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 class LatencyOracle {
  public:
   virtual ~LatencyOracle() = default;
   // Median latency (ms) of each query on `device`, in order.
   virtual std::vector<double> block_latencies_ms(const std::string& device,
                                                  const std::vector<BlockQuery>& queries) = 0;
+  // Throws NetworkLatencyUnavailable when the device has no whole-network measurements.
   virtual NetworkLatency network_latency(const std::string& device,
                                          const NafnetArchitecture& architecture, int height,
                                          int width) = 0;

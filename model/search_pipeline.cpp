@@ -270,8 +270,29 @@ Nafnet finetune(const SearchSpec& spec, Nafnet network, const fs::path& model_di
   return network;
 }
 
+// ProfileNetwork on the spec's device; a device with per-block measurements only (a lookup table
+// from a phone) answers with the LUT sum over the searchable blocks instead (latency_source "lut",
+// no memory figure).
+struct LatencyFigure {
+  NetworkLatency latency;
+  bool measured = true;
+};
+
+LatencyFigure measured_latency(const SearchSpec& spec, LatencyOracle& farm,
+                               const NafnetArchitecture& architecture, double lut_ms) {
+  try {
+    return {
+        farm.network_latency(spec.device, architecture, spec.latency_height, spec.latency_width),
+        true};
+  } catch (const NetworkLatencyUnavailable& error) {
+    spdlog::warn("{}; reporting the lookup-table latency of the searchable blocks", error.what());
+    return {{lut_ms, lut_ms, lut_ms, 0}, false};
+  }
+}
+
 nlohmann::json describe_network(Nafnet& network, const std::vector<SigmaEvaluation>& quality,
-                                const NetworkLatency& latency, double lut_ms) {
+                                const LatencyFigure& figure, double lut_ms) {
+  const auto& latency = figure.latency;
   nlohmann::json psnr = nlohmann::json::object(), ssim = nlohmann::json::object();
   for (const auto& result : quality) {
     char key[32];
@@ -290,7 +311,9 @@ nlohmann::json describe_network(Nafnet& network, const std::vector<SigmaEvaluati
           {"latency_p10_ms", latency.p10_ms},
           {"latency_p90_ms", latency.p90_ms},
           {"lut_latency_ms", lut_ms},
-          {"peak_memory_bytes", latency.peak_memory_bytes},
+          {"latency_source", figure.measured ? "measured" : "lut"},
+          {"peak_memory_bytes",
+           figure.measured ? nlohmann::json(latency.peak_memory_bytes) : nlohmann::json()},
           {"psnr", psnr},
           {"ssim", ssim}};
 }
@@ -337,10 +360,11 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
   evaluation.classical_reference = false;
   const auto derived_quality = evaluate_denoiser(derived, val_images, evaluation);
   const auto baseline_quality = evaluate_denoiser(baseline, val_images, evaluation);
-  const auto derived_latency = farm.network_latency(spec.device, derived->architecture(),
-                                                    spec.latency_height, spec.latency_width);
-  const auto baseline_latency = farm.network_latency(spec.device, baseline->architecture(),
-                                                     spec.latency_height, spec.latency_width);
+  const double derived_lut_ms = lut_latency(table, spec, genotype);
+  const auto derived_latency =
+      measured_latency(spec, farm, derived->architecture(), derived_lut_ms);
+  const auto baseline_latency =
+      measured_latency(spec, farm, baseline->architecture(), table.baseline_ms);
 
   if (on_progress) on_progress({"EXPORT", 0, 1, 0.0, 0.0, 0.0});
   nlohmann::json genotype_ids = nlohmann::json::array();
@@ -352,8 +376,7 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
       {"genotype", genotype_ids},
       {"baseline",
        describe_network(baseline, baseline_quality, baseline_latency, table.baseline_ms)},
-      {"derived", describe_network(derived, derived_quality, derived_latency,
-                                   lut_latency(table, spec, genotype))},
+      {"derived", describe_network(derived, derived_quality, derived_latency, derived_lut_ms)},
       {"search",
        {{"final_normalized_entropy", final_entropy},
         {"expected_latency_ms", expected_ms},
@@ -361,7 +384,8 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
         {"history", search.history()}}},
       {"spec", spec.to_json()},
   };
-  report["latency_speedup"] = baseline_latency.median_ms / derived_latency.median_ms;
+  report["latency_speedup"] =
+      baseline_latency.latency.median_ms / derived_latency.latency.median_ms;
   nlohmann::json psnr_change = nlohmann::json::object();
   for (const auto& [sigma, value] : report["derived"]["psnr"].items()) {
     psnr_change[sigma] = value.get<double>() - report["baseline"]["psnr"][sigma].get<double>();

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 
 #include "devicefarm/latency_client.h"
 #include "model/model_dir.h"
@@ -19,9 +20,21 @@ class SearchTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir();
+    // A table device with made-up numbers (standing in for a phone's file) covering the tiny
+    // spec's blocks at 96x96: channels 8 at 96x96 and 16 at 48x48.
+    std::ofstream table(*dir_ / "phone.csv");
+    table << "alternative,channels,height,width,median_ms,p10_ms,p90_ms,runs\n";
+    const std::map<std::string, double> cost = {
+        {"naf", 10.0}, {"naf_nonorm", 6.0}, {"naf_noca", 8.0}, {"naf_lite", 4.0}, {"skip", 0.1}};
+    for (const auto& [alternative, ms] : cost) {
+      table << alternative << ",8,96,96," << ms << "," << ms << "," << ms << ",10\n";
+      table << alternative << ",16,48,48," << ms << "," << ms << "," << ms << ",10\n";
+    }
+    table.close();
     std::ofstream(*dir_ / "farm.yaml")
         << "measurement: {warmup_runs: 3, min_runs: 9, max_runs: 40, budget_seconds: 1.0}\n"
-           "devices:\n  - {id: cpu-1t, backend: local-cpu, threads: 1}\n";
+           "devices:\n  - {id: cpu-1t, backend: local-cpu, threads: 1}\n"
+           "  - {id: phone, backend: table, table: phone.csv}\n";
     farm_ = new test::ServerProcess((test::bin_dir() / "ern-devicefarm").string(),
                                     {"--config", (*dir_ / "farm.yaml").string(), "--listen",
                                      "127.0.0.1:0", "--data", (*dir_ / "farm").string()},
@@ -145,6 +158,21 @@ TEST_F(SearchTest, StartsFromAPretrainedNafnet) {
   const auto beta = derived.network->named_parameters()["middle_blks.0.beta"];
   EXPECT_NEAR(beta.mean().item<double>(), 5.0, 0.1)
       << "the search started from the pretrained weights";
+}
+
+TEST_F(SearchTest, SearchesForATableDevice) {
+  test::TempDir out;
+  auto spec = tiny_spec();
+  spec.device = "phone";
+  spec.search_steps = 60;
+  spec.lambda_latency = 3.0;
+  const auto report = run(spec, out / "job");
+  for (const char* network : {"baseline", "derived"}) {
+    EXPECT_EQ(report[network]["latency_source"], "lut") << network;
+    EXPECT_TRUE(report[network]["peak_memory_bytes"].is_null()) << network;
+  }
+  EXPECT_DOUBLE_EQ(report["baseline"]["latency_ms"].get<double>(), 40.0);  // 4 blocks of 10 ms
+  EXPECT_LT(report["derived"]["latency_ms"].get<double>(), 40.0);
 }
 
 TEST_F(SearchTest, InterruptedSearchResumesFromItsCheckpoint) {
