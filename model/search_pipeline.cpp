@@ -169,13 +169,14 @@ class SupernetSearch {
                             {"normalized_entropy", entropy_value},
                             {"lambda_entropy", lambda_entropy}});
       }
+      const bool checkpoint_due = step_ % spec_.checkpoint_every == 0 || step_ == total_steps();
+      if (checkpoint_due) save();
       if (on_progress) {
         const int64_t in_stage = searching ? step_ - spec_.warmup_steps : step_;
         on_progress({searching ? "SEARCH" : "WARMUP", in_stage,
                      searching ? spec_.search_steps : spec_.warmup_steps, loss, expected_ms,
-                     entropy_value});
+                     entropy_value, step_, pipeline_total_steps(spec_), checkpoint_due});
       }
-      if (step_ % spec_.checkpoint_every == 0 || step_ == total_steps()) save();
     }
     supernet_->set_sampling(false, 1.0);
   }
@@ -246,8 +247,9 @@ class SupernetSearch {
 
 // Fine-tunes `network` (resumably) and saves it as a model directory; a finished directory is
 // loaded instead of trained again.
+// `first_step` is the job-wide step this fine-tune starts at.
 Nafnet finetune(const SearchSpec& spec, Nafnet network, const fs::path& model_dir,
-                const fs::path& state_path, const std::string& label,
+                const fs::path& state_path, const std::string& label, int64_t first_step,
                 const nlohmann::json& provenance, const SearchCallback& on_progress) {
   if (fs::exists(model_dir / kModelJson)) return load_model_dir(model_dir).network;
   TrainOptions options;
@@ -262,10 +264,18 @@ Nafnet finetune(const SearchSpec& spec, Nafnet network, const fs::path& model_di
   if (fs::exists(state_path)) trainer.load_checkpoint(state_path);
   trainer.run(
       [&](const TrainProgress& p) {
-        if (on_progress) on_progress({"FINETUNE", p.step, p.total_steps, p.loss, 0.0, 0.0});
+        // The last step's checkpoint is reported once the model directory is saved too.
+        if (on_progress && p.step < p.total_steps) {
+          on_progress({"FINETUNE", p.step, p.total_steps, p.loss, 0.0, 0.0, first_step + p.step,
+                       pipeline_total_steps(spec), p.checkpoint_saved});
+        }
       },
       -1, spec.checkpoint_every, state_path);
   save_model_dir(model_dir, network, provenance);
+  if (on_progress) {
+    on_progress({"FINETUNE", spec.finetune_steps, spec.finetune_steps, 0.0, 0.0, 0.0,
+                 first_step + spec.finetune_steps, pipeline_total_steps(spec), true});
+  }
   spdlog::info("fine-tuned {} network saved in {}", label, model_dir.string());
   return network;
 }
@@ -320,6 +330,10 @@ nlohmann::json describe_network(Nafnet& network, const std::vector<SigmaEvaluati
 
 }  // namespace
 
+int64_t pipeline_total_steps(const SearchSpec& spec) {
+  return spec.warmup_steps + spec.search_steps + 2 * spec.finetune_steps;
+}
+
 nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
                                    const fs::path& output, const SearchCallback& on_progress) {
   spec.validate();
@@ -338,7 +352,9 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
   if (!search.restore() && !spec.init_model.empty()) search.initialize_from(spec.init_model);
   search.run(on_progress);
 
-  if (on_progress) on_progress({"DERIVE", 0, 1, 0.0, 0.0, 0.0});
+  const int64_t searched = spec.warmup_steps + spec.search_steps;
+  const int64_t total = pipeline_total_steps(spec);
+  if (on_progress) on_progress({"DERIVE", 0, 1, 0.0, 0.0, 0.0, searched, total});
   auto& supernet = search.supernet();
   const auto genotype = supernet->derive_genotype();
   const double final_entropy = mean_normalized_entropy(supernet->probabilities()).item<double>();
@@ -349,11 +365,13 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
       {"source", "search"}, {"spec", spec.name}, {"device", spec.device}};
 
   auto derived = finetune(spec, derive_child(supernet, genotype), work / "derived",
-                          work / "finetune-derived.pt", "derived", provenance, on_progress);
+                          work / "finetune-derived.pt", "derived", searched, provenance,
+                          on_progress);
   auto baseline = finetune(spec, derive_child(supernet, all_naf), output / "baseline",
-                           work / "finetune-baseline.pt", "baseline", provenance, on_progress);
+                           work / "finetune-baseline.pt", "baseline",
+                           searched + spec.finetune_steps, provenance, on_progress);
 
-  if (on_progress) on_progress({"EVALUATE", 0, 2, 0.0, 0.0, 0.0});
+  if (on_progress) on_progress({"EVALUATE", 0, 2, 0.0, 0.0, 0.0, total, total});
   EvaluationOptions evaluation;
   evaluation.sigmas = spec.eval_sigmas;
   evaluation.seed = spec.seed;
@@ -366,7 +384,7 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
   const auto baseline_latency =
       measured_latency(spec, farm, baseline->architecture(), table.baseline_ms);
 
-  if (on_progress) on_progress({"EXPORT", 0, 1, 0.0, 0.0, 0.0});
+  if (on_progress) on_progress({"EXPORT", 0, 1, 0.0, 0.0, 0.0, total, total});
   nlohmann::json genotype_ids = nlohmann::json::array();
   for (auto alternative : genotype) genotype_ids.push_back(alternative_id(alternative));
   nlohmann::json report = {

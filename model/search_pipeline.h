@@ -28,7 +28,15 @@ struct SearchProgress {
   double loss = 0.0;
   double expected_latency_ms = 0.0;  // E[lat] over searchable blocks (LUT)
   double normalized_entropy = 0.0;
+  // Job-wide training step: warm-up, search, then the derived and the baseline fine-tunes.
+  int64_t overall_step = 0;
+  int64_t overall_total_steps = 0;
+  // The output directory's checkpoint files now hold `overall_step` (a restart resumes there).
+  bool checkpoint_saved = false;
 };
+
+// Training steps of the whole pipeline (the range of SearchProgress::overall_step).
+int64_t pipeline_total_steps(const SearchSpec& spec);
 
 using SearchCallback = std::function<void(const SearchProgress&)>;
 

@@ -102,101 +102,119 @@ nlohmann::json SearchSpec::to_json() const {
           {"evaluation", {{"sigmas", eval_sigmas}}}};
 }
 
-SearchSpec load_search_spec(const std::filesystem::path& yaml_file) {
-  const std::string where = yaml_file.string();
-  const YAML::Node root = load_yaml_file(yaml_file);
+namespace {
+
+SearchSpec spec_from_yaml(const YAML::Node& root) {
   SearchSpec spec;
-  try {
-    reject_unknown_fields(root, "",
-                          {"name", "device", "data", "init_model", "architecture", "alternatives",
-                           "training", "stages", "search", "latency", "evaluation"});
-    read_yaml_field(root, "", "name", spec.name);
-    read_yaml_field(root, "", "device", spec.device);
-    if (root["data"]) spec.data = root["data"].as<std::string>();
-    if (root["init_model"] && !root["init_model"].IsNull())
-      spec.init_model = root["init_model"].as<std::string>();
-    if (const auto arch = root["architecture"]) {
-      reject_unknown_fields(
-          arch, "architecture.",
-          {"width", "encoder_blocks", "middle_blocks", "decoder_blocks", "image_channels"});
-      read_yaml_field(arch, "architecture.", "width", spec.architecture.width);
-      read_yaml_field(arch, "architecture.", "encoder_blocks", spec.architecture.encoder_blocks);
-      read_yaml_field(arch, "architecture.", "middle_blocks", spec.architecture.middle_blocks);
-      read_yaml_field(arch, "architecture.", "decoder_blocks", spec.architecture.decoder_blocks);
-      read_yaml_field(arch, "architecture.", "image_channels", spec.architecture.image_channels);
-    }
-    if (root["alternatives"]) {
-      std::vector<std::string> ids;
-      read_yaml_field(root, "", "alternatives", ids);
-      spec.alternatives.clear();
-      for (const auto& id : ids) {
-        try {
-          spec.alternatives.push_back(parse_alternative(id));
-        } catch (const std::invalid_argument& error) {
-          throw std::invalid_argument(std::string("alternatives: ") + error.what());
-        }
-      }
-    }
-    if (const auto training = root["training"]) {
-      reject_unknown_fields(training, "training.",
-                            {"batch", "patch", "sigmas", "learning_rate", "seed"});
-      read_yaml_field(training, "training.", "batch", spec.batch);
-      read_yaml_field(training, "training.", "patch", spec.patch);
-      read_yaml_field(training, "training.", "sigmas", spec.sigmas);
-      read_yaml_field(training, "training.", "learning_rate", spec.learning_rate);
-      read_yaml_field(training, "training.", "seed", spec.seed);
-    }
-    if (const auto stages = root["stages"]) {
-      reject_unknown_fields(stages, "stages.",
-                            {"warmup_steps", "search_steps", "finetune_steps", "checkpoint_every"});
-      read_yaml_field(stages, "stages.", "warmup_steps", spec.warmup_steps);
-      read_yaml_field(stages, "stages.", "search_steps", spec.search_steps);
-      read_yaml_field(stages, "stages.", "finetune_steps", spec.finetune_steps);
-      read_yaml_field(stages, "stages.", "checkpoint_every", spec.checkpoint_every);
-    }
-    if (const auto search = root["search"]) {
-      reject_unknown_fields(
-          search, "search.",
-          {"alpha_learning_rate", "alpha_betas", "lambda_latency", "lambda_entropy", "gumbel"});
-      read_yaml_field(search, "search.", "alpha_learning_rate", spec.alpha_learning_rate);
-      std::vector<double> betas{spec.alpha_beta1, spec.alpha_beta2};
-      read_yaml_field(search, "search.", "alpha_betas", betas);
-      require(betas.size() == 2, "search.alpha_betas", "expected two numbers");
-      spec.alpha_beta1 = betas[0];
-      spec.alpha_beta2 = betas[1];
-      read_yaml_field(search, "search.", "lambda_latency", spec.lambda_latency);
-      if (const auto entropy = search["lambda_entropy"]) {
-        reject_unknown_fields(entropy, "search.lambda_entropy.", {"max", "start", "end"});
-        read_yaml_field(entropy, "search.lambda_entropy.", "max", spec.entropy.max_weight);
-        read_yaml_field(entropy, "search.lambda_entropy.", "start", spec.entropy.start);
-        read_yaml_field(entropy, "search.lambda_entropy.", "end", spec.entropy.end);
-      }
-      if (const auto gumbel = search["gumbel"]) {
-        reject_unknown_fields(gumbel, "search.gumbel.",
-                              {"enabled", "temperature_start", "temperature_end"});
-        read_yaml_field(gumbel, "search.gumbel.", "enabled", spec.gumbel);
-        read_yaml_field(gumbel, "search.gumbel.", "temperature_start",
-                        spec.gumbel_temperature_start);
-        read_yaml_field(gumbel, "search.gumbel.", "temperature_end", spec.gumbel_temperature_end);
-      }
-    }
-    if (const auto latency = root["latency"]) {
-      reject_unknown_fields(latency, "latency.", {"size"});
-      std::vector<int> size{spec.latency_height, spec.latency_width};
-      read_yaml_field(latency, "latency.", "size", size);
-      require(size.size() == 2, "latency.size", "expected [height, width]");
-      spec.latency_height = size[0];
-      spec.latency_width = size[1];
-    }
-    if (const auto evaluation = root["evaluation"]) {
-      reject_unknown_fields(evaluation, "evaluation.", {"sigmas"});
-      read_yaml_field(evaluation, "evaluation.", "sigmas", spec.eval_sigmas);
-    }
-    spec.validate();
-  } catch (const std::invalid_argument& error) {
-    throw std::invalid_argument(where + ": " + error.what());
+  reject_unknown_fields(root, "",
+                        {"name", "device", "data", "init_model", "architecture", "alternatives",
+                         "training", "stages", "search", "latency", "evaluation"});
+  read_yaml_field(root, "", "name", spec.name);
+  read_yaml_field(root, "", "device", spec.device);
+  if (root["data"]) spec.data = root["data"].as<std::string>();
+  if (root["init_model"] && !root["init_model"].IsNull())
+    spec.init_model = root["init_model"].as<std::string>();
+  if (const auto arch = root["architecture"]) {
+    reject_unknown_fields(
+        arch, "architecture.",
+        {"width", "encoder_blocks", "middle_blocks", "decoder_blocks", "image_channels"});
+    read_yaml_field(arch, "architecture.", "width", spec.architecture.width);
+    read_yaml_field(arch, "architecture.", "encoder_blocks", spec.architecture.encoder_blocks);
+    read_yaml_field(arch, "architecture.", "middle_blocks", spec.architecture.middle_blocks);
+    read_yaml_field(arch, "architecture.", "decoder_blocks", spec.architecture.decoder_blocks);
+    read_yaml_field(arch, "architecture.", "image_channels", spec.architecture.image_channels);
   }
+  if (root["alternatives"]) {
+    std::vector<std::string> ids;
+    read_yaml_field(root, "", "alternatives", ids);
+    spec.alternatives.clear();
+    for (const auto& id : ids) {
+      try {
+        spec.alternatives.push_back(parse_alternative(id));
+      } catch (const std::invalid_argument& error) {
+        throw std::invalid_argument(std::string("alternatives: ") + error.what());
+      }
+    }
+  }
+  if (const auto training = root["training"]) {
+    reject_unknown_fields(training, "training.",
+                          {"batch", "patch", "sigmas", "learning_rate", "seed"});
+    read_yaml_field(training, "training.", "batch", spec.batch);
+    read_yaml_field(training, "training.", "patch", spec.patch);
+    read_yaml_field(training, "training.", "sigmas", spec.sigmas);
+    read_yaml_field(training, "training.", "learning_rate", spec.learning_rate);
+    read_yaml_field(training, "training.", "seed", spec.seed);
+  }
+  if (const auto stages = root["stages"]) {
+    reject_unknown_fields(stages, "stages.",
+                          {"warmup_steps", "search_steps", "finetune_steps", "checkpoint_every"});
+    read_yaml_field(stages, "stages.", "warmup_steps", spec.warmup_steps);
+    read_yaml_field(stages, "stages.", "search_steps", spec.search_steps);
+    read_yaml_field(stages, "stages.", "finetune_steps", spec.finetune_steps);
+    read_yaml_field(stages, "stages.", "checkpoint_every", spec.checkpoint_every);
+  }
+  if (const auto search = root["search"]) {
+    reject_unknown_fields(
+        search, "search.",
+        {"alpha_learning_rate", "alpha_betas", "lambda_latency", "lambda_entropy", "gumbel"});
+    read_yaml_field(search, "search.", "alpha_learning_rate", spec.alpha_learning_rate);
+    std::vector<double> betas{spec.alpha_beta1, spec.alpha_beta2};
+    read_yaml_field(search, "search.", "alpha_betas", betas);
+    require(betas.size() == 2, "search.alpha_betas", "expected two numbers");
+    spec.alpha_beta1 = betas[0];
+    spec.alpha_beta2 = betas[1];
+    read_yaml_field(search, "search.", "lambda_latency", spec.lambda_latency);
+    if (const auto entropy = search["lambda_entropy"]) {
+      reject_unknown_fields(entropy, "search.lambda_entropy.", {"max", "start", "end"});
+      read_yaml_field(entropy, "search.lambda_entropy.", "max", spec.entropy.max_weight);
+      read_yaml_field(entropy, "search.lambda_entropy.", "start", spec.entropy.start);
+      read_yaml_field(entropy, "search.lambda_entropy.", "end", spec.entropy.end);
+    }
+    if (const auto gumbel = search["gumbel"]) {
+      reject_unknown_fields(gumbel, "search.gumbel.",
+                            {"enabled", "temperature_start", "temperature_end"});
+      read_yaml_field(gumbel, "search.gumbel.", "enabled", spec.gumbel);
+      read_yaml_field(gumbel, "search.gumbel.", "temperature_start",
+                      spec.gumbel_temperature_start);
+      read_yaml_field(gumbel, "search.gumbel.", "temperature_end", spec.gumbel_temperature_end);
+    }
+  }
+  if (const auto latency = root["latency"]) {
+    reject_unknown_fields(latency, "latency.", {"size"});
+    std::vector<int> size{spec.latency_height, spec.latency_width};
+    read_yaml_field(latency, "latency.", "size", size);
+    require(size.size() == 2, "latency.size", "expected [height, width]");
+    spec.latency_height = size[0];
+    spec.latency_width = size[1];
+  }
+  if (const auto evaluation = root["evaluation"]) {
+    reject_unknown_fields(evaluation, "evaluation.", {"sigmas"});
+    read_yaml_field(evaluation, "evaluation.", "sigmas", spec.eval_sigmas);
+  }
+  spec.validate();
   return spec;
+}
+
+}  // namespace
+
+SearchSpec load_search_spec(const std::filesystem::path& yaml_file) {
+  const YAML::Node root = load_yaml_file(yaml_file);
+  try {
+    return spec_from_yaml(root);
+  } catch (const std::invalid_argument& error) {
+    throw std::invalid_argument(yaml_file.string() + ": " + error.what());
+  }
+}
+
+SearchSpec parse_search_spec(const std::string& yaml_text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& error) {
+    throw std::invalid_argument(std::string("not valid YAML: ") + error.what());
+  }
+  if (!root.IsMap()) throw std::invalid_argument("expected a mapping of spec fields");
+  return spec_from_yaml(root);
 }
 
 }  // namespace ern

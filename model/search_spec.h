@@ -61,5 +61,7 @@ struct SearchSpec {
 
 // Relative paths in the file are taken from the working directory.
 SearchSpec load_search_spec(const std::filesystem::path& yaml_file);
+// The same from YAML text (a submitted job); errors name the field without a file.
+SearchSpec parse_search_spec(const std::string& yaml_text);
 
 }  // namespace ern

@@ -107,14 +107,16 @@ void Trainer::run(const std::function<void(const TrainProgress&)>& on_step, int6
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const double rate = options_.batch / std::max(seconds, 1e-9);
     images_per_second = images_per_second == 0.0 ? rate : 0.9 * images_per_second + 0.1 * rate;
+    const bool checkpoint_due = !checkpoint_path.empty() &&
+                                ((checkpoint_every > 0 && step_ % checkpoint_every == 0) ||
+                                 step_ == options_.iterations);
+    if (checkpoint_due) save_checkpoint(checkpoint_path);
     if (on_step) {
-      on_step({step_, options_.iterations, loss.item<double>(), lr, images_per_second});
-    }
-    if (!checkpoint_path.empty() && checkpoint_every > 0 && step_ % checkpoint_every == 0) {
-      save_checkpoint(checkpoint_path);
+      on_step(
+          {step_, options_.iterations, loss.item<double>(), lr, images_per_second, checkpoint_due});
     }
   }
-  if (!checkpoint_path.empty()) save_checkpoint(checkpoint_path);
+  if (!checkpoint_path.empty() && step_ != options_.iterations) save_checkpoint(checkpoint_path);
 }
 
 void Trainer::save_checkpoint(const std::filesystem::path& path) {

@@ -41,6 +41,7 @@ struct TrainProgress {
   double loss;
   double learning_rate;
   double images_per_second;
+  bool checkpoint_saved;  // the checkpoint file now holds this step
 };
 
 // 10/ln(10) * mean over the batch of log(MSE + 1e-8): minimizing it maximizes PSNR.

@@ -9,7 +9,7 @@ packages=(
   # libraries
   libtorch-dev libopenblas0-openmp libopencv-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
   libsqlite3-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libcivetweb-dev libgtest-dev
+  libcivetweb-dev libgtest-dev libssl-dev
   # checks and reference implementations used by the tests
   python3 python3-numpy python3-torch python3-skimage python3-grpcio prometheus
   # natural photographs for training and evaluation (copied by scripts/prepare-data.sh)
