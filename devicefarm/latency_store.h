@@ -7,25 +7,21 @@
 #include <optional>
 #include <string>
 
+#include "common/sqlite.h"
 #include "devicefarm/measurement.h"
-
-struct sqlite3;
 
 namespace ern::farm {
 
 class LatencyStore {
  public:
   explicit LatencyStore(const std::filesystem::path& database);
-  ~LatencyStore();
-  LatencyStore(const LatencyStore&) = delete;
-  LatencyStore& operator=(const LatencyStore&) = delete;
 
   std::optional<LatencyStats> find(const std::string& device, const BlockSpec& spec);
   void put(const std::string& device, const BlockSpec& spec, const LatencyStats& stats);
   int count(const std::string& device);
 
  private:
-  sqlite3* db_ = nullptr;
+  SqliteDatabase db_;
   std::mutex mutex_;
 };
 

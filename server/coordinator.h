@@ -1,0 +1,54 @@
+#pragma once
+// The coordinator assembled: job store, artifact store, the Search/Model/Worker services on one
+// gRPC server, and the sweeper that returns tasks whose lease expired to the queue.
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/grpc_server.h"
+#include "server/artifact_store.h"
+#include "server/job_store.h"
+#include "server/model_service.h"
+#include "server/search_service.h"
+#include "server/worker_service.h"
+
+namespace ern::server {
+
+struct CoordinatorConfig {
+  std::string listen = "0.0.0.0:50051";
+  std::filesystem::path data_dir = "data/coordinator";
+  LeaseTiming timing;
+  std::string devicefarm;  // HOST:PORT used to check a submitted spec's device; empty: not checked
+};
+
+// Reads a YAML config (listen, data, heartbeat_interval_ms, lease_duration_ms, devicefarm).
+CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file);
+
+class Coordinator {
+ public:
+  explicit Coordinator(CoordinatorConfig config);
+  ~Coordinator();
+
+  // Starts serving; returns the bound address.
+  const std::string& start();
+  RunningServer& running() { return running_; }
+  JobStore& store() { return store_; }
+
+ private:
+  void sweep_leases();
+
+  CoordinatorConfig config_;
+  JobStore store_;
+  ArtifactStore artifacts_;
+  SearchServiceImpl search_;
+  ModelServiceImpl models_;
+  WorkerServiceImpl workers_;
+  RunningServer running_;
+  std::atomic<bool> stopping_{false};
+  std::thread sweeper_;
+};
+
+}  // namespace ern::server

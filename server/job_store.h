@@ -1,0 +1,133 @@
+#pragma once
+// The coordinator's durable state in SQLite (WAL): jobs with their lease and progress, workers,
+// registered models, the default model, and an event log. Every state change is one transaction,
+// so a coordinator killed at any moment restarts with every acknowledged job, checkpoint and model.
+//
+// Leases: a job RUNNING on a worker holds a fencing token (a counter that only grows) and an
+// expiry. Writes for the job must present the current token; when the lease expires or the job is
+// cancelled the token stops being current, so a worker that lost its lease cannot write.
+
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/sqlite.h"
+#include "ern/v1/models.pb.h"
+#include "ern/v1/search.pb.h"
+#include "ern/v1/worker.pb.h"
+
+namespace ern::server {
+
+int64_t now_unix_ms();
+
+struct NewJob {
+  std::string name;
+  std::string team;
+  std::string device;
+  std::string spec_yaml;
+  int priority = 0;
+  int max_attempts = 3;
+  int64_t total_steps = 0;
+};
+
+struct Assignment {
+  v1::Job job;
+  int64_t fencing_token = 0;
+  std::string checkpoint_sha;  // empty: start fresh
+  int64_t lease_expires_ms = 0;
+};
+
+struct Progress {
+  std::string stage;
+  int64_t step = 0;
+  int64_t total_steps = 0;
+  double loss = 0.0;
+  double expected_latency_ms = 0.0;
+  double normalized_entropy = 0.0;
+};
+
+struct NewModel {
+  std::string name;
+  std::string source;  // "search" or "import"
+  std::string team;
+  std::string job_id;
+  std::string spec_yaml;
+  std::string architecture_json;
+  std::string report_json;
+  int64_t params = 0;
+  std::string sha256;
+};
+
+struct ListedJobs {
+  std::vector<v1::Job> jobs;
+  std::string next_page_token;
+};
+
+class JobStore {
+ public:
+  explicit JobStore(const std::filesystem::path& database);
+
+  v1::Job submit(const NewJob& job);
+  // Throws RpcError NOT_FOUND.
+  v1::Job job(const std::string& id);
+  ListedJobs list(v1::JobState state, const std::string& team, int page_size,
+                  const std::string& page_token);
+  // QUEUED or RUNNING → CANCELLED (the running worker's token stops being current).
+  // FAILED_PRECONDITION for a job that already ended.
+  v1::Job cancel(const std::string& id);
+
+  // Blocks until any job changes after `seen_version` or the timeout; returns the new version.
+  uint64_t wait_for_change(uint64_t seen_version, int64_t timeout_ms);
+  uint64_t version();
+
+  // Workers.
+  std::string register_worker(const v1::RegisterWorkerRequest& request);
+  // Keeps the worker alive and, with a current token, extends its lease by `lease_ms`.
+  v1::LeaseStatus heartbeat(const std::string& worker_id, const v1::Lease* lease,
+                            int64_t lease_ms);
+  // Highest priority, then oldest QUEUED job → RUNNING on this worker with a new token.
+  std::optional<Assignment> acquire(const std::string& worker_id, int64_t lease_ms);
+  v1::LeaseStatus report_progress(const v1::Lease& lease, const Progress& progress);
+  // Throws RpcError FAILED_PRECONDITION unless `lease` is current.
+  void require_current(const v1::Lease& lease);
+  // Records an acknowledged checkpoint; returns the sha256 it replaces (empty if none).
+  std::string record_checkpoint(const v1::Lease& lease, int64_t step, const std::string& sha256);
+  std::string checkpoint_sha(const std::string& job_id);
+  // The job SUCCEEDED and its model registered, in one transaction.
+  v1::Model complete(const v1::Lease& lease, const NewModel& model);
+  // Retryable failures go back to the queue until max_attempts; others end FAILED now.
+  v1::LeaseStatus fail(const v1::Lease& lease, const std::string& reason, bool retryable);
+  // RUNNING jobs whose lease has expired go back to the queue (or FAILED after max_attempts).
+  // Returns how many.
+  int expire_leases();
+
+  // Models.
+  v1::Model add_model(const NewModel& model);
+  std::vector<v1::Model> models();
+  v1::Model model(const std::string& id_or_name);  // NOT_FOUND
+  v1::Model set_default_model(const std::string& id_or_name);
+  std::optional<v1::Model> default_model();
+
+ private:
+  v1::Job load_job(const std::string& id);
+  v1::Model load_model(const std::string& id_or_name);
+  v1::Model insert_model(const NewModel& model);
+  int64_t next_fencing_token();
+  void log_event(const std::string& job_id, const std::string& kind, const std::string& detail);
+  // The job's row when `lease` is its current lease, else RpcError FAILED_PRECONDITION.
+  v1::Job current_job(const v1::Lease& lease);
+  void end_attempt(const v1::Job& job, const std::string& reason, bool retryable);
+  void changed();
+
+  SqliteDatabase db_;
+  std::mutex mutex_;  // one SQLite connection: one statement at a time
+  std::mutex version_mutex_;
+  std::condition_variable version_changed_;
+  uint64_t version_ = 0;
+};
+
+}  // namespace ern::server

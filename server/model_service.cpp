@@ -1,0 +1,79 @@
+#include "server/model_service.h"
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/rpc_error.h"
+#include "model/architecture.h"
+#include "server/identifier.h"
+#include "server/upload_stream.h"
+
+namespace ern::server {
+
+void describe_model_directory(const std::filesystem::path& directory, NewModel& model) {
+  std::ifstream in(directory / "model.json");
+  if (!in) throw std::invalid_argument("data: the model directory has no model.json");
+  if (!std::filesystem::exists(directory / "weights.safetensors")) {
+    throw std::invalid_argument("data: the model directory has no weights.safetensors");
+  }
+  try {
+    const auto json = nlohmann::json::parse(in);
+    const auto architecture = NafnetArchitecture::from_json(json.at("architecture"));
+    model.architecture_json = architecture.to_json().dump();
+    model.params = architecture.expected_parameter_count();
+  } catch (const std::exception& error) {
+    throw std::invalid_argument(std::string("data: model.json: ") + error.what());
+  }
+  std::ifstream report(directory / "report.json");
+  if (report) model.report_json.assign(std::istreambuf_iterator<char>(report), {});
+}
+
+ModelServiceImpl::ModelServiceImpl(JobStore& store, ArtifactStore& artifacts)
+    : store_(store), artifacts_(artifacts) {}
+
+grpc::Status ModelServiceImpl::ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
+                                          v1::ListModelsResponse* response) {
+  return guarded_rpc("ListModels", [&] {
+    for (auto& model : store_.models()) *response->add_models() = std::move(model);
+  });
+}
+
+grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext*, const v1::GetModelRequest* request,
+                                        v1::Model* response) {
+  return guarded_rpc("GetModel", [&] {
+    if (request->id().empty()) throw std::invalid_argument("id: must name a model");
+    *response = store_.model(request->id());
+  });
+}
+
+grpc::Status ModelServiceImpl::SetDefaultModel(grpc::ServerContext*,
+                                               const v1::SetDefaultModelRequest* request,
+                                               v1::Model* response) {
+  return guarded_rpc("SetDefaultModel", [&] {
+    if (request->id().empty()) throw std::invalid_argument("id: must name a model");
+    *response = store_.set_default_model(request->id());
+    spdlog::info("default model is now {} ({})", response->id(), response->name());
+  });
+}
+
+grpc::Status ModelServiceImpl::ImportModel(grpc::ServerContext*,
+                                           grpc::ServerReader<v1::ImportModelRequest>* reader,
+                                           v1::Model* response) {
+  return guarded_rpc("ImportModel", [&] {
+    auto [header, upload] = receive_upload(reader, artifacts_);
+    require_identifier("header.name", header.name());
+    NewModel model;
+    model.name = header.name();
+    model.team = header.team().empty() ? "default" : header.team();
+    require_identifier("header.team", model.team);
+    model.source = "import";
+    model.sha256 = artifacts_.commit_model(*upload);
+    describe_model_directory(artifacts_.model_directory(model.sha256), model);
+    *response = store_.add_model(model);
+    spdlog::info("model {} imported as {} ({} parameters)", model.name, response->id(),
+                 model.params);
+  });
+}
+
+}  // namespace ern::server

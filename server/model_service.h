@@ -1,0 +1,33 @@
+#pragma once
+// ern.v1.ModelService: the registry of searched and imported models.
+
+#include "ern/v1/models.grpc.pb.h"
+#include "server/artifact_store.h"
+#include "server/job_store.h"
+
+namespace ern::server {
+
+// Reads a stored model directory's model.json into the registry's fields (architecture, params);
+// throws std::invalid_argument naming what is wrong.
+void describe_model_directory(const std::filesystem::path& directory, NewModel& model);
+
+class ModelServiceImpl final : public v1::ModelService::Service {
+ public:
+  ModelServiceImpl(JobStore& store, ArtifactStore& artifacts);
+
+  grpc::Status ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
+                          v1::ListModelsResponse* response) override;
+  grpc::Status GetModel(grpc::ServerContext*, const v1::GetModelRequest* request,
+                        v1::Model* response) override;
+  grpc::Status SetDefaultModel(grpc::ServerContext*, const v1::SetDefaultModelRequest* request,
+                               v1::Model* response) override;
+  grpc::Status ImportModel(grpc::ServerContext*,
+                           grpc::ServerReader<v1::ImportModelRequest>* reader,
+                           v1::Model* response) override;
+
+ private:
+  JobStore& store_;
+  ArtifactStore& artifacts_;
+};
+
+}  // namespace ern::server

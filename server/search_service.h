@@ -1,0 +1,34 @@
+#pragma once
+// ern.v1.SearchService: submit, inspect, cancel and watch search jobs.
+
+#include <functional>
+#include <string>
+
+#include "ern/v1/search.grpc.pb.h"
+#include "server/job_store.h"
+
+namespace ern::server {
+
+class SearchServiceImpl final : public v1::SearchService::Service {
+ public:
+  // `check_device` throws std::invalid_argument when the target device is unknown (it asks the
+  // device farm); empty: devices are checked by the worker only.
+  SearchServiceImpl(JobStore& store, std::function<void(const std::string&)> check_device);
+
+  grpc::Status SubmitSearchJob(grpc::ServerContext*, const v1::SubmitSearchJobRequest* request,
+                               v1::Job* response) override;
+  grpc::Status GetJob(grpc::ServerContext*, const v1::GetJobRequest* request,
+                      v1::Job* response) override;
+  grpc::Status ListJobs(grpc::ServerContext*, const v1::ListJobsRequest* request,
+                        v1::ListJobsResponse* response) override;
+  grpc::Status CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* request,
+                         v1::Job* response) override;
+  grpc::Status WatchJob(grpc::ServerContext* context, const v1::WatchJobRequest* request,
+                        grpc::ServerWriter<v1::JobEvent>* writer) override;
+
+ private:
+  JobStore& store_;
+  std::function<void(const std::string&)> check_device_;
+};
+
+}  // namespace ern::server

@@ -1,0 +1,39 @@
+#pragma once
+// Receiving a client-streamed upload: the first message carries the header, the rest the bytes of
+// a directory archive, written to an incoming artifact as they arrive.
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <utility>
+
+#include "common/rpc_error.h"
+#include "server/artifact_store.h"
+
+namespace ern::server {
+
+// Caps a single upload (a paper-scale search checkpoint is ~0.4 GB).
+constexpr int64_t kMaxUploadBytes = int64_t{8} << 30;
+
+template <typename Request>
+std::pair<typename Request::Header, std::unique_ptr<IncomingArtifact>> receive_upload(
+    grpc::ServerReader<Request>* reader, ArtifactStore& artifacts) {
+  Request message;
+  if (!reader->Read(&message) || !message.has_header()) {
+    throw std::invalid_argument("header: the first message must carry the header");
+  }
+  auto header = message.header();
+  auto upload = artifacts.begin_upload();
+  while (reader->Read(&message)) {
+    if (message.has_header()) throw std::invalid_argument("header: sent twice");
+    upload->append(message.data());
+    if (upload->size() > kMaxUploadBytes) {
+      throw RpcError(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     "data: upload exceeds " + std::to_string(kMaxUploadBytes) + " bytes");
+    }
+  }
+  if (upload->size() == 0) throw std::invalid_argument("data: the upload is empty");
+  return {std::move(header), std::move(upload)};
+}
+
+}  // namespace ern::server
