@@ -1,5 +1,5 @@
 #pragma once
-// The offline ernctl commands; each takes the arguments after its own name and returns the exit
+// The ernctl commands (offline ones, and online ones that talk to the coordinator); each takes the arguments after its own name and returns the exit
 // status. Errors are thrown (UsageError for bad usage, std::exception otherwise) and printed by
 // main as one line.
 
@@ -19,5 +19,15 @@ int noise(const Args& args);
 int compare(const Args& args);
 int evaluate(const Args& args);
 int search_run_local(const Args& args);
+
+int search_submit(const Args& args);
+int search_list(const Args& args);
+int search_get(const Args& args);
+int search_watch(const Args& args);
+int search_cancel(const Args& args);
+int models_list(const Args& args);
+int models_get(const Args& args);
+int models_set_default(const Args& args);
+int models_import(const Args& args);
 
 }  // namespace ern::cli

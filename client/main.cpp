@@ -30,7 +30,18 @@ Images (offline):
   noise INPUT --sigma 25 [--seed 0] -o OUTPUT
   compare REFERENCE TEST [--json]                         PSNR and SSIM
 Search (in this process, against a device farm):
-  search run-local SPEC.yaml --devicefarm HOST:PORT -o DIR)";
+  search run-local SPEC.yaml --devicefarm HOST:PORT -o DIR
+Search jobs on the coordinator (--server HOST:PORT, default localhost:50051):
+  search submit SPEC.yaml [--team T] [--priority 0..100] [--max-attempts N] [--watch] [--json]
+  search list [--state QUEUED|RUNNING|SUCCEEDED|FAILED|CANCELLED] [--team T] [--limit N] [--json]
+  search get JOB [--json]
+  search watch JOB                          stage, step/total, ETA, loss, E[lat], entropy
+  search cancel JOB
+Model registry on the coordinator (--server HOST:PORT):
+  models list [--json]
+  models get MODEL [--json]                 report (baseline vs ERN-Net) and lineage
+  models set-default MODEL                  the model Denoise uses when none is named
+  models import DIR [--name NAME] [--team T])";
 
 }  // namespace
 
@@ -45,6 +56,15 @@ int main(int argc, char** argv) {
       {"noise", ern::cli::noise},
       {"compare", ern::cli::compare},
       {"search run-local", ern::cli::search_run_local},
+      {"search submit", ern::cli::search_submit},
+      {"search list", ern::cli::search_list},
+      {"search get", ern::cli::search_get},
+      {"search watch", ern::cli::search_watch},
+      {"search cancel", ern::cli::search_cancel},
+      {"models list", ern::cli::models_list},
+      {"models get", ern::cli::models_get},
+      {"models set-default", ern::cli::models_set_default},
+      {"models import", ern::cli::models_import},
   };
   ern::cli::Args args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {

@@ -23,7 +23,7 @@ ProgressBar::ProgressBar(int64_t total)
       started_(std::chrono::steady_clock::now()),
       last_print_(started_) {}
 
-void ProgressBar::update(int64_t done, const std::string& detail) {
+void ProgressBar::update(int64_t done, const std::string& detail, double eta_seconds) {
   const auto now = std::chrono::steady_clock::now();
   const bool last = done >= total_;
   if (!terminal_ && !last && now - last_print_ < std::chrono::seconds(5)) return;
@@ -31,7 +31,9 @@ void ProgressBar::update(int64_t done, const std::string& detail) {
 
   const double elapsed = std::chrono::duration<double>(now - started_).count();
   const double fraction = static_cast<double>(done) / static_cast<double>(total_);
-  const double eta = done > 0 ? elapsed * (1.0 - fraction) / fraction : 0.0;
+  const double eta = eta_seconds >= 0 ? eta_seconds
+                     : done > 0       ? elapsed * (1.0 - fraction) / fraction
+                                      : 0.0;
   constexpr int kWidth = 24;
   const int filled = static_cast<int>(fraction * kWidth);
   std::string bar(filled, '=');

@@ -11,8 +11,9 @@ namespace ern::cli {
 class ProgressBar {
  public:
   explicit ProgressBar(int64_t total);
-  // `detail` follows the bar, e.g. "loss -28.1 lr 9.9e-04 35 img/s".
-  void update(int64_t done, const std::string& detail);
+  // `detail` follows the bar, e.g. "loss -28.1 lr 9.9e-04 35 img/s". The ETA is estimated from
+  // this bar's own pace unless `eta_seconds` >= 0 gives it.
+  void update(int64_t done, const std::string& detail, double eta_seconds = -1.0);
   void finish();
 
  private:

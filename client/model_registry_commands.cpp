@@ -1,0 +1,126 @@
+// ernctl models list/get/set-default/import: the coordinator's model registry.
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "client/commands.h"
+#include "client/report_table.h"
+#include "client/server_connection.h"
+#include "common/dir_archive.h"
+#include "ern/v1/models.grpc.pb.h"
+
+namespace ern::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+v1::Model get_model(const ServerConnection& server, const std::string& id) {
+  v1::GetModelRequest request;
+  request.set_id(id);
+  v1::Model model;
+  check_rpc(
+      v1::ModelService::NewStub(server.channel)->GetModel(call_context().get(), request, &model),
+      "GetModel", server);
+  return model;
+}
+
+}  // namespace
+
+int models_list(const Args& raw) {
+  Arguments args(raw, {"server"}, {"json"});
+  args.expect_positionals(0, "ernctl models list [--json]");
+  const auto server = connect_to_server(args);
+  v1::ListModelsResponse response;
+  check_rpc(v1::ModelService::NewStub(server.channel)
+                ->ListModels(call_context().get(), v1::ListModelsRequest(), &response),
+            "ListModels", server);
+  if (args.has("json")) {
+    nlohmann::json models = nlohmann::json::array();
+    for (const auto& model : response.models()) {
+      auto json = model_json(model);
+      json.erase("report");  // `models get` has it
+      models.push_back(json);
+    }
+    std::printf("%s\n", models.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%-14s %-32s %-7s %-12s %12s %s\n", "ID", "NAME", "SOURCE", "JOB", "PARAMS",
+              "DEFAULT");
+  for (const auto& model : response.models()) {
+    std::printf("%-14s %-32s %-7s %-12s %12lld %s\n", model.id().c_str(), model.name().c_str(),
+                model.source().c_str(), model.job_id().empty() ? "-" : model.job_id().c_str(),
+                static_cast<long long>(model.params()), model.is_default() ? "*" : "");
+  }
+  return 0;
+}
+
+int models_get(const Args& raw) {
+  Arguments args(raw, {"server"}, {"json"});
+  args.expect_positionals(1, "ernctl models get MODEL [--json]");
+  const auto model = get_model(connect_to_server(args), args.positional(0, "MODEL"));
+  if (args.has("json")) {
+    std::printf("%s\n", model_json(model).dump(2).c_str());
+    return 0;
+  }
+  std::printf("%s %s (%s%s), %lld parameters%s\n", model.id().c_str(), model.name().c_str(),
+              model.source().c_str(), model.job_id().empty() ? "" : (" by " + model.job_id()).c_str(),
+              static_cast<long long>(model.params()), model.is_default() ? ", default" : "");
+  if (!model.report_json().empty()) print_search_report(nlohmann::json::parse(model.report_json()));
+  return 0;
+}
+
+int models_set_default(const Args& raw) {
+  Arguments args(raw, {"server"});
+  args.expect_positionals(1, "ernctl models set-default MODEL");
+  const auto server = connect_to_server(args);
+  v1::SetDefaultModelRequest request;
+  request.set_id(args.positional(0, "MODEL"));
+  v1::Model model;
+  check_rpc(v1::ModelService::NewStub(server.channel)
+                ->SetDefaultModel(call_context().get(), request, &model),
+            "SetDefaultModel", server);
+  std::printf("default model: %s (%s)\n", model.id().c_str(), model.name().c_str());
+  return 0;
+}
+
+int models_import(const Args& raw) {
+  Arguments args(raw, {"server", "name", "team"});
+  args.expect_positionals(1, "ernctl models import DIR [--name NAME] [--team T]");
+  const fs::path directory = args.positional(0, "DIR");
+  if (!fs::exists(directory / "model.json")) {
+    throw UsageError(directory.string() + ": not a model directory (no model.json)");
+  }
+  const auto server = connect_to_server(args);
+  const fs::path archive =
+      fs::temp_directory_path() / ("ernctl-import-" + std::to_string(getpid()) + ".ernar");
+  pack_directory(directory, archive);
+  v1::Model model;
+  grpc::Status status;
+  {
+    auto context = call_context(600);
+    auto writer = v1::ModelService::NewStub(server.channel)->ImportModel(context.get(), &model);
+    v1::ImportModelRequest message;
+    message.mutable_header()->set_name(
+        args.value_or("name", fs::absolute(directory).lexically_normal().filename().string()));
+    message.mutable_header()->set_team(args.value_or("team", ""));
+    bool open = writer->Write(message);
+    std::ifstream in(archive, std::ios::binary);
+    std::string buffer(1 << 20, '\0');
+    while (open && (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) ||
+                    in.gcount() > 0)) {
+      message.set_data(buffer.data(), static_cast<size_t>(in.gcount()));
+      open = writer->Write(message);
+    }
+    writer->WritesDone();
+    status = writer->Finish();
+  }
+  fs::remove(archive);
+  check_rpc(status, "ImportModel", server);
+  std::printf("imported %s as %s (%lld parameters)\n", model.name().c_str(), model.id().c_str(),
+              static_cast<long long>(model.params()));
+  return 0;
+}
+
+}  // namespace ern::cli

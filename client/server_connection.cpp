@@ -1,0 +1,109 @@
+#include "client/server_connection.h"
+
+#include <chrono>
+
+namespace ern::cli {
+namespace {
+
+std::string status_code_name(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::CANCELLED: return "CANCELLED";
+    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
+    case grpc::StatusCode::INTERNAL: return "INTERNAL";
+    default: return "code " + std::to_string(static_cast<int>(code));
+  }
+}
+
+}  // namespace
+
+ServerConnection connect_to_server(const Arguments& args) {
+  ServerConnection server;
+  server.address = args.value_or("server", kDefaultServer);
+  server.channel = grpc::CreateChannel(server.address, grpc::InsecureChannelCredentials());
+  return server;
+}
+
+void check_rpc(const grpc::Status& status, const char* method, const ServerConnection& server) {
+  if (status.ok()) return;
+  std::string message = status.error_message();
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    message = "cannot reach the coordinator (" + message + ")";
+  }
+  throw std::runtime_error(std::string(method) + " on " + server.address + ": " +
+                           status_code_name(status.error_code()) + ": " + message);
+}
+
+std::unique_ptr<grpc::ClientContext> call_context(int seconds) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  if (seconds > 0) {
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  }
+  return context;
+}
+
+nlohmann::json job_json(const v1::Job& job) {
+  nlohmann::json json = {
+      {"id", job.id()},
+      {"name", job.name()},
+      {"team", job.team()},
+      {"priority", job.priority()},
+      {"device", job.device()},
+      {"state", v1::JobState_Name(job.state())},
+      {"stage", job.stage()},
+      {"step", job.step()},
+      {"total_steps", job.total_steps()},
+      {"attempts", job.attempts()},
+      {"max_attempts", job.max_attempts()},
+      {"checkpoint_step", job.checkpoint_step()},
+      {"resumed_from_step", job.resumed_from_step()},
+      {"worker", job.worker()},
+      {"loss", job.loss()},
+      {"expected_latency_ms", job.expected_latency_ms()},
+      {"normalized_entropy", job.normalized_entropy()},
+      {"created_unix_ms", job.created_unix_ms()},
+      {"started_unix_ms", job.started_unix_ms()},
+      {"finished_unix_ms", job.finished_unix_ms()},
+  };
+  if (job.eta_seconds() >= 0) json["eta_seconds"] = job.eta_seconds();
+  if (!job.model().empty()) json["model"] = job.model();
+  if (!job.failure_reason().empty()) json["failure_reason"] = job.failure_reason();
+  return json;
+}
+
+nlohmann::json model_json(const v1::Model& model) {
+  nlohmann::json json = {
+      {"id", model.id()},
+      {"name", model.name()},
+      {"source", model.source()},
+      {"team", model.team()},
+      {"params", model.params()},
+      {"is_default", model.is_default()},
+      {"sha256", model.sha256()},
+      {"created_unix_ms", model.created_unix_ms()},
+      {"architecture", nlohmann::json::parse(model.architecture_json())},
+  };
+  if (!model.job_id().empty()) {
+    json["lineage"] = {{"job", model.job_id()}, {"spec_yaml", model.spec_yaml()}};
+  }
+  if (!model.report_json().empty()) json["report"] = nlohmann::json::parse(model.report_json());
+  return json;
+}
+
+v1::JobState parse_job_state(const std::string& name, const std::string& flag) {
+  v1::JobState state;
+  if (!v1::JobState_Parse(name, &state) || state == v1::JOB_STATE_UNSPECIFIED) {
+    throw UsageError("--" + flag + ": unknown state '" + name +
+                     "' (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)");
+  }
+  return state;
+}
+
+}  // namespace ern::cli

@@ -1,0 +1,38 @@
+#pragma once
+// What every online ernctl command shares: the channel to --server (default localhost:50051), a
+// failed status as one line naming the server and the status code, and jobs and models as JSON.
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "client/arguments.h"
+#include "ern/v1/models.pb.h"
+#include "ern/v1/search.pb.h"
+
+namespace ern::cli {
+
+constexpr char kDefaultServer[] = "localhost:50051";
+
+struct ServerConnection {
+  std::string address;
+  std::shared_ptr<grpc::Channel> channel;
+};
+
+ServerConnection connect_to_server(const Arguments& args);
+
+// Throws std::runtime_error "METHOD on SERVER: CODE: message" for a failed call.
+void check_rpc(const grpc::Status& status, const char* method, const ServerConnection& server);
+
+// A client context with a deadline (seconds); 0 means none (streams that run for the job).
+std::unique_ptr<grpc::ClientContext> call_context(int seconds = 30);
+
+nlohmann::json job_json(const v1::Job& job);
+nlohmann::json model_json(const v1::Model& model);
+// "QUEUED" → v1::QUEUED; throws UsageError naming `flag` for an unknown state.
+v1::JobState parse_job_state(const std::string& name, const std::string& flag);
+
+}  // namespace ern::cli

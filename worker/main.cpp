@@ -1,0 +1,64 @@
+// ern-worker: leases search tasks from the coordinator and runs them.
+//
+// usage: ern-worker --coordinator HOST:PORT --devicefarm HOST:PORT [--device cpu] [--name NAME]
+//                   [--data DIR] [--poll-ms N] [--progress-ms N] [--retry-seconds N]
+
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "client/arguments.h"
+#include "common/logging.h"
+#include "worker/worker.h"
+
+namespace {
+
+std::atomic<bool> stop_requested{false};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
+                             {"coordinator", "devicefarm", "device", "name", "data", "poll-ms",
+                              "progress-ms", "retry-seconds", "log-level"});
+    ern::init_logging(args.value_or("log-level", ""));
+    ern::worker::WorkerOptions options;
+    options.coordinator = args.value_or("coordinator", options.coordinator);
+    options.devicefarm = args.value_or("devicefarm", options.devicefarm);
+    options.device = args.value_or("device", options.device);
+    char host[256] = "worker";
+    gethostname(host, sizeof(host) - 1);
+    options.name = args.value_or("name", std::string(host) + "-" + std::to_string(getpid()));
+    options.data_dir = args.value_or("data", options.data_dir.string());
+    options.poll_every = std::chrono::milliseconds(args.integer_or("poll-ms", 1000, 10, 60000));
+    options.progress_every =
+        std::chrono::milliseconds(args.integer_or("progress-ms", 2000, 10, 600000));
+    options.retry_budget = std::chrono::seconds(args.integer_or("retry-seconds", 600, 0, 86400));
+
+    // SIGINT/SIGTERM: leave the current task at its next step (its checkpoint stays with the
+    // coordinator) and exit.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::thread([signals] {
+      int received = 0;
+      sigwait(&signals, &received);
+      spdlog::info("signal {}: stopping", received);
+      stop_requested = true;
+    }).detach();
+
+    ern::worker::Worker worker(options);
+    worker.run(stop_requested);
+    return 0;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "ern-worker: %s\n", error.what());
+    return 1;
+  }
+}

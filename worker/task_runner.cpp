@@ -1,0 +1,135 @@
+#include "worker/task_runner.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/dir_archive.h"
+#include "devicefarm/latency_client.h"
+#include "model/search_pipeline.h"
+#include "model/search_spec.h"
+
+namespace ern::worker {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Thrown from the progress callback to stop the pipeline when the task is no longer ours.
+struct TaskAbandoned : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string stage_at(const SearchSpec& spec, int64_t step) {
+  if (step < spec.warmup_steps) return "WARMUP";
+  if (step < spec.warmup_steps + spec.search_steps) return "SEARCH";
+  return "FINETUNE";
+}
+
+v1::ReportProgressRequest progress_request(const v1::Lease& lease, const SearchProgress& p) {
+  v1::ReportProgressRequest request;
+  *request.mutable_lease() = lease;
+  request.set_stage(p.stage);
+  request.set_step(p.overall_step);
+  request.set_total_steps(p.overall_total_steps);
+  request.set_loss(p.loss);
+  request.set_expected_latency_ms(p.expected_latency_ms);
+  request.set_normalized_entropy(p.normalized_entropy);
+  return request;
+}
+
+}  // namespace
+
+TaskRunner::TaskRunner(CoordinatorClient& coordinator, TaskSettings settings)
+    : coordinator_(coordinator), settings_(std::move(settings)) {}
+
+void TaskRunner::run(const v1::AcquireTaskResponse& task, const std::atomic<bool>& abandoned) {
+  const auto& lease = task.lease();
+  const fs::path directory = settings_.work_root / "jobs" / lease.job_id();
+  spdlog::info("job {} attempt {}: starting{}", lease.job_id(), task.attempt(),
+               task.checkpoint_step() > 0
+                   ? " from checkpoint at step " + std::to_string(task.checkpoint_step())
+                   : "");
+  try {
+    execute(task, abandoned, directory);
+  } catch (const TaskAbandoned& error) {
+    spdlog::warn("job {}: stopped, {}", lease.job_id(), error.what());
+  } catch (const LeaseLost& error) {
+    spdlog::warn("job {}: stopped, lease lost ({})", lease.job_id(), error.what());
+  } catch (const std::invalid_argument& error) {
+    // A bad spec or data set fails the same way on every worker: no retry.
+    spdlog::error("job {}: {}", lease.job_id(), error.what());
+    coordinator_.fail(lease, error.what(), false);
+  } catch (const std::exception& error) {
+    spdlog::error("job {}: {}", lease.job_id(), error.what());
+    try {
+      coordinator_.fail(lease, error.what(), true);
+    } catch (const std::exception& report_error) {
+      spdlog::error("job {}: could not report the failure: {}", lease.job_id(),
+                    report_error.what());
+    }
+  }
+  std::error_code ignored;
+  fs::remove_all(directory, ignored);
+}
+
+void TaskRunner::execute(const v1::AcquireTaskResponse& task, const std::atomic<bool>& abandoned,
+                         const fs::path& directory) {
+  const auto& lease = task.lease();
+  fs::remove_all(directory);
+  const fs::path output = directory / "output";
+  fs::create_directories(output);
+  const fs::path archive = directory / "transfer.ernar";
+
+  const SearchSpec spec = parse_search_spec(task.spec_yaml());
+  int64_t resumed_from = 0;
+  if (task.checkpoint_step() > 0) {
+    resumed_from = coordinator_.download_checkpoint(lease, archive);
+    unpack_directory(archive, output);
+    fs::remove(archive);
+    spdlog::info("job {}: resuming from the checkpoint at step {}", lease.job_id(), resumed_from);
+  }
+  // The first report says where this attempt starts.
+  SearchProgress start;
+  start.stage = stage_at(spec, resumed_from);
+  start.overall_step = resumed_from;
+  start.overall_total_steps = pipeline_total_steps(spec);
+  coordinator_.report_progress(progress_request(lease, start));
+
+  auto last_report = std::chrono::steady_clock::now();
+  std::string last_stage = start.stage;
+  const auto on_progress = [&](const SearchProgress& progress) {
+    if (abandoned) throw TaskAbandoned("the lease was lost or the job cancelled");
+    const auto now = std::chrono::steady_clock::now();
+    if (progress.checkpoint_saved) {
+      pack_directory(output, archive);
+      try {
+        coordinator_.upload_checkpoint(lease, progress.overall_step, archive);
+      } catch (const CoordinatorUnavailable& error) {
+        // Keep training; the next checkpoint will be offered again.
+        spdlog::warn("job {}: checkpoint at step {} not uploaded: {}", lease.job_id(),
+                     progress.overall_step, error.what());
+      }
+    }
+    if (progress.stage != last_stage || now - last_report >= settings_.progress_every) {
+      try {
+        coordinator_.report_progress(progress_request(lease, progress));
+        last_report = now;
+        last_stage = progress.stage;
+      } catch (const CoordinatorUnavailable&) {
+        // Reported again at the next interval.
+      }
+    }
+  };
+
+  farm::LatencyClient farm(settings_.devicefarm);
+  const auto report = run_search_pipeline(spec, farm, output, on_progress);
+  if (abandoned) throw TaskAbandoned("the lease was lost or the job cancelled");
+
+  pack_directory(output, archive, [](const fs::path& relative) {
+    return *relative.begin() != "work";  // the search's own checkpoints stay out of the model
+  });
+  const std::string sha = coordinator_.upload_model(lease, archive);
+  coordinator_.complete(lease, sha);
+  spdlog::info("job {}: done, {:.2f}x faster on {} (model {})", lease.job_id(),
+               report.value("latency_speedup", 0.0), spec.device, sha.substr(0, 12));
+}
+
+}  // namespace ern::worker

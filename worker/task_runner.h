@@ -1,0 +1,37 @@
+#pragma once
+// Runs one leased task: fetch the last checkpoint (if any), run the search pipeline, report
+// progress, upload each checkpoint the pipeline saves, then upload the model and complete the
+// task. Stops as soon as the lease is lost or the job cancelled (`abandoned`).
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "ern/v1/worker.pb.h"
+#include "worker/coordinator_client.h"
+
+namespace ern::worker {
+
+struct TaskSettings {
+  std::string devicefarm;                     // HOST:PORT
+  std::filesystem::path work_root;            // jobs/<job id>/ under it
+  std::chrono::milliseconds progress_every{2000};
+};
+
+class TaskRunner {
+ public:
+  TaskRunner(CoordinatorClient& coordinator, TaskSettings settings);
+
+  // Returns when the task has ended on this worker (completed, failed, or abandoned).
+  void run(const v1::AcquireTaskResponse& task, const std::atomic<bool>& abandoned);
+
+ private:
+  void execute(const v1::AcquireTaskResponse& task, const std::atomic<bool>& abandoned,
+               const std::filesystem::path& directory);
+
+  CoordinatorClient& coordinator_;
+  TaskSettings settings_;
+};
+
+}  // namespace ern::worker

@@ -1,0 +1,49 @@
+#pragma once
+// ern-worker's loop: register with the coordinator, heartbeat (keeping the current lease alive and
+// learning of cancellation), lease tasks one at a time and run them.
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <string>
+
+#include "worker/coordinator_client.h"
+#include "worker/task_runner.h"
+
+namespace ern::worker {
+
+struct WorkerOptions {
+  std::string coordinator = "localhost:50051";
+  std::string devicefarm = "localhost:50052";
+  std::string device = "cpu";
+  std::string name = "worker";
+  std::filesystem::path data_dir = "data/worker";
+  std::chrono::milliseconds poll_every{1000};      // AcquireTask when idle
+  std::chrono::milliseconds progress_every{2000};  // ReportProgress while running
+  std::chrono::seconds retry_budget{600};          // how long the coordinator may be away
+};
+
+class Worker {
+ public:
+  explicit Worker(WorkerOptions options);
+  // Runs until `stop` becomes true (a running task is abandoned at its next step; its last
+  // checkpoint stays with the coordinator for the next worker).
+  void run(const std::atomic<bool>& stop);
+
+ private:
+  void heartbeat_loop(const std::atomic<bool>& stop);
+
+  WorkerOptions options_;
+  CoordinatorClient coordinator_;
+  std::string worker_id_;
+  std::chrono::milliseconds heartbeat_every_{2000};
+  std::mutex lease_mutex_;
+  v1::Lease lease_;  // the task being run; empty job_id when idle
+  std::atomic<bool> abandoned_{false};
+};
+
+// Total memory of this host in bytes (reported at registration).
+int64_t host_memory_bytes();
+
+}  // namespace ern::worker
