@@ -1,7 +1,7 @@
 #pragma once
-// The ernctl commands (offline ones, and online ones that talk to the coordinator); each takes the arguments after its own name and returns the exit
-// status. Errors are thrown (UsageError for bad usage, std::exception otherwise) and printed by
-// main as one line.
+// The ernctl commands (offline ones, and online ones that talk to the coordinator); each takes the
+// arguments after its own name and returns the exit status. Errors are thrown (UsageError for bad
+// usage, std::exception otherwise) and printed by main as one line.
 
 #include <string>
 #include <vector>

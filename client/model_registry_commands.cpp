@@ -65,7 +65,8 @@ int models_get(const Args& raw) {
     return 0;
   }
   std::printf("%s %s (%s%s), %lld parameters%s\n", model.id().c_str(), model.name().c_str(),
-              model.source().c_str(), model.job_id().empty() ? "" : (" by " + model.job_id()).c_str(),
+              model.source().c_str(),
+              model.job_id().empty() ? "" : (" by " + model.job_id()).c_str(),
               static_cast<long long>(model.params()), model.is_default() ? ", default" : "");
   if (!model.report_json().empty()) print_search_report(nlohmann::json::parse(model.report_json()));
   return 0;

@@ -61,11 +61,11 @@ int watch_job(const ServerConnection& server, const std::string& id) {
     char detail[200];
     // Warm-up and fine-tune losses are reconstruction (PSNR) losses: -loss is the PSNR in dB.
     const bool reconstruction = job.stage() == "WARMUP" || job.stage() == "FINETUNE";
-    std::snprintf(detail, sizeof(detail), "%-8s loss %.3f%s E[lat] %.3f ms entropy %.3f",
-                  job.stage().c_str(), job.loss(),
-                  reconstruction ? (" PSNR " + std::to_string(-job.loss()).substr(0, 5)).c_str()
-                                 : "",
-                  job.expected_latency_ms(), job.normalized_entropy());
+    std::snprintf(
+        detail, sizeof(detail), "%-8s loss %.3f%s E[lat] %.3f ms entropy %.3f", job.stage().c_str(),
+        job.loss(),
+        reconstruction ? (" PSNR " + std::to_string(-job.loss()).substr(0, 5)).c_str() : "",
+        job.expected_latency_ms(), job.normalized_entropy());
     bar->update(job.step(), detail, job.eta_seconds());
   }
   if (bar) bar->finish();
@@ -83,8 +83,9 @@ int watch_job(const ServerConnection& server, const std::string& id) {
 
 int search_submit(const Args& raw) {
   Arguments args(raw, with_server({"team", "priority", "max-attempts"}), {"watch", "json"});
-  args.expect_positionals(1, "ernctl search submit SPEC.yaml [--team T] [--priority 0..100] "
-                             "[--watch] [--json] [--server HOST:PORT]");
+  args.expect_positionals(1,
+                          "ernctl search submit SPEC.yaml [--team T] [--priority 0..100] "
+                          "[--watch] [--json] [--server HOST:PORT]");
   const auto server = connect_to_server(args);
   v1::SubmitSearchJobRequest request;
   request.set_spec_yaml(read_text_file(args.positional(0, "SPEC.yaml")));
@@ -98,8 +99,8 @@ int search_submit(const Args& raw) {
   if (args.has("json")) {
     std::printf("%s\n", job_json(job).dump(2).c_str());
   } else {
-    std::fprintf(stderr, "submitted %s (%s on %s, team %s)\n", job.id().c_str(),
-                 job.name().c_str(), job.device().c_str(), job.team().c_str());
+    std::fprintf(stderr, "submitted %s (%s on %s, team %s)\n", job.id().c_str(), job.name().c_str(),
+                 job.device().c_str(), job.team().c_str());
   }
   const int status = args.has("watch") ? watch_job(server, job.id()) : 0;
   if (!args.has("json")) std::printf("%s\n", job.id().c_str());  // last line: the id, for scripts

@@ -364,9 +364,9 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
   const nlohmann::json provenance = {
       {"source", "search"}, {"spec", spec.name}, {"device", spec.device}};
 
-  auto derived = finetune(spec, derive_child(supernet, genotype), work / "derived",
-                          work / "finetune-derived.pt", "derived", searched, provenance,
-                          on_progress);
+  auto derived =
+      finetune(spec, derive_child(supernet, genotype), work / "derived",
+               work / "finetune-derived.pt", "derived", searched, provenance, on_progress);
   auto baseline = finetune(spec, derive_child(supernet, all_naf), output / "baseline",
                            work / "finetune-baseline.pt", "baseline",
                            searched + spec.finetune_steps, provenance, on_progress);

@@ -174,8 +174,7 @@ SearchSpec spec_from_yaml(const YAML::Node& root) {
       reject_unknown_fields(gumbel, "search.gumbel.",
                             {"enabled", "temperature_start", "temperature_end"});
       read_yaml_field(gumbel, "search.gumbel.", "enabled", spec.gumbel);
-      read_yaml_field(gumbel, "search.gumbel.", "temperature_start",
-                      spec.gumbel_temperature_start);
+      read_yaml_field(gumbel, "search.gumbel.", "temperature_start", spec.gumbel_temperature_start);
       read_yaml_field(gumbel, "search.gumbel.", "temperature_end", spec.gumbel_temperature_end);
     }
   }

@@ -107,9 +107,9 @@ void Trainer::run(const std::function<void(const TrainProgress&)>& on_step, int6
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const double rate = options_.batch / std::max(seconds, 1e-9);
     images_per_second = images_per_second == 0.0 ? rate : 0.9 * images_per_second + 0.1 * rate;
-    const bool checkpoint_due = !checkpoint_path.empty() &&
-                                ((checkpoint_every > 0 && step_ % checkpoint_every == 0) ||
-                                 step_ == options_.iterations);
+    const bool checkpoint_due =
+        !checkpoint_path.empty() &&
+        ((checkpoint_every > 0 && step_ % checkpoint_every == 0) || step_ == options_.iterations);
     if (checkpoint_due) save_checkpoint(checkpoint_path);
     if (on_step) {
       on_step(

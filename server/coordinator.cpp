@@ -22,8 +22,8 @@ CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file
   const auto root = load_yaml_file(yaml_file);
   CoordinatorConfig config;
   try {
-    reject_unknown_fields(root, "", {"listen", "data", "heartbeat_interval_ms",
-                                     "lease_duration_ms", "devicefarm"});
+    reject_unknown_fields(
+        root, "", {"listen", "data", "heartbeat_interval_ms", "lease_duration_ms", "devicefarm"});
     read_yaml_field(root, "", "listen", config.listen);
     std::string data;
     read_yaml_field(root, "", "data", data);
@@ -64,12 +64,13 @@ const std::string& Coordinator::start() {
 }
 
 void Coordinator::sweep_leases() {
-  const auto period = std::chrono::milliseconds(std::max<int64_t>(
-      10, config_.timing.heartbeat_interval_ms / 2));
+  const auto period =
+      std::chrono::milliseconds(std::max<int64_t>(10, config_.timing.heartbeat_interval_ms / 2));
   while (!stopping_) {
     try {
       const int expired = store_.expire_leases();
-      if (expired > 0) spdlog::warn("{} lease(s) expired; their jobs went back to the queue", expired);
+      if (expired > 0)
+        spdlog::warn("{} lease(s) expired; their jobs went back to the queue", expired);
     } catch (const std::exception& error) {
       spdlog::error("lease sweep: {}", error.what());
     }

@@ -401,7 +401,10 @@ std::string JobStore::record_checkpoint(const v1::Lease& lease, int64_t step,
   previous.bind(1, lease.job_id());
   previous.step();
   const std::string replaced = previous.text(0);
-  Statement update(db_, "UPDATE jobs SET checkpoint_step=?2, checkpoint_sha=?3 WHERE id=?1");
+  // Progress reports are throttled; an acknowledged checkpoint is progress too.
+  Statement update(db_,
+                   "UPDATE jobs SET checkpoint_step=?2, checkpoint_sha=?3, step=MAX(step, ?2) "
+                   "WHERE id=?1");
   update.bind(1, lease.job_id()).bind(2, step).bind(3, sha256);
   update.step();
   log_event(lease.job_id(), "CHECKPOINT", std::to_string(step) + " " + sha256);
@@ -441,10 +444,10 @@ v1::Model JobStore::complete(const v1::Lease& lease, const NewModel& model) {
 void JobStore::end_attempt(const v1::Job& job, const std::string& reason, bool retryable) {
   const bool give_up = !retryable || job.attempts() >= job.max_attempts();
   const v1::JobState next = give_up ? v1::FAILED : v1::QUEUED;
-  const std::string why =
-      give_up && retryable ? reason + " (attempt " + std::to_string(job.attempts()) + " of " +
-                                 std::to_string(job.max_attempts()) + ")"
-                           : reason;
+  const std::string why = give_up && retryable
+                              ? reason + " (attempt " + std::to_string(job.attempts()) + " of " +
+                                    std::to_string(job.max_attempts()) + ")"
+                              : reason;
   Statement update(db_,
                    "UPDATE jobs SET state=?2, lease_token=0, worker='', eta_seconds=-1, "
                    "failure_reason=?3, finished_ms=?4 WHERE id=?1");
@@ -456,8 +459,7 @@ void JobStore::end_attempt(const v1::Job& job, const std::string& reason, bool r
   log_event(job.id(), "STATE", v1::JobState_Name(next) + ": " + why);
 }
 
-v1::LeaseStatus JobStore::fail(const v1::Lease& lease, const std::string& reason,
-                               bool retryable) {
+v1::LeaseStatus JobStore::fail(const v1::Lease& lease, const std::string& reason, bool retryable) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
   end_attempt(current_job(lease), reason, retryable);
@@ -526,7 +528,8 @@ v1::Model JobStore::add_model(const NewModel& model) {
 
 v1::Model JobStore::load_model(const std::string& id_or_name) {
   Statement query(
-      db_, (std::string("SELECT ") + kModelColumns + " FROM models WHERE id=?1 OR name=?1").c_str());
+      db_,
+      (std::string("SELECT ") + kModelColumns + " FROM models WHERE id=?1 OR name=?1").c_str());
   query.bind(1, id_or_name);
   if (!query.step()) throw RpcError(grpc::StatusCode::NOT_FOUND, "id: no model " + id_or_name);
   auto model = model_from_row(query);
@@ -554,7 +557,8 @@ v1::Model JobStore::set_default_model(const std::string& id_or_name) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
   const auto model = load_model(id_or_name);
-  Statement update(db_, "INSERT OR REPLACE INTO settings (key, value) VALUES ('default_model', ?1)");
+  Statement update(db_,
+                   "INSERT OR REPLACE INTO settings (key, value) VALUES ('default_model', ?1)");
   update.bind(1, model.id());
   update.step();
   auto updated = load_model(model.id());

@@ -87,8 +87,7 @@ class JobStore {
   // Workers.
   std::string register_worker(const v1::RegisterWorkerRequest& request);
   // Keeps the worker alive and, with a current token, extends its lease by `lease_ms`.
-  v1::LeaseStatus heartbeat(const std::string& worker_id, const v1::Lease* lease,
-                            int64_t lease_ms);
+  v1::LeaseStatus heartbeat(const std::string& worker_id, const v1::Lease* lease, int64_t lease_ms);
   // Highest priority, then oldest QUEUED job → RUNNING on this worker with a new token.
   std::optional<Assignment> acquire(const std::string& worker_id, int64_t lease_ms);
   v1::LeaseStatus report_progress(const v1::Lease& lease, const Progress& progress);

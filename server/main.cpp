@@ -13,9 +13,9 @@
 
 int main(int argc, char** argv) {
   try {
-    ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
-                             {"config", "listen", "data", "devicefarm", "heartbeat-ms", "lease-ms",
-                              "log-level"});
+    ern::cli::Arguments args(
+        std::vector<std::string>(argv + 1, argv + argc),
+        {"config", "listen", "data", "devicefarm", "heartbeat-ms", "lease-ms", "log-level"});
     ern::init_logging(args.value_or("log-level", ""));
     // Without --config, the repository's default config when run from its root, else defaults.
     const std::string config_path = args.value_or("config", "configs/coordinator.yaml");

@@ -21,8 +21,7 @@ class ModelServiceImpl final : public v1::ModelService::Service {
                         v1::Model* response) override;
   grpc::Status SetDefaultModel(grpc::ServerContext*, const v1::SetDefaultModelRequest* request,
                                v1::Model* response) override;
-  grpc::Status ImportModel(grpc::ServerContext*,
-                           grpc::ServerReader<v1::ImportModelRequest>* reader,
+  grpc::Status ImportModel(grpc::ServerContext*, grpc::ServerReader<v1::ImportModelRequest>* reader,
                            v1::Model* response) override;
 
  private:

@@ -64,8 +64,13 @@ grpc::Status SearchServiceImpl::SubmitSearchJob(grpc::ServerContext*,
                        std::string("cannot check spec_yaml.device: ") + error.what());
       }
     }
-    NewJob job{spec.name, team,          spec.device, request->spec_yaml(), request->priority(),
-               max_attempts, pipeline_total_steps(spec)};
+    NewJob job{spec.name,
+               team,
+               spec.device,
+               request->spec_yaml(),
+               request->priority(),
+               max_attempts,
+               pipeline_total_steps(spec)};
     *response = store_.submit(job);
     spdlog::info("job {} submitted by team {}: {} on {}", response->id(), team, spec.name,
                  spec.device);
@@ -96,8 +101,8 @@ grpc::Status SearchServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJob
   });
 }
 
-grpc::Status SearchServiceImpl::CancelJob(grpc::ServerContext*,
-                                          const v1::CancelJobRequest* request, v1::Job* response) {
+grpc::Status SearchServiceImpl::CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* request,
+                                          v1::Job* response) {
   return guarded_rpc("CancelJob", [&] {
     require_id(request->id());
     *response = store_.cancel(request->id());

@@ -35,8 +35,7 @@ grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext*,
   });
 }
 
-grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext*,
-                                          const v1::HeartbeatRequest* request,
+grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* request,
                                           v1::HeartbeatResponse* response) {
   return guarded_rpc("Heartbeat", [&] {
     require_worker_id(request->worker_id());
@@ -72,9 +71,9 @@ grpc::Status WorkerServiceImpl::ReportProgress(grpc::ServerContext*,
                                                v1::LeaseStatus* response) {
   return guarded_rpc("ReportProgress", [&] {
     *response = store_.report_progress(
-        request->lease(), {request->stage(), request->step(), request->total_steps(),
-                           request->loss(), request->expected_latency_ms(),
-                           request->normalized_entropy()});
+        request->lease(),
+        {request->stage(), request->step(), request->total_steps(), request->loss(),
+         request->expected_latency_ms(), request->normalized_entropy()});
   });
 }
 
@@ -116,8 +115,7 @@ grpc::Status WorkerServiceImpl::DownloadCheckpoint(grpc::ServerContext*,
     v1::DownloadChunk chunk;
     chunk.set_step(store_.job(job_id).checkpoint_step());
     std::string buffer(kChunkBytes, '\0');
-    while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) ||
-           in.gcount() > 0) {
+    while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) {
       chunk.set_data(buffer.data(), static_cast<size_t>(in.gcount()));
       if (!writer->Write(chunk)) return;
     }

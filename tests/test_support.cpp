@@ -44,7 +44,7 @@ extern char** environ;
 namespace ern::test {
 
 ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::string>& args,
-                             const std::filesystem::path& log_file)
+                             const std::filesystem::path& log_file, const std::string& ready_marker)
     : log_file_(log_file) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -62,11 +62,12 @@ ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::s
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     const std::string text = log();
-    const auto found = text.find("listening on ");
+    const auto found = text.find(ready_marker);
     if (found != std::string::npos) {
       const auto end = text.find('\n', found);
       if (end != std::string::npos) {
-        address_ = text.substr(found + 13, end - found - 13);
+        const auto start = found + ready_marker.size();
+        address_ = text.substr(start, end - start);
         return;
       }
     }
@@ -78,7 +79,7 @@ ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::s
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   stop();
-  throw std::runtime_error(binary + " did not start listening within 60 s: " + log());
+  throw std::runtime_error(binary + " did not log '" + ready_marker + "' within 60 s: " + log());
 }
 
 ServerProcess::~ServerProcess() { stop(); }
@@ -97,6 +98,23 @@ int ServerProcess::stop() {
   waitpid(pid_, &status, 0);
   pid_ = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void ServerProcess::kill_hard() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+bool ServerProcess::wait_for_log(const std::string& text, std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (log().find(text) == std::string::npos) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
 }
 
 }  // namespace ern::test

@@ -2,6 +2,7 @@
 // Paths and helpers shared by the tests; the paths are fixed when CMake configures the build
 // (see tests/CMakeLists.txt).
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -36,12 +37,13 @@ SubprocessResult run(const std::vector<std::string>& argv);
 namespace ern::test {
 
 // A server binary started for a test: its log goes to a file, start-up waits for its
-// "listening on HOST:PORT" line (port 0 in, the bound port out); destruction sends SIGTERM and
-// waits for the exit.
+// "listening on HOST:PORT" line (port 0 in, the bound port out) or, for a process that does not
+// listen (ern-worker), another `ready_marker`; destruction sends SIGTERM and waits for the exit.
 class ServerProcess {
  public:
   ServerProcess(const std::string& binary, const std::vector<std::string>& args,
-                const std::filesystem::path& log_file);
+                const std::filesystem::path& log_file,
+                const std::string& ready_marker = "listening on ");
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -50,6 +52,10 @@ class ServerProcess {
   std::string log() const;
   // SIGTERM and wait; returns the exit status (or -1 when killed by a signal).
   int stop();
+  // SIGKILL and wait: a crash, no clean-up.
+  void kill_hard();
+  // Polls the log until it contains `text`; false on timeout.
+  bool wait_for_log(const std::string& text, std::chrono::milliseconds timeout) const;
 
  private:
   int pid_ = -1;

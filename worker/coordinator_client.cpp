@@ -106,7 +106,7 @@ std::string CoordinatorClient::upload(Artifact kind, const v1::Lease& lease, int
     grpc::ClientContext context;
     set_deadline(context, std::chrono::duration_cast<std::chrono::seconds>(kTransferDeadline));
     auto writer = kind == Artifact::kModel ? stub_->UploadModel(&context, &response)
-                      : stub_->UploadCheckpoint(&context, &response);
+                                           : stub_->UploadCheckpoint(&context, &response);
     v1::UploadRequest message;
     *message.mutable_header()->mutable_lease() = lease;
     message.mutable_header()->set_step(step);

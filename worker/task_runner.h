@@ -14,8 +14,8 @@
 namespace ern::worker {
 
 struct TaskSettings {
-  std::string devicefarm;                     // HOST:PORT
-  std::filesystem::path work_root;            // jobs/<job id>/ under it
+  std::string devicefarm;           // HOST:PORT
+  std::filesystem::path work_root;  // jobs/<job id>/ under it
   std::chrono::milliseconds progress_every{2000};
 };
 

@@ -1,0 +1,420 @@
+// The coordinator, workers and device farm as real processes on loopback: jobs run to a registered
+// model, survive a worker or the coordinator being killed, stale leases cannot write, and cancel
+// reaches the worker within a heartbeat.
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "ern/v1/models.grpc.pb.h"
+#include "ern/v1/search.grpc.pb.h"
+#include "ern/v1/worker.grpc.pb.h"
+#include "tests/test_support.h"
+
+namespace ern {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr int kHeartbeatMs = 300;
+constexpr int kLeaseMs = 3000;
+
+std::string tiny_spec(int search_steps, int checkpoint_every = 20) {
+  return "name: tiny\n"
+         "device: cpu-1t\n"
+         "data: " +
+         test::test_data_dir().string() +
+         "\n"
+         "architecture: {width: 8, encoder_blocks: [1, 1], middle_blocks: 1, decoder_blocks: [1, "
+         "1]}\n"
+         "training: {batch: 2, patch: 32}\n"
+         "stages: {warmup_steps: 10, search_steps: " +
+         std::to_string(search_steps) +
+         ", finetune_steps: 10, checkpoint_every: " + std::to_string(checkpoint_every) +
+         "}\n"
+         "search: {alpha_learning_rate: 0.05, lambda_latency: 0.2}\n"
+         "latency: {size: [96, 96]}\n"
+         "evaluation: {sigmas: [25]}\n";
+}
+
+class CoordinatorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    farm_dir_ = new test::TempDir();
+    std::ofstream(*farm_dir_ / "farm.yaml")
+        << "measurement: {warmup_runs: 2, min_runs: 5, max_runs: 20, budget_seconds: 0.5}\n"
+           "devices:\n  - {id: cpu-1t, backend: local-cpu, threads: 1}\n";
+    farm_ = new test::ServerProcess((test::bin_dir() / "ern-devicefarm").string(),
+                                    {"--config", (*farm_dir_ / "farm.yaml").string(), "--listen",
+                                     "127.0.0.1:0", "--data", (*farm_dir_ / "farm").string()},
+                                    *farm_dir_ / "farm.log");
+  }
+  static void TearDownTestSuite() {
+    delete farm_;
+    delete farm_dir_;
+  }
+
+  void SetUp() override { start_coordinator("127.0.0.1:0"); }
+
+  void start_coordinator(const std::string& listen) {
+    coordinator_ = std::make_unique<test::ServerProcess>(
+        (test::bin_dir() / "ern-coordinator").string(),
+        std::vector<std::string>{"--listen", listen, "--data", (dir_ / "coordinator").string(),
+                                 "--heartbeat-ms", std::to_string(kHeartbeatMs), "--lease-ms",
+                                 std::to_string(kLeaseMs), "--devicefarm", farm_->address()},
+        dir_ / ("coordinator-" + std::to_string(++coordinator_starts_) + ".log"));
+    auto channel = grpc::CreateChannel(coordinator_->address(), grpc::InsecureChannelCredentials());
+    search_ = v1::SearchService::NewStub(channel);
+    models_ = v1::ModelService::NewStub(channel);
+    workers_ = v1::WorkerService::NewStub(channel);
+  }
+
+  std::unique_ptr<test::ServerProcess> start_worker(const std::string& name) {
+    return std::make_unique<test::ServerProcess>(
+        (test::bin_dir() / "ern-worker").string(),
+        std::vector<std::string>{"--coordinator", coordinator_->address(), "--devicefarm",
+                                 farm_->address(), "--name", name, "--data", (dir_ / name).string(),
+                                 "--poll-ms", "100", "--progress-ms", "100"},
+        dir_ / (name + ".log"), "registered with ");
+  }
+
+  v1::Job submit(const std::string& spec_yaml) {
+    v1::SubmitSearchJobRequest request;
+    request.set_spec_yaml(spec_yaml);
+    request.set_team("vision");
+    v1::Job job;
+    grpc::ClientContext context;
+    const auto status = search_->SubmitSearchJob(&context, request, &job);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return job;
+  }
+
+  v1::Job get(const std::string& id) {
+    v1::GetJobRequest request;
+    request.set_id(id);
+    v1::Job job;
+    grpc::ClientContext context;
+    const auto status = search_->GetJob(&context, request, &job);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return job;
+  }
+
+  // Polls the job until `done` holds (or the timeout: the last state is returned); `seen` sees
+  // every polled state.
+  v1::Job wait_for(const std::string& id, const std::function<bool(const v1::Job&)>& done,
+                   std::chrono::seconds timeout,
+                   const std::function<void(const v1::Job&)>& seen = nullptr) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    v1::Job job;
+    while (std::chrono::steady_clock::now() < deadline) {
+      job = get(id);
+      if (seen) seen(job);
+      if (done(job)) return job;
+      std::this_thread::sleep_for(20ms);
+    }
+    ADD_FAILURE() << "job " << id << " did not get there in " << timeout.count() << " s; it is "
+                  << job.ShortDebugString();
+    return job;
+  }
+
+  static bool succeeded(const v1::Job& job) { return job.state() == v1::SUCCEEDED; }
+  static bool ended(const v1::Job& job) {
+    return job.state() == v1::SUCCEEDED || job.state() == v1::FAILED ||
+           job.state() == v1::CANCELLED;
+  }
+
+  v1::Model model(const std::string& id) {
+    v1::GetModelRequest request;
+    request.set_id(id);
+    v1::Model model;
+    grpc::ClientContext context;
+    const auto status = models_->GetModel(&context, request, &model);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return model;
+  }
+
+  static test::TempDir* farm_dir_;
+  static test::ServerProcess* farm_;
+  test::TempDir dir_;
+  int coordinator_starts_ = 0;
+  std::unique_ptr<test::ServerProcess> coordinator_;
+  std::unique_ptr<v1::SearchService::Stub> search_;
+  std::unique_ptr<v1::ModelService::Stub> models_;
+  std::unique_ptr<v1::WorkerService::Stub> workers_;
+};
+
+test::TempDir* CoordinatorTest::farm_dir_ = nullptr;
+test::ServerProcess* CoordinatorTest::farm_ = nullptr;
+
+TEST_F(CoordinatorTest, SubmittedJobSucceedsAndRegistersItsModelWithReportAndLineage) {
+  auto worker = start_worker("w1");
+  const std::string spec = tiny_spec(40);
+  const auto submitted = submit(spec);
+  EXPECT_EQ(submitted.state(), v1::QUEUED);
+  EXPECT_EQ(submitted.total_steps(), 10 + 40 + 2 * 10);
+  const auto job = wait_for(submitted.id(), ended, 300s);
+  ASSERT_EQ(job.state(), v1::SUCCEEDED) << job.failure_reason() << "\n" << worker->log();
+  EXPECT_EQ(job.attempts(), 1);
+  EXPECT_EQ(job.step(), job.total_steps());
+
+  const auto registered = model(job.model());
+  EXPECT_EQ(registered.source(), "search");
+  EXPECT_EQ(registered.job_id(), job.id());
+  EXPECT_EQ(registered.spec_yaml(), spec);
+  EXPECT_EQ(registered.team(), "vision");
+  EXPECT_TRUE(registered.is_default()) << "the first registered model becomes the default";
+  const auto report = nlohmann::json::parse(registered.report_json());
+  EXPECT_EQ(report["genotype"].size(), 4u);
+  EXPECT_EQ(report["derived"]["params"].get<int64_t>(), registered.params());
+  EXPECT_GT(report["baseline"]["latency_ms"].get<double>(), 0.0);
+
+  // The scriptable view.
+  const auto cli = test::run({(test::bin_dir() / "ernctl").string(), "search", "get", job.id(),
+                              "--json", "--server", coordinator_->address()});
+  ASSERT_EQ(cli.exit_code, 0) << cli.output;
+  const auto json = nlohmann::json::parse(cli.output.substr(cli.output.find('{')));
+  for (const char* key : {"id", "state", "stage", "step", "total_steps", "attempts",
+                          "checkpoint_step", "resumed_from_step", "worker", "model"}) {
+    EXPECT_TRUE(json.contains(key)) << key;
+  }
+  EXPECT_EQ(json["state"], "SUCCEEDED");
+  EXPECT_EQ(json["model"], job.model());
+}
+
+TEST_F(CoordinatorTest, BadRequestsNameTheField) {
+  const auto expect_invalid = [&](v1::SubmitSearchJobRequest request, const std::string& field) {
+    v1::Job job;
+    grpc::ClientContext context;
+    const auto status = search_->SubmitSearchJob(&context, request, &job);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
+    EXPECT_NE(status.error_message().find(field), std::string::npos) << status.error_message();
+  };
+  v1::SubmitSearchJobRequest request;
+  request.set_spec_yaml(tiny_spec(40));
+  request.set_priority(101);
+  expect_invalid(request, "priority");
+  request.set_priority(0);
+  request.set_team("no spaces");
+  expect_invalid(request, "team");
+  request.set_team("");
+  request.set_spec_yaml("name: x\ntraining: {batch: 0}\n");
+  expect_invalid(request, "spec_yaml: training.batch");
+  request.set_spec_yaml(tiny_spec(40) + "extra: 1\n");
+  expect_invalid(request, "extra");
+  std::string wrong_device = tiny_spec(40);
+  wrong_device.replace(wrong_device.find("cpu-1t"), 6, "sm8650");
+  request.set_spec_yaml(wrong_device);
+  expect_invalid(request, "device");
+
+  v1::GetJobRequest missing;
+  missing.set_id("job-999999");
+  v1::Job job;
+  grpc::ClientContext context;
+  EXPECT_EQ(search_->GetJob(&context, missing, &job).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(CoordinatorTest, WorkerKilledDuringSearchIsResumedByAnotherFromTheLastCheckpoint) {
+  auto first = start_worker("w1");
+  const auto submitted = submit(tiny_spec(600));
+  wait_for(
+      submitted.id(),
+      [](const v1::Job& job) { return job.stage() == "SEARCH" && job.checkpoint_step() >= 30; },
+      300s);
+  first->kill_hard();
+  const int64_t checkpoint = get(submitted.id()).checkpoint_step();
+  ASSERT_GT(checkpoint, 0);
+
+  auto second = start_worker("w2");
+  int64_t lowest_step_on_second = INT64_MAX;
+  const auto job = wait_for(submitted.id(), ended, 300s, [&](const v1::Job& seen) {
+    if (seen.attempts() == 2 && seen.state() == v1::RUNNING) {
+      lowest_step_on_second = std::min(lowest_step_on_second, seen.step());
+    }
+  });
+  ASSERT_EQ(job.state(), v1::SUCCEEDED) << job.failure_reason() << "\n" << second->log();
+  EXPECT_EQ(job.attempts(), 2);
+  EXPECT_EQ(job.resumed_from_step(), checkpoint);
+  EXPECT_GE(lowest_step_on_second, checkpoint) << "the second worker started over";
+  EXPECT_NE(job.worker().find("w2"), std::string::npos);
+  EXPECT_NE(
+      second->log().find("resuming from the checkpoint at step " + std::to_string(checkpoint)),
+      std::string::npos)
+      << second->log();
+}
+
+TEST_F(CoordinatorTest, CoordinatorKilledMidJobRestartsWithJobsProgressAndModelsIntact) {
+  // A model in the registry before the crash.
+  const auto ernctl = (test::bin_dir() / "ernctl").string();
+  auto made = test::run({ernctl, "model", "init", "--width", "8", "--enc", "1,1", "--middle", "1",
+                         "--dec", "1,1", "-o", (dir_ / "imported").string()});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  auto imported = test::run({ernctl, "models", "import", (dir_ / "imported").string(), "--server",
+                             coordinator_->address()});
+  ASSERT_EQ(imported.exit_code, 0) << imported.output;
+
+  auto worker = start_worker("w1");
+  const auto submitted = submit(tiny_spec(600));
+  const auto before = wait_for(
+      submitted.id(),
+      [](const v1::Job& job) { return job.stage() == "SEARCH" && job.checkpoint_step() >= 30; },
+      300s);
+  const std::string address = coordinator_->address();
+  coordinator_->kill_hard();
+  start_coordinator(address);  // same data directory, same port: the worker finds it again
+
+  const auto after = get(submitted.id());
+  EXPECT_TRUE(after.state() == v1::RUNNING || after.state() == v1::QUEUED)
+      << after.ShortDebugString();
+  EXPECT_GE(after.checkpoint_step(), before.checkpoint_step());
+  EXPECT_GE(after.step(), before.checkpoint_step());
+  EXPECT_EQ(after.spec_yaml(), submitted.spec_yaml());
+  EXPECT_EQ(model("imported").source(), "import");
+
+  const auto job = wait_for(submitted.id(), ended, 300s);
+  ASSERT_EQ(job.state(), v1::SUCCEEDED) << job.failure_reason() << "\n" << worker->log();
+  v1::ListModelsResponse listed;
+  grpc::ClientContext context;
+  ASSERT_TRUE(models_->ListModels(&context, {}, &listed).ok());
+  EXPECT_EQ(listed.models_size(), 2);
+}
+
+TEST_F(CoordinatorTest, WorkerWhoseLeaseExpiredCannotWrite) {
+  // Two workers over the raw WorkerService: the first leases the job and goes silent.
+  const auto register_worker = [&](const std::string& name) {
+    v1::RegisterWorkerRequest request;
+    request.set_name(name);
+    request.set_device("cpu");
+    v1::RegisterWorkerResponse response;
+    grpc::ClientContext context;
+    EXPECT_TRUE(workers_->RegisterWorker(&context, request, &response).ok());
+    return response.worker_id();
+  };
+  const auto acquire = [&](const std::string& worker) {
+    v1::AcquireTaskRequest request;
+    request.set_worker_id(worker);
+    v1::AcquireTaskResponse response;
+    grpc::ClientContext context;
+    EXPECT_TRUE(workers_->AcquireTask(&context, request, &response).ok());
+    return response;
+  };
+  const auto progress = [&](const v1::Lease& lease, int64_t step) {
+    v1::ReportProgressRequest request;
+    *request.mutable_lease() = lease;
+    request.set_stage("SEARCH");
+    request.set_step(step);
+    request.set_total_steps(70);
+    v1::LeaseStatus response;
+    grpc::ClientContext context;
+    return workers_->ReportProgress(&context, request, &response);
+  };
+  const auto upload_checkpoint = [&](const v1::Lease& lease, int64_t step) {
+    v1::UploadResponse response;
+    grpc::ClientContext context;
+    auto writer = workers_->UploadCheckpoint(&context, &response);
+    v1::UploadRequest message;
+    *message.mutable_header()->mutable_lease() = lease;
+    message.mutable_header()->set_step(step);
+    writer->Write(message);
+    message.set_data("ERNAR1\n");
+    writer->Write(message);
+    writer->WritesDone();
+    return writer->Finish();
+  };
+
+  const auto submitted = submit(tiny_spec(40));
+  const std::string silent = register_worker("silent");
+  const auto first = acquire(silent);
+  ASSERT_TRUE(first.assigned());
+  ASSERT_TRUE(progress(first.lease(), 5).ok());
+  ASSERT_TRUE(upload_checkpoint(first.lease(), 5).ok());
+
+  // No heartbeats: the lease expires and the job goes back to the queue.
+  wait_for(
+      submitted.id(), [](const v1::Job& job) { return job.state() == v1::QUEUED; },
+      std::chrono::seconds(kLeaseMs / 1000 + 10));
+  const auto second = acquire(register_worker("successor"));
+  ASSERT_TRUE(second.assigned());
+  EXPECT_GT(second.lease().fencing_token(), first.lease().fencing_token());
+  EXPECT_EQ(second.checkpoint_step(), 5);
+
+  // The first worker comes back: every write is refused, nothing changes.
+  EXPECT_EQ(progress(first.lease(), 50).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(upload_checkpoint(first.lease(), 50).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  {
+    v1::CompleteTaskRequest request;
+    *request.mutable_lease() = first.lease();
+    request.set_model_sha256("0");
+    v1::LeaseStatus response;
+    grpc::ClientContext context;
+    EXPECT_EQ(workers_->CompleteTask(&context, request, &response).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  {
+    v1::HeartbeatRequest request;
+    request.set_worker_id(silent);
+    *request.mutable_lease() = first.lease();
+    v1::HeartbeatResponse response;
+    grpc::ClientContext context;
+    ASSERT_TRUE(workers_->Heartbeat(&context, request, &response).ok());
+    EXPECT_FALSE(response.lease().valid());
+  }
+  auto job = get(submitted.id());
+  EXPECT_EQ(job.checkpoint_step(), 5);
+  EXPECT_EQ(job.attempts(), 2);
+
+  // The current holder writes fine.
+  EXPECT_TRUE(progress(second.lease(), 20).ok());
+  EXPECT_TRUE(upload_checkpoint(second.lease(), 20).ok());
+  job = get(submitted.id());
+  EXPECT_EQ(job.checkpoint_step(), 20);
+  EXPECT_EQ(job.step(), 20);
+}
+
+TEST_F(CoordinatorTest, CancelReachesTheWorkerWithinOneHeartbeatAndFreesIt) {
+  auto worker = start_worker("w1");
+  const auto long_job = submit(tiny_spec(2000));
+  wait_for(
+      long_job.id(), [](const v1::Job& job) { return job.stage() == "SEARCH"; }, 300s);
+
+  v1::CancelJobRequest request;
+  request.set_id(long_job.id());
+  v1::Job cancelled;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(search_->CancelJob(&context, request, &cancelled).ok());
+  }
+  const auto cancelled_at = std::chrono::steady_clock::now();
+  EXPECT_EQ(cancelled.state(), v1::CANCELLED);
+  // The worker learns it from its next heartbeat or progress report, whichever comes first.
+  ASSERT_TRUE(worker->wait_for_log(long_job.id() + ": stopped", 10s)) << worker->log();
+  const auto noticed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - cancelled_at)
+                              .count();
+  // One heartbeat interval, plus one training step and the time this test takes to poll the log.
+  EXPECT_LE(noticed_ms, kHeartbeatMs + 700);
+  EXPECT_EQ(get(long_job.id()).state(), v1::CANCELLED);
+
+  // The worker is free: the next job runs on it.
+  const auto next = submit(tiny_spec(40));
+  const auto job = wait_for(next.id(), ended, 300s);
+  EXPECT_EQ(job.state(), v1::SUCCEEDED) << job.failure_reason();
+  EXPECT_EQ(job.worker(), cancelled.worker());
+
+  // An ended job cannot be cancelled.
+  request.set_id(next.id());
+  grpc::ClientContext context;
+  EXPECT_EQ(search_->CancelJob(&context, request, &cancelled).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+}  // namespace
+}  // namespace ern
