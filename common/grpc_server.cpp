@@ -38,7 +38,7 @@ void block_termination_signals() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 }
 
-void serve_until_signalled(RunningServer& running) {
+int wait_for_termination_signal() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -46,7 +46,20 @@ void serve_until_signalled(RunningServer& running) {
   int received = 0;
   sigwait(&signals, &received);
   spdlog::info("signal {}: shutting down", received);
+  return received;
+}
+
+void shut_down(RunningServer& running) {
   running.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+}
+
+void serve_until_signalled(RunningServer& running) {
+  wait_for_termination_signal();
+  shut_down(running);
+}
+
+std::string loopback_address(const std::string& bound) {
+  return "127.0.0.1:" + bound.substr(bound.rfind(':') + 1);
 }
 
 }  // namespace ern

@@ -25,5 +25,11 @@ RunningServer start_grpc_server(const std::string& listen,
 // Call block_termination_signals() before starting any thread.
 void block_termination_signals();
 void serve_until_signalled(RunningServer& running);
+// The two halves of serve_until_signalled, for processes that stop more than one thing.
+int wait_for_termination_signal();
+void shut_down(RunningServer& running);
+
+// "127.0.0.1:PORT" for a bound "HOST:PORT" (0.0.0.0 and [::] are not addresses to dial).
+std::string loopback_address(const std::string& bound);
 
 }  // namespace ern

@@ -2,20 +2,26 @@
 //
 // usage: ern-coordinator [--config configs/coordinator.yaml] [--listen HOST:PORT] [--data DIR]
 //                        [--devicefarm HOST:PORT] [--heartbeat-ms N] [--lease-ms N]
+//                        [--embedded-workers N] [--embedded-devicefarm]
+//                        [--devicefarm-config configs/devicefarm.yaml]
 
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 
 #include "client/arguments.h"
 #include "common/grpc_server.h"
 #include "common/logging.h"
 #include "server/coordinator.h"
+#include "server/embedded.h"
 
 int main(int argc, char** argv) {
   try {
     ern::cli::Arguments args(
         std::vector<std::string>(argv + 1, argv + argc),
-        {"config", "listen", "data", "devicefarm", "heartbeat-ms", "lease-ms", "log-level"});
+        {"config", "listen", "data", "devicefarm", "heartbeat-ms", "lease-ms", "log-level",
+         "embedded-workers", "devicefarm-config"},
+        {"embedded-devicefarm"});
     ern::init_logging(args.value_or("log-level", ""));
     // Without --config, the repository's default config when run from its root, else defaults.
     const std::string config_path = args.value_or("config", "configs/coordinator.yaml");
@@ -33,10 +39,28 @@ int main(int argc, char** argv) {
           args.integer_or("lease-ms", 0, 2 * config.timing.heartbeat_interval_ms, 3600000);
     }
 
+    const int embedded_workers = static_cast<int>(args.integer_or("embedded-workers", 0, 0, 64));
+
     ern::block_termination_signals();
+    std::unique_ptr<ern::server::EmbeddedDeviceFarm> farm;
+    if (args.has("embedded-devicefarm")) {
+      farm = std::make_unique<ern::server::EmbeddedDeviceFarm>(
+          args.value_or("devicefarm-config", "configs/devicefarm.yaml"),
+          config.data_dir / "devicefarm");
+      config.devicefarm = farm->address();
+    }
+    if (embedded_workers > 0 && config.devicefarm.empty()) {
+      throw ern::cli::UsageError(
+          "--embedded-workers: the workers need a device farm (--embedded-devicefarm or "
+          "--devicefarm HOST:PORT)");
+    }
     ern::server::Coordinator coordinator(config);
-    coordinator.start();
-    ern::serve_until_signalled(coordinator.running());
+    const std::string address = ern::loopback_address(coordinator.start());
+    auto workers = std::make_unique<ern::server::EmbeddedWorkers>(
+        embedded_workers, address, config.devicefarm, config.data_dir);
+    ern::wait_for_termination_signal();
+    workers.reset();  // running tasks stop at their next step; their checkpoints stay stored
+    ern::shut_down(coordinator.running());
     return 0;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "ern-coordinator: %s\n", error.what());

@@ -5,13 +5,12 @@
 
 #include <unistd.h>
 
-#include <csignal>
 #include <cstdio>
 #include <thread>
 
-#include <spdlog/spdlog.h>
 
 #include "client/arguments.h"
+#include "common/grpc_server.h"
 #include "common/logging.h"
 #include "worker/worker.h"
 
@@ -42,15 +41,9 @@ int main(int argc, char** argv) {
 
     // SIGINT/SIGTERM: leave the current task at its next step (its checkpoint stays with the
     // coordinator) and exit.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    std::thread([signals] {
-      int received = 0;
-      sigwait(&signals, &received);
-      spdlog::info("signal {}: stopping", received);
+    ern::block_termination_signals();
+    std::thread([] {
+      ern::wait_for_termination_signal();
       stop_requested = true;
     }).detach();
 

@@ -1,0 +1,51 @@
+#include "server/embedded.h"
+
+#include <spdlog/spdlog.h>
+
+#include "worker/worker.h"
+
+namespace ern::server {
+namespace {
+
+farm::FarmConfig embedded_farm_config(const std::filesystem::path& config_file,
+                                      const std::filesystem::path& data_dir) {
+  auto config = farm::load_farm_config(config_file);
+  config.data_dir = data_dir;
+  return config;
+}
+
+}  // namespace
+
+EmbeddedDeviceFarm::EmbeddedDeviceFarm(const std::filesystem::path& config_file,
+                                       const std::filesystem::path& data_dir)
+    : farm_(embedded_farm_config(config_file, data_dir)), service_(farm_) {
+  running_ = start_grpc_server("127.0.0.1:0", {&service_}, "embedded ern-devicefarm");
+}
+
+EmbeddedDeviceFarm::~EmbeddedDeviceFarm() { shut_down(running_); }
+
+EmbeddedWorkers::EmbeddedWorkers(int count, const std::string& coordinator,
+                                 const std::string& devicefarm,
+                                 const std::filesystem::path& data_dir) {
+  for (int i = 1; i <= count; ++i) {
+    worker::WorkerOptions options;
+    options.coordinator = coordinator;
+    options.devicefarm = devicefarm;
+    options.name = "embedded-" + std::to_string(i);
+    options.data_dir = data_dir / "workers" / options.name;
+    threads_.emplace_back([this, options] {
+      try {
+        worker::Worker(options).run(stop_);
+      } catch (const std::exception& error) {
+        spdlog::error("{}: {}", options.name, error.what());
+      }
+    });
+  }
+}
+
+EmbeddedWorkers::~EmbeddedWorkers() {
+  stop_ = true;
+  for (auto& thread : threads_) thread.join();
+}
+
+}  // namespace ern::server
