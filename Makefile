@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build data demo search-demo test bench clean
+.PHONY: setup build data demo search-demo train-demo test bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -20,6 +20,9 @@ demo: build data
 
 search-demo: build data
 	bash scripts/search-demo.sh
+
+train-demo: build data
+	bash scripts/train-demo.sh
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

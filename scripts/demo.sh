@@ -1,44 +1,38 @@
 #!/usr/bin/env bash
-# The main job, offline: trains a small NAFNet on the packaged photographs, evaluates it on the
-# val split against the noisy input and OpenCV's non-local means, and denoises one sample.
+# The main job: starts the coordinator with an embedded device farm and worker on a free loopback
+# port, submits configs/search/demo.yaml, watches it to the end, makes the derived ERN-Net the
+# default model and prints baseline NAFNet vs ERN-Net (params, G MACs, measured latency, PSNR).
 # Expects a build in build/ and data in data/images (make demo does both first).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 ernctl=build/bin/ernctl
 out=out/demo
-iterations=${DEMO_ITERATIONS:-1000}
+rm -rf "$out"
 mkdir -p "$out"
+log=$out/coordinator.log
+# The farm measures on this same host: keep idle OpenMP threads of the training from spinning on
+# the cores while the farm times a network.
+export OMP_WAIT_POLICY=PASSIVE
 
-echo "== 1. a small NAFNet: width 16, (1-1-1-1)-1-(1-1-1-1)"
-"$ernctl" model init --width 16 --enc 1,1,1,1 --middle 1 --dec 1,1,1,1 -o "$out/init"
+build/bin/ern-coordinator --listen 127.0.0.1:0 --data "$out/coordinator" \
+  --embedded-devicefarm --embedded-workers 1 > "$log" 2>&1 &
+coordinator_pid=$!
+trap 'kill $coordinator_pid 2>/dev/null; wait $coordinator_pid 2>/dev/null || true' EXIT
+address=
+for _ in $(seq 100); do
+  address=$(grep -o 'ern-coordinator listening on [^ ]*' "$log" | head -n 1 | cut -d' ' -f4 || true)
+  [ -n "$address" ] && break
+  sleep 0.1
+done
+[ -n "$address" ] || { echo "demo: ern-coordinator did not start:" >&2; cat "$log" >&2; exit 1; }
+echo "== coordinator on $address (embedded device farm and worker; log in $log)"
 
-echo "== 2. train $iterations steps on data/images/train (configs/train/demo.yaml)"
-"$ernctl" train --config configs/train/demo.yaml --model "$out/init" --data data/images \
-  --iters "$iterations" -o "$out/trained"
+echo "== submit configs/search/demo.yaml and watch it"
+job=$("$ernctl" search submit configs/search/demo.yaml --team demo --watch --server "$address" | tail -n 1)
+model=$("$ernctl" search get "$job" --json --server "$address" |
+  /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["model"])')
 
-echo "== 3. evaluate on data/images/val at sigma 25 (fixed noise seed)"
-"$ernctl" eval --local "$out/trained" --images data/images/val --sigma 25 --json > "$out/eval.json"
-
-echo "== 4. denoise a sample"
-sample=data/images/val/opencv-baboon.jpg
-"$ernctl" noise "$sample" --sigma 25 --seed 0 -o "$out/sample-noisy.png"
-"$ernctl" denoise --local "$out/trained" "$out/sample-noisy.png" -o "$out/sample-denoised.png"
-before=$("$ernctl" compare "$sample" "$out/sample-noisy.png")
-after=$("$ernctl" compare "$sample" "$out/sample-denoised.png")
-echo "sample $sample, sigma 25"
-echo "  before (noisy):    $before"
-echo "  after (denoised):  $after"
-
-/usr/bin/python3 - "$out/eval.json" <<'PY'
-import json, sys
-result = json.load(open(sys.argv[1]))["25"]
-gain = result["model"]["psnr"] - result["noisy"]["psnr"]
-print(f"val split ({result['images']} images), sigma 25, mean PSNR / SSIM:")
-for label, key in (("noisy input", "noisy"), ("OpenCV NLM", "nlm"), ("NAFNet (demo)", "model")):
-    print(f"  {label:14s} {result[key]['psnr']:6.2f} dB / {result[key]['ssim']:.4f}")
-print(f"PSNR before {result['noisy']['psnr']:.2f} dB, after {result['model']['psnr']:.2f} dB: "
-      f"{gain:+.2f} dB (the demo requires +5)")
-sys.exit(0 if gain >= 5.0 else 1)
-PY
-echo "outputs in $out/"
+echo "== make $model the default model"
+"$ernctl" models set-default "$model" --server "$address"
+"$ernctl" models get "$model" --server "$address"

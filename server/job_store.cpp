@@ -105,6 +105,13 @@ std::string numbered_id(const char* prefix, int64_t number) {
   return id;
 }
 
+// "job-000042": ids follow the table's row sequence (rows are never deleted, so never reused).
+std::string next_id(SqliteDatabase& db, const std::string& table, const char* prefix) {
+  Statement next(db, ("SELECT COALESCE(MAX(seq), 0) + 1 FROM " + table).c_str());
+  next.step();
+  return numbered_id(prefix, next.integer(0));
+}
+
 RpcError stale_lease(const v1::Lease& lease, const std::string& why) {
   return RpcError(grpc::StatusCode::FAILED_PRECONDITION,
                   "lease.fencing_token: " + std::to_string(lease.fencing_token()) +
@@ -158,9 +165,7 @@ v1::Job JobStore::load_job(const std::string& id) {
 v1::Job JobStore::submit(const NewJob& job) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
-  Statement next(db_, "SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs");
-  next.step();
-  const std::string id = numbered_id("job", next.integer(0));
+  const std::string id = next_id(db_, "jobs", "job");
   Statement insert(db_,
                    "INSERT INTO jobs (id, name, team, priority, device, spec_yaml, state, "
                    "total_steps, max_attempts, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
@@ -492,9 +497,7 @@ v1::Model JobStore::insert_model(const NewModel& model) {
     throw RpcError(grpc::StatusCode::ALREADY_EXISTS,
                    "name: a model named " + model.name + " is registered already");
   }
-  Statement next(db_, "SELECT COALESCE(MAX(seq), 0) + 1 FROM models");
-  next.step();
-  const std::string id = numbered_id("model", next.integer(0));
+  const std::string id = next_id(db_, "models", "model");
   Statement insert(db_,
                    "INSERT INTO models (id, name, source, team, job_id, spec_yaml, "
                    "architecture_json, report_json, params, sha256, created_ms) VALUES (?1, ?2, "

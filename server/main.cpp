@@ -17,11 +17,10 @@
 
 int main(int argc, char** argv) {
   try {
-    ern::cli::Arguments args(
-        std::vector<std::string>(argv + 1, argv + argc),
-        {"config", "listen", "data", "devicefarm", "heartbeat-ms", "lease-ms", "log-level",
-         "embedded-workers", "devicefarm-config"},
-        {"embedded-devicefarm"});
+    ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
+                             {"config", "listen", "data", "devicefarm", "heartbeat-ms", "lease-ms",
+                              "log-level", "embedded-workers", "devicefarm-config"},
+                             {"embedded-devicefarm"});
     ern::init_logging(args.value_or("log-level", ""));
     // Without --config, the repository's default config when run from its root, else defaults.
     const std::string config_path = args.value_or("config", "configs/coordinator.yaml");

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <thread>
 
-
 #include "client/arguments.h"
 #include "common/grpc_server.h"
 #include "common/logging.h"

@@ -221,6 +221,41 @@ TEST_F(CoordinatorTest, BadRequestsNameTheField) {
   EXPECT_EQ(search_->GetJob(&context, missing, &job).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_F(CoordinatorTest, ListJobsFiltersByTeamAndStateAndPagesNewestFirst) {
+  std::vector<std::string> ids;
+  for (const char* team : {"a", "b", "a"}) {
+    v1::SubmitSearchJobRequest request;
+    request.set_spec_yaml(tiny_spec(40));
+    request.set_team(team);
+    v1::Job job;
+    grpc::ClientContext context;
+    ASSERT_TRUE(search_->SubmitSearchJob(&context, request, &job).ok());
+    ids.push_back(job.id());
+  }
+  const auto list = [&](const std::string& team, v1::JobState state, int page_size,
+                        const std::string& token) {
+    v1::ListJobsRequest request;
+    request.set_team(team);
+    request.set_state(state);
+    request.set_page_size(page_size);
+    request.set_page_token(token);
+    v1::ListJobsResponse response;
+    grpc::ClientContext context;
+    EXPECT_TRUE(search_->ListJobs(&context, request, &response).ok());
+    return response;
+  };
+  const auto first = list("a", v1::QUEUED, 1, "");
+  ASSERT_EQ(first.jobs_size(), 1);
+  EXPECT_EQ(first.jobs(0).id(), ids[2]);
+  ASSERT_FALSE(first.next_page_token().empty());
+  const auto second = list("a", v1::QUEUED, 1, first.next_page_token());
+  ASSERT_EQ(second.jobs_size(), 1);
+  EXPECT_EQ(second.jobs(0).id(), ids[0]);
+  EXPECT_TRUE(second.next_page_token().empty()) << "two jobs of team a, two pages";
+  EXPECT_EQ(list("", v1::JOB_STATE_UNSPECIFIED, 100, "").jobs_size(), 3);
+  EXPECT_EQ(list("", v1::RUNNING, 100, "").jobs_size(), 0);
+}
+
 TEST_F(CoordinatorTest, WorkerKilledDuringSearchIsResumedByAnotherFromTheLastCheckpoint) {
   auto first = start_worker("w1");
   const auto submitted = submit(tiny_spec(600));
