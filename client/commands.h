@@ -14,7 +14,7 @@ int model_import_nafnet(const Args& args);
 int model_init(const Args& args);
 int model_info(const Args& args);
 int train(const Args& args);
-int denoise_local(const Args& args);
+int denoise(const Args& args);
 int noise(const Args& args);
 int compare(const Args& args);
 int evaluate(const Args& args);

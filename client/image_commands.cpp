@@ -1,4 +1,4 @@
-// ernctl denoise --local | noise | compare: single-image tools that need no server.
+// ernctl denoise | noise | compare: single-image tools (denoise --local needs no server).
 
 #include <cstdio>
 #include <iostream>
@@ -7,6 +7,7 @@
 
 #include "client/arguments.h"
 #include "client/commands.h"
+#include "client/denoise_rpc.h"
 #include "common/image_io.h"
 #include "model/image_metrics.h"
 #include "model/model_dir.h"
@@ -16,11 +17,13 @@
 
 namespace ern::cli {
 
-int denoise_local(const Args& raw) {
+int denoise(const Args& raw) {
   const std::string usage =
+      "ernctl denoise INPUT -o OUTPUT [--model M] [--format png] [--server HOST:PORT], or "
       "ernctl denoise --local DIR INPUT -o OUTPUT [--tile 512] [--overlap 64] [--device cpu]";
-  Arguments args(raw, {"local", "o", "tile", "overlap", "device"});
+  Arguments args(raw, {"local", "o", "tile", "overlap", "device", "model", "format", "server"});
   args.expect_positionals(1, usage);
+  if (!args.has("local")) return denoise_on_server(args);
   const auto input_path = args.positional(0, "INPUT");
   const auto output_path = args.required("o");
   TileOptions tiles;

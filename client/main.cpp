@@ -25,8 +25,9 @@ Models (offline):
 Training and evaluation (offline):
   train --model DIR --data data/images --iters N --patch P --batch B -o DIR2
   eval --local DIR --images DIR [--sigma 15,25,50] [--json]
-Images (offline):
-  denoise --local DIR INPUT -o OUTPUT
+Images:
+  denoise INPUT -o OUTPUT [--model M] [--format png|jpeg|webp|tiff] [--server HOST:PORT]
+  denoise --local DIR INPUT -o OUTPUT                     offline, with a model directory
   noise INPUT --sigma 25 [--seed 0] -o OUTPUT
   compare REFERENCE TEST [--json]                         PSNR and SSIM
 Search (in this process, against a device farm):
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
       {"model info", ern::cli::model_info},
       {"train", ern::cli::train},
       {"eval", ern::cli::evaluate},
-      {"denoise", ern::cli::denoise_local},
+      {"denoise", ern::cli::denoise},
       {"noise", ern::cli::noise},
       {"compare", ern::cli::compare},
       {"search run-local", ern::cli::search_run_local},

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "common/grpc_server.h"
+
 namespace ern::cli {
 namespace {
 
@@ -39,7 +41,11 @@ std::string status_code_name(grpc::StatusCode code) {
 ServerConnection connect_to_server(const Arguments& args) {
   ServerConnection server;
   server.address = args.value_or("server", kDefaultServer);
-  server.channel = grpc::CreateChannel(server.address, grpc::InsecureChannelCredentials());
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  channel_args.SetMaxSendMessageSize(kMaxMessageBytes);
+  server.channel =
+      grpc::CreateCustomChannel(server.address, grpc::InsecureChannelCredentials(), channel_args);
   return server;
 }
 

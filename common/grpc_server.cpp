@@ -19,6 +19,9 @@ RunningServer start_grpc_server(const std::string& listen,
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  // Images and checkpoint chunks: well above gRPC's 4 MiB default.
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
   for (auto* service : services) builder.RegisterService(service);
   RunningServer running;
   running.server = builder.BuildAndStart();

@@ -11,6 +11,9 @@
 
 namespace ern {
 
+// The largest single message an ERN server or client accepts.
+constexpr int kMaxMessageBytes = 256 << 20;
+
 struct RunningServer {
   std::unique_ptr<grpc::Server> server;
   std::string address;  // host:port actually bound

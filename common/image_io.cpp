@@ -1,5 +1,6 @@
 #include "common/image_io.h"
 
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -59,20 +60,65 @@ cv::Mat read_rgb8(const std::filesystem::path& path) {
 }
 
 void write_image(const std::filesystem::path& path, const cv::Mat& image) {
-  std::vector<uchar> encoded;
-  bool ok = false;
+  std::string encoded;
   try {
-    ok = cv::imencode(path.extension().string(), swap_red_blue(image), encoded);
-  } catch (const cv::Exception&) {
-    ok = false;
-  }
-  if (!ok) {
+    encoded = encode_image(image, path.extension().string().substr(1));
+  } catch (const std::invalid_argument&) {
     throw std::runtime_error(path.string() +
                              ": cannot encode an image with this extension (use .png, .jpg, "
                              ".webp or .tif)");
   }
-  write_file_atomically(
-      path, std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
+  write_file_atomically(path, encoded);
+}
+
+std::string image_format(const std::string& bytes) {
+  const auto starts_with = [&](std::string_view prefix, size_t at = 0) {
+    return bytes.size() >= at + prefix.size() && bytes.compare(at, prefix.size(), prefix) == 0;
+  };
+  if (starts_with("\x89PNG\r\n\x1a\n")) return "png";
+  if (starts_with("\xff\xd8\xff")) return "jpeg";
+  if (starts_with("RIFF") && starts_with("WEBP", 8)) return "webp";
+  if (starts_with(std::string_view("II*\0", 4)) || starts_with(std::string_view("MM\0*", 4)))
+    return "tiff";
+  return "";
+}
+
+cv::Mat decode_image(const std::string& bytes) {
+  if (image_format(bytes).empty()) {
+    throw std::invalid_argument("image: not a PNG, JPEG, WebP or TIFF image");
+  }
+  cv::Mat decoded;
+  try {
+    decoded = cv::imdecode(
+        cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
+        cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception&) {
+    decoded.release();
+  }
+  if (decoded.empty()) throw std::invalid_argument("image: cannot be decoded (damaged?)");
+  if (decoded.depth() != CV_8U && decoded.depth() != CV_16U) {
+    throw std::invalid_argument("image: only 8- and 16-bit images are supported");
+  }
+  return swap_red_blue(decoded);
+}
+
+std::string encode_image(const cv::Mat& image, const std::string& format) {
+  static const std::map<std::string, std::string> kExtensions = {
+      {"png", ".png"},   {"jpeg", ".jpg"}, {"jpg", ".jpg"},
+      {"webp", ".webp"}, {"tiff", ".tif"}, {"tif", ".tif"}};
+  const auto extension = kExtensions.find(format);
+  if (extension == kExtensions.end()) {
+    throw std::invalid_argument("output_format: '" + format + "' is not png, jpeg, webp or tiff");
+  }
+  std::vector<uchar> encoded;
+  bool ok = false;
+  try {
+    ok = cv::imencode(extension->second, swap_red_blue(image), encoded);
+  } catch (const cv::Exception&) {
+    ok = false;
+  }
+  if (!ok) throw std::invalid_argument("output_format: " + format + " cannot hold this image");
+  return std::string(reinterpret_cast<const char*>(encoded.data()), encoded.size());
 }
 
 }  // namespace ern

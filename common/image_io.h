@@ -3,6 +3,7 @@
 // 8 or 16 bits per channel; OpenCV's BGR order is converted at this boundary and nowhere else.
 
 #include <filesystem>
+#include <string>
 
 #include <opencv2/core.hpp>
 
@@ -17,5 +18,12 @@ cv::Mat read_rgb8(const std::filesystem::path& path);
 
 // Format from the extension; written atomically. Throws std::runtime_error on failure.
 void write_image(const std::filesystem::path& path, const cv::Mat& image);
+
+// The same for images held in memory (requests and responses). `format` is png, jpeg, webp or
+// tiff; image_format() recognizes them from their first bytes ("" when it does not).
+// decode_image throws std::invalid_argument for bytes that are not an image.
+std::string image_format(const std::string& bytes);
+cv::Mat decode_image(const std::string& bytes);
+std::string encode_image(const cv::Mat& image, const std::string& format);
 
 }  // namespace ern

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: starts the coordinator with an embedded device farm and worker on a free loopback
 # port, submits configs/search/demo.yaml, watches it to the end, makes the derived ERN-Net the
-# default model and prints baseline NAFNet vs ERN-Net (params, G MACs, measured latency, PSNR).
+# default model, prints baseline NAFNet vs ERN-Net (params, G MACs, measured latency, PSNR) and
+# denoises a noisy sample through the Denoise RPC.
 # Expects a build in build/ and data in data/images (make demo does both first).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,3 +37,11 @@ model=$("$ernctl" search get "$job" --json --server "$address" |
 echo "== make $model the default model"
 "$ernctl" models set-default "$model" --server "$address"
 "$ernctl" models get "$model" --server "$address"
+
+echo "== denoise a sample through the service (Denoise RPC, default model)"
+sample=data/images/val/opencv-baboon.jpg
+"$ernctl" noise "$sample" --sigma 25 --seed 0 -o "$out/sample-noisy.png"
+"$ernctl" denoise "$out/sample-noisy.png" -o "$out/sample-denoised.png" --server "$address"
+echo "sample $sample, sigma 25"
+echo "  before (noisy):    $("$ernctl" compare "$sample" "$out/sample-noisy.png")"
+echo "  after (ERN-Net):   $("$ernctl" compare "$sample" "$out/sample-denoised.png")"

@@ -50,7 +50,8 @@ Coordinator::Coordinator(CoordinatorConfig config)
       artifacts_(config_.data_dir / "artifacts"),
       search_(store_, device_checker(config_.devicefarm)),
       models_(store_, artifacts_),
-      workers_(store_, artifacts_, config_.timing) {}
+      workers_(store_, artifacts_, config_.timing),
+      denoise_(store_, artifacts_) {}
 
 Coordinator::~Coordinator() {
   stopping_ = true;
@@ -58,7 +59,8 @@ Coordinator::~Coordinator() {
 }
 
 const std::string& Coordinator::start() {
-  running_ = start_grpc_server(config_.listen, {&search_, &models_, &workers_}, "ern-coordinator");
+  running_ = start_grpc_server(config_.listen, {&search_, &models_, &workers_, &denoise_},
+                               "ern-coordinator");
   sweeper_ = std::thread([this] { sweep_leases(); });
   return running_.address;
 }

@@ -1,6 +1,6 @@
 #pragma once
-// The coordinator assembled: job store, artifact store, the Search/Model/Worker services on one
-// gRPC server, and the sweeper that returns tasks whose lease expired to the queue.
+// The coordinator assembled: job store, artifact store, the Search/Model/Worker/Denoise services
+// on one gRPC server, and the sweeper that returns tasks whose lease expired to the queue.
 
 #include <atomic>
 #include <filesystem>
@@ -10,6 +10,7 @@
 
 #include "common/grpc_server.h"
 #include "server/artifact_store.h"
+#include "server/denoise_service.h"
 #include "server/job_store.h"
 #include "server/model_service.h"
 #include "server/search_service.h"
@@ -46,6 +47,7 @@ class Coordinator {
   SearchServiceImpl search_;
   ModelServiceImpl models_;
   WorkerServiceImpl workers_;
+  DenoiseServiceImpl denoise_;
   RunningServer running_;
   std::atomic<bool> stopping_{false};
   std::thread sweeper_;

@@ -1,5 +1,8 @@
 #include "server/embedded.h"
 
+#include <algorithm>
+#include <thread>
+
 #include <spdlog/spdlog.h>
 
 #include "worker/worker.h"
@@ -32,6 +35,8 @@ EmbeddedWorkers::EmbeddedWorkers(int count, const std::string& coordinator,
     options.coordinator = coordinator;
     options.devicefarm = devicefarm;
     options.name = "embedded-" + std::to_string(i);
+    // The workers share the host's cores.
+    options.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / count);
     options.data_dir = data_dir / "workers" / options.name;
     threads_.emplace_back([this, options] {
       try {

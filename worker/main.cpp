@@ -1,7 +1,8 @@
 // ern-worker: leases search tasks from the coordinator and runs them.
 //
 // usage: ern-worker --coordinator HOST:PORT --devicefarm HOST:PORT [--device cpu] [--name NAME]
-//                   [--data DIR] [--poll-ms N] [--progress-ms N] [--retry-seconds N]
+//                   [--data DIR] [--threads N] [--poll-ms N] [--progress-ms N]
+//                   [--retry-seconds N]
 
 #include <unistd.h>
 
@@ -23,7 +24,7 @@ int main(int argc, char** argv) {
   try {
     ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
                              {"coordinator", "devicefarm", "device", "name", "data", "poll-ms",
-                              "progress-ms", "retry-seconds", "log-level"});
+                              "progress-ms", "retry-seconds", "threads", "log-level"});
     ern::init_logging(args.value_or("log-level", ""));
     ern::worker::WorkerOptions options;
     options.coordinator = args.value_or("coordinator", options.coordinator);
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
     options.poll_every = std::chrono::milliseconds(args.integer_or("poll-ms", 1000, 10, 60000));
     options.progress_every =
         std::chrono::milliseconds(args.integer_or("progress-ms", 2000, 10, 600000));
+    options.threads = static_cast<int>(args.integer_or("threads", 0, 0, 1024));
     options.retry_budget = std::chrono::seconds(args.integer_or("retry-seconds", 600, 0, 86400));
 
     // SIGINT/SIGTERM: leave the current task at its next step (its checkpoint stays with the

@@ -1,6 +1,9 @@
 #include "worker/task_runner.h"
 
+#include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
+
+#include <thread>
 
 #include "common/dir_archive.h"
 #include "devicefarm/latency_client.h"
@@ -119,6 +122,11 @@ void TaskRunner::execute(const v1::AcquireTaskResponse& task, const std::atomic<
     }
   };
 
+  // Set for this thread: a device farm in the same process changes the count on its own threads
+  // when it measures, and must not leave training on one core.
+  at::set_num_threads(settings_.threads > 0
+                          ? settings_.threads
+                          : static_cast<int>(std::thread::hardware_concurrency()));
   farm::LatencyClient farm(settings_.devicefarm);
   const auto report = run_search_pipeline(spec, farm, output, on_progress);
   if (abandoned) throw TaskAbandoned("the lease was lost or the job cancelled");

@@ -17,6 +17,7 @@ struct TaskSettings {
   std::string devicefarm;           // HOST:PORT
   std::filesystem::path work_root;  // jobs/<job id>/ under it
   std::chrono::milliseconds progress_every{2000};
+  int threads = 0;  // LibTorch threads for training; 0: one per core
 };
 
 class TaskRunner {

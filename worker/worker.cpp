@@ -61,8 +61,8 @@ void Worker::run(const std::atomic<bool>& stop) {
 
   std::atomic<bool> stop_heartbeats{false};
   std::thread heartbeats([&] { heartbeat_loop(stop_heartbeats); });
-  TaskRunner runner(coordinator_,
-                    {options_.devicefarm, options_.data_dir, options_.progress_every});
+  TaskRunner runner(coordinator_, {options_.devicefarm, options_.data_dir, options_.progress_every,
+                                   options_.threads});
   // Stopping the worker abandons the running task at its next step.
   std::thread stop_watch([&] {
     while (!stop && !stop_heartbeats) std::this_thread::sleep_for(std::chrono::milliseconds(50));

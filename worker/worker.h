@@ -17,6 +17,7 @@ struct WorkerOptions {
   std::string coordinator = "localhost:50051";
   std::string devicefarm = "localhost:50052";
   std::string device = "cpu";
+  int threads = 0;  // LibTorch threads for training; 0: one per core
   std::string name = "worker";
   std::filesystem::path data_dir = "data/worker";
   std::chrono::milliseconds poll_every{1000};      // AcquireTask when idle

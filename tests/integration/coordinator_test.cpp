@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ern/v1/denoise.grpc.pb.h"
 #include "ern/v1/models.grpc.pb.h"
 #include "ern/v1/search.grpc.pb.h"
 #include "ern/v1/worker.grpc.pb.h"
@@ -82,7 +83,7 @@ class CoordinatorTest : public ::testing::Test {
         (test::bin_dir() / "ern-worker").string(),
         std::vector<std::string>{"--coordinator", coordinator_->address(), "--devicefarm",
                                  farm_->address(), "--name", name, "--data", (dir_ / name).string(),
-                                 "--poll-ms", "100", "--progress-ms", "100"},
+                                 "--poll-ms", "100", "--progress-ms", "100", "--threads", "1"},
         dir_ / (name + ".log"), "registered with ");
   }
 
@@ -187,6 +188,66 @@ TEST_F(CoordinatorTest, SubmittedJobSucceedsAndRegistersItsModelWithReportAndLin
   }
   EXPECT_EQ(json["state"], "SUCCEEDED");
   EXPECT_EQ(json["model"], job.model());
+
+  // Denoise through the service (the default model) equals the same model run locally.
+  fs::path photo;
+  for (const auto& entry : fs::directory_iterator(test::test_data_dir() / "val")) {
+    photo = entry.path();
+    break;
+  }
+  const auto ernctl = (test::bin_dir() / "ernctl").string();
+  ASSERT_EQ(test::run({ernctl, "noise", photo.string(), "--sigma", "25", "-o",
+                       (dir_ / "noisy.png").string()})
+                .exit_code,
+            0);
+  const auto served =
+      test::run({ernctl, "denoise", (dir_ / "noisy.png").string(), "-o",
+                 (dir_ / "served.png").string(), "--server", coordinator_->address()});
+  ASSERT_EQ(served.exit_code, 0) << served.output;
+  EXPECT_NE(served.output.find(job.model()), std::string::npos) << served.output;
+  const auto local =
+      test::run({ernctl, "denoise", "--local",
+                 (dir_ / "coordinator" / "artifacts" / "models" / registered.sha256()).string(),
+                 (dir_ / "noisy.png").string(), "-o", (dir_ / "local.png").string()});
+  ASSERT_EQ(local.exit_code, 0) << local.output;
+  const auto read_bytes = [](const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_EQ(read_bytes(dir_ / "served.png"), read_bytes(dir_ / "local.png"));
+}
+
+TEST_F(CoordinatorTest, DenoiseRejectsBadRequestsNamingTheField) {
+  auto channel = grpc::CreateChannel(coordinator_->address(), grpc::InsecureChannelCredentials());
+  auto denoise = v1::DenoiseService::NewStub(channel);
+  const auto call = [&](const std::string& image, const std::string& model) {
+    v1::DenoiseRequest request;
+    request.set_image(image);
+    request.set_model(model);
+    v1::DenoiseResponse response;
+    grpc::ClientContext context;
+    return denoise->Denoise(&context, request, &response);
+  };
+  auto status = call("", "");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("image"), std::string::npos);
+  status = call("not an image at all", "");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("image"), std::string::npos);
+  const std::string png_header("\x89PNG\r\n\x1a\n damaged", 16);
+  EXPECT_EQ(call(png_header, "").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  fs::path photo;
+  for (const auto& entry : fs::directory_iterator(test::test_data_dir() / "val")) {
+    photo = entry.path();
+    break;
+  }
+  std::ifstream in(photo, std::ios::binary);
+  const std::string image(std::istreambuf_iterator<char>(in), {});
+  status = call(image, "");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << "no default model yet";
+  EXPECT_NE(status.error_message().find("model"), std::string::npos);
+  EXPECT_EQ(call(image, "no-such-model").error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(CoordinatorTest, BadRequestsNameTheField) {
