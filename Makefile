@@ -27,9 +27,13 @@ train-demo: build data
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# Forward passes vs PyTorch eager: the paper-scale NAFNet, the demo's NAFNet and the demo's ERN-Net.
+DEMO_ARCH = --width 16 --enc 1,1,1,1 --middle 1 --dec 1,1,1,1
+DEMO_GENOTYPE = naf_noca,naf_noca,skip,skip,skip,skip,naf_noca,naf_noca
 bench: build
-	$(BUILD)/bin/ern-bench-inference
-	$(BUILD)/bin/ern-bench-inference --width 16 --enc 1,1,1,1 --middle 1 --dec 1,1,1,1 --size 512
+	$(BUILD)/bin/ern-bench-inference --sizes 256 --repeats 5
+	$(BUILD)/bin/ern-bench-inference $(DEMO_ARCH) --sizes 256,512,1024
+	$(BUILD)/bin/ern-bench-inference $(DEMO_ARCH) --genotype $(DEMO_GENOTYPE) --sizes 256,512,1024
 
 clean:
 	rm -rf $(BUILD)

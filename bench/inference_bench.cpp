@@ -1,9 +1,11 @@
-// Inference speed of ERN's C++ NAFNet beside its peers, measured in the same run on the same
-// machine and thread count: the reference NAFNet in PyTorch eager mode (python3-torch) and
+// Forward-pass speed of ERN's serving path beside its peers, measured in the same run on the same
+// machine, thread count and weights: the same network as LibTorch runs it for training (no folding,
+// contiguous layout), the reference NAFNet module in PyTorch eager mode (python3-torch) and
 // OpenCV's non-local means denoiser on an image of the same size.
 //
-// usage: ern-bench-inference [--width 32 --enc 2,2,4,8 --middle 12 --dec 2,2,2,2] [--size 256]
-//        [--threads 2] [--repeats 10]
+// usage: ern-bench-inference [--model DIR | --width 32 --enc 2,2,4,8 --middle 12 --dec 2,2,2,2
+//                             [--genotype naf,skip,...]] [--sizes 256,512,1024] [--threads 2]
+//                            [--repeats 10]
 
 #include <torch/torch.h>
 
@@ -11,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,8 +22,9 @@
 
 #include "client/arguments.h"
 #include "common/subprocess.h"
+#include "common/temp_dir.h"
 #include "model/evaluation.h"
-#include "model/nafnet.h"
+#include "model/model_dir.h"
 #include "model/tool_paths.h"
 
 namespace {
@@ -44,64 +48,88 @@ Timing time_repeats(int repeats, const std::function<void()>& work) {
   return {pick(0.5), pick(0.1), pick(0.9)};
 }
 
-std::string join(const std::vector<int>& values) {
-  std::string out;
-  for (size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + std::to_string(values[i]);
-  return out;
+void print_row(const char* name, const Timing& t, double serving_ms) {
+  std::printf("  %-30s %9.1f %9.1f %9.1f %8.2fx\n", name, t.median_ms, t.p10_ms, t.p90_ms,
+              t.median_ms / serving_ms);
 }
 
-void print_row(const char* name, const Timing& t, double reference_ms) {
-  std::printf("%-28s %9.1f %9.1f %9.1f %8.2fx\n", name, t.median_ms, t.p10_ms, t.p90_ms,
-              t.median_ms / reference_ms);
+ern::NafnetArchitecture architecture_from(const ern::cli::Arguments& args) {
+  ern::NafnetArchitecture arch;
+  arch.width = static_cast<int>(args.integer_or("width", 32, 2, 1024));
+  arch.middle_blocks = static_cast<int>(args.integer_or("middle", 12, 0, 64));
+  if (args.has("enc")) arch.encoder_blocks = ern::parse_block_list(args.required("enc"), "--enc");
+  if (args.has("dec")) arch.decoder_blocks = ern::parse_block_list(args.required("dec"), "--dec");
+  if (args.has("genotype")) {
+    std::stringstream ids(args.required("genotype"));
+    for (std::string id; std::getline(ids, id, ',');) {
+      arch.genotype.push_back(ern::parse_alternative(id));
+    }
+  }
+  arch.validate();
+  return arch;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
-    ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
-                             {"width", "enc", "middle", "dec", "size", "threads", "repeats"});
-    ern::NafnetArchitecture arch;
-    arch.width = static_cast<int>(args.integer_or("width", 32, 2, 1024));
-    arch.middle_blocks = static_cast<int>(args.integer_or("middle", 12, 0, 64));
-    if (args.has("enc")) arch.encoder_blocks = ern::parse_block_list(args.required("enc"), "--enc");
-    if (args.has("dec")) arch.decoder_blocks = ern::parse_block_list(args.required("dec"), "--dec");
-    arch.validate();
-    const int size = static_cast<int>(args.integer_or("size", 256, 16, 4096));
+    ern::cli::Arguments args(
+        std::vector<std::string>(argv + 1, argv + argc),
+        {"model", "width", "enc", "middle", "dec", "genotype", "sizes", "threads", "repeats"});
+    const auto sizes = ern::parse_block_list(args.value_or("sizes", "256"), "--sizes");
     const int threads = static_cast<int>(args.integer_or("threads", 2, 1, 256));
     const int repeats = static_cast<int>(args.integer_or("repeats", 10, 1, 10000));
-
     torch::set_num_threads(threads);
     cv::setNumThreads(threads);
-    ern::Nafnet network(arch);
-    network->eval();
-    const auto input = torch::rand({1, 3, size, size});
-    const Timing ours = time_repeats(repeats, [&] {
-      torch::NoGradGuard no_grad;
-      network->forward(input);
-    });
+
+    // Both sides load the same model directory (random weights unless one is given).
+    ern::TempDir scratch("ern-bench");
+    std::filesystem::path model_dir;
+    if (args.has("model")) {
+      model_dir = args.required("model");
+    } else {
+      ern::Nafnet random(architecture_from(args));
+      model_dir = scratch.path() / "model";
+      ern::save_model_dir(model_dir, random, {{"source", "random"}});
+    }
+    auto plain = ern::load_model_dir(model_dir);
+    plain.network->eval();
+    auto serving = ern::load_model_dir(model_dir);
+    serving.network->prepare_for_inference();
 
     const auto peer = ern::run_subprocess(
-        {ERN_DEFAULT_PYTHON, std::string(ERN_BENCH_DIR) + "/pytorch_eager_inference.py", "--width",
-         std::to_string(arch.width), "--enc", join(arch.encoder_blocks), "--middle",
-         std::to_string(arch.middle_blocks), "--dec", join(arch.decoder_blocks), "--size",
-         std::to_string(size), "--threads", std::to_string(threads), "--repeats",
-         std::to_string(repeats)});
+        {ERN_DEFAULT_PYTHON, std::string(ERN_BENCH_DIR) + "/pytorch_eager_inference.py",
+         model_dir.string(), "--sizes", args.value_or("sizes", "256"), "--threads",
+         std::to_string(threads), "--repeats", std::to_string(repeats)});
     if (peer.exit_code != 0) throw std::runtime_error("PyTorch eager peer failed: " + peer.output);
-    const auto peer_json = nlohmann::json::parse(peer.output.substr(peer.output.find('{')));
-    const Timing eager{peer_json["median_ms"], peer_json["p10_ms"], peer_json["p90_ms"]};
+    const auto eager = nlohmann::json::parse(peer.output.substr(peer.output.find('{')));
 
-    cv::Mat noisy(size, size, CV_8UC3);
-    cv::randu(noisy, 0, 255);
-    const Timing nlm =
-        time_repeats(std::max(1, repeats / 3), [&] { ern::nlm_denoise(noisy, 25.0); });
+    std::printf("%s, batch 1, %d threads, %d repeats\n", plain.architecture.describe().c_str(),
+                threads, repeats);
+    for (int size : sizes) {
+      const auto input = torch::rand({1, 3, size, size});
+      const Timing fast = time_repeats(repeats, [&] {
+        c10::InferenceMode inference;
+        serving.network->forward(input);
+      });
+      const Timing unfolded = time_repeats(repeats, [&] {
+        torch::NoGradGuard no_grad;
+        plain.network->forward(input);
+      });
+      const auto& peer_times = eager.at(std::to_string(size));
+      const Timing reference{peer_times["median_ms"], peer_times["p10_ms"], peer_times["p90_ms"]};
+      cv::Mat noisy(size, size, CV_8UC3);
+      cv::randu(noisy, 0, 255);
+      const Timing nlm =
+          time_repeats(std::max(1, repeats / 3), [&] { ern::nlm_denoise(noisy, 25.0); });
 
-    std::printf("NAFNet %s, %dx%d, batch 1, %d threads, %d repeats\n", arch.describe().c_str(),
-                size, size, threads, repeats);
-    std::printf("%-28s %9s %9s %9s %9s\n", "", "median ms", "p10 ms", "p90 ms", "vs ERN");
-    print_row("ERN C++ (LibTorch)", ours, ours.median_ms);
-    print_row("PyTorch eager (reference)", eager, ours.median_ms);
-    print_row("OpenCV NLM (sigma 25)", nlm, ours.median_ms);
+      std::printf("%dx%d %26s %9s %9s %9s %9s\n", size, size, "", "median ms", "p10 ms", "p90 ms",
+                  "vs ERN");
+      print_row("ERN serving path", fast, fast.median_ms);
+      print_row("LibTorch, unfolded, NCHW", unfolded, fast.median_ms);
+      print_row("PyTorch eager (reference)", reference, fast.median_ms);
+      print_row("OpenCV NLM (sigma 25)", nlm, fast.median_ms);
+    }
     return 0;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "ern-bench-inference: %s\n", error.what());

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/subprocess.h"
+#include "common/temp_dir.h"
 #include "model/tool_paths.h"
 
 namespace ern {
@@ -23,20 +24,6 @@ std::string last_line(std::string text) {
   return newline == std::string::npos ? text : text.substr(newline + 1);
 }
 
-// Removes the temporary folder however the conversion ends.
-struct TemporaryDirectory {
-  fs::path path;
-  TemporaryDirectory() {
-    std::string pattern = (fs::temp_directory_path() / "ern-import-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("cannot create a temporary directory");
-    path = pattern;
-  }
-  ~TemporaryDirectory() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
-
 }  // namespace
 
 NamedTensors read_reference_checkpoint(const fs::path& checkpoint) {
@@ -48,8 +35,8 @@ NamedTensors read_reference_checkpoint(const fs::path& checkpoint) {
   const std::string python = from_env_or("ERN_PYTHON", ERN_DEFAULT_PYTHON);
   const fs::path script = fs::path(from_env_or("ERN_SCRIPTS_DIR", ERN_DEFAULT_SCRIPTS_DIR)) /
                           "convert-nafnet-checkpoint.py";
-  TemporaryDirectory temporary;
-  const fs::path converted = temporary.path / "weights.safetensors";
+  TempDir temporary("ern-import");
+  const fs::path converted = temporary / "weights.safetensors";
   const auto result =
       run_subprocess({python, script.string(), checkpoint.string(), converted.string()});
   if (result.exit_code != 0) {

@@ -57,6 +57,12 @@ torch::Tensor LayerNorm2dImpl::forward(const torch::Tensor& x) {
   return weight_.view({1, -1, 1, 1}) * normalized + bias_.view({1, -1, 1, 1});
 }
 
+torch::Tensor LayerNorm2dImpl::normalize(const torch::Tensor& x) const {
+  // Channels last, [N, H, W, C] is a contiguous view, so layer_norm over C runs in one pass.
+  const auto per_pixel = x.permute({0, 2, 3, 1});
+  return torch::layer_norm(per_pixel, {x.size(1)}, {}, {}, eps_).permute({0, 3, 1, 2});
+}
+
 NafBlockImpl::NafBlockImpl(int64_t c, BlockAlternative alternative) : alternative_(alternative) {
   const auto& traits = traits_of(alternative);
   if (traits.identity) throw std::invalid_argument("a skip block has no NAF block module");
@@ -86,6 +92,12 @@ torch::Tensor NafBlockImpl::forward(const torch::Tensor& input) {
 torch::Tensor NafBlockImpl::forward_as(const torch::Tensor& input, BlockAlternative alternative) {
   const auto& traits = traits_of(alternative);
   if (traits.identity) return input;
+  if (folded_) {
+    if (alternative != alternative_) {
+      throw std::logic_error("a folded block runs only as its own alternative");
+    }
+    return folded_forward(input);
+  }
   auto x = traits.layer_norm ? norm1_->forward(input) : input;
   x = counted_conv(conv1_, x);
   x = counted_conv(conv2_, x);
@@ -99,6 +111,48 @@ torch::Tensor NafBlockImpl::forward_as(const torch::Tensor& input, BlockAlternat
   x = simple_gate(x);
   x = counted_conv(conv5_, x);
   return y + x * gamma_;
+}
+
+torch::Tensor NafBlockImpl::folded_forward(const torch::Tensor& input) {
+  const bool layer_norm = traits_of(alternative_).layer_norm;
+  auto x = counted_conv(conv1_, layer_norm ? norm1_->normalize(input) : input);
+  x = simple_gate(counted_conv(conv2_, x));
+  if (sca_conv_) x = x * counted_conv(sca_conv_, torch::adaptive_avg_pool2d(x, {1, 1}));
+  const auto y = input + counted_conv(conv3_, x);
+  x = simple_gate(counted_conv(conv4_, layer_norm ? norm2_->normalize(y) : y));
+  return y + counted_conv(conv5_, x);
+}
+
+namespace {
+
+// conv(weight ⊙ n + bias) == conv'(n): the affine moves into the 1x1 convolution that follows.
+void fold_affine_into_next(LayerNorm2d& norm, torch::nn::Conv2d& conv) {
+  auto& w = conv->weight;
+  conv->bias.add_(w.flatten(1).matmul(norm->bias()));
+  w.mul_(norm->weight().view({1, -1, 1, 1}));
+  norm->weight().fill_(1.0);
+  norm->bias().fill_(0.0);
+}
+
+// scale ⊙ conv(x) == conv'(x): a per-channel scale moves into the convolution before it.
+void fold_scale_into_previous(torch::Tensor& scale, torch::nn::Conv2d& conv) {
+  conv->weight.mul_(scale.view({-1, 1, 1, 1}));
+  conv->bias.mul_(scale.view({-1}));
+  scale.fill_(1.0);
+}
+
+}  // namespace
+
+void NafBlockImpl::fold_constants() {
+  if (folded_) return;
+  torch::NoGradGuard no_grad;
+  if (norm1_) {
+    fold_affine_into_next(norm1_, conv1_);
+    fold_affine_into_next(norm2_, conv4_);
+  }
+  fold_scale_into_previous(beta_, conv3_);
+  fold_scale_into_previous(gamma_, conv5_);
+  folded_ = true;
 }
 
 NafnetImpl::NafnetImpl(const NafnetArchitecture& architecture) : architecture_(architecture) {
@@ -138,6 +192,7 @@ torch::Tensor NafnetImpl::forward(const torch::Tensor& input) {
   const int64_t pad_h = (multiple - height % multiple) % multiple;
   const int64_t pad_w = (multiple - width % multiple) % multiple;
   auto padded = (pad_h || pad_w) ? torch::constant_pad_nd(input, {0, pad_w, 0, pad_h}, 0) : input;
+  if (channels_last_) padded = padded.contiguous(torch::MemoryFormat::ChannelsLast);
 
   auto x = counted_conv(intro_, padded);
   std::vector<torch::Tensor> skips;
@@ -154,8 +209,28 @@ torch::Tensor NafnetImpl::forward(const torch::Tensor& input) {
     x = run_searchable(decoders_[stage], index, x);
   }
   x = counted_conv(ending_, x) + padded;
-  return x.index({torch::indexing::Slice(), torch::indexing::Slice(),
-                  torch::indexing::Slice(0, height), torch::indexing::Slice(0, width)});
+  x = x.index({torch::indexing::Slice(), torch::indexing::Slice(),
+               torch::indexing::Slice(0, height), torch::indexing::Slice(0, width)});
+  return channels_last_ ? x.contiguous() : x;
+}
+
+void NafnetImpl::prepare_for_inference() {
+  eval();
+  torch::NoGradGuard no_grad;
+  for (auto* stages : {&encoders_, &decoders_}) {
+    for (auto& stage : *stages) {
+      for (auto& block : stage) {
+        if (block) block->fold_constants();
+      }
+    }
+  }
+  for (auto& block : middle_) block->fold_constants();
+  for (auto& parameter : parameters()) {
+    if (parameter.dim() == 4) {
+      parameter.set_data(parameter.contiguous(torch::MemoryFormat::ChannelsLast));
+    }
+  }
+  channels_last_ = true;
 }
 
 torch::Tensor NafnetImpl::run_searchable(std::vector<NafBlock>& stage, size_t& index,

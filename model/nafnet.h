@@ -14,6 +14,10 @@ class LayerNorm2dImpl : public torch::nn::Module {
  public:
   explicit LayerNorm2dImpl(int64_t channels, double eps = 1e-6);
   torch::Tensor forward(const torch::Tensor& x);
+  // The normalization alone, without the affine (one fused kernel on channels-last input).
+  torch::Tensor normalize(const torch::Tensor& x) const;
+  torch::Tensor& weight() { return weight_; }
+  torch::Tensor& bias() { return bias_; }
 
  private:
   torch::Tensor weight_;
@@ -32,13 +36,21 @@ class NafBlockImpl : public torch::nn::Module {
   // (a full `naf` block can run as any alternative: that is how the supernet shares weights).
   torch::Tensor forward_as(const torch::Tensor& input, BlockAlternative alternative);
 
+  // For serving: folds the LayerNorm affines into conv1/conv4 and beta/gamma into conv3/conv5, so
+  // the forward pass makes fewer passes over the activations with the same result (to float
+  // rounding). A folded block runs only as its own alternative and is not for training.
+  void fold_constants();
+
  private:
+  torch::Tensor folded_forward(const torch::Tensor& input);
+
   LayerNorm2d norm1_{nullptr}, norm2_{nullptr};
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
   torch::nn::Conv2d conv4_{nullptr}, conv5_{nullptr};
   torch::nn::Conv2d sca_conv_{nullptr};  // registered as `sca.1`, after an (unnamed) global pool
   torch::Tensor beta_, gamma_;
   BlockAlternative alternative_;
+  bool folded_ = false;
 };
 TORCH_MODULE(NafBlock);
 
@@ -57,6 +69,10 @@ class NafnetImpl : public torch::nn::Module {
   // while sharing this skeleton; an empty runner restores the plain forward pass.
   void set_block_runner(BlockRunner runner) { block_runner_ = std::move(runner); }
 
+  // For serving (irreversible): eval mode, constants folded in every block, weights and
+  // activations channels-last. Outputs equal the plain network's to float rounding.
+  void prepare_for_inference();
+
  private:
   NafnetArchitecture architecture_;
   torch::nn::Conv2d intro_{nullptr}, ending_{nullptr};
@@ -64,6 +80,7 @@ class NafnetImpl : public torch::nn::Module {
   std::vector<std::vector<NafBlock>> encoders_, decoders_;
   std::vector<NafBlock> middle_;
   BlockRunner block_runner_;
+  bool channels_last_ = false;
 
   // Runs one stage of searchable blocks; `index` counts searchable blocks across stages.
   torch::Tensor run_searchable(std::vector<NafBlock>& stage, size_t& index, torch::Tensor x);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/subprocess.h"
+#include "common/temp_dir.h"
 
 namespace ern::test {
 
@@ -18,16 +19,8 @@ std::filesystem::path test_data_dir();
 std::string python();
 
 // A fresh directory removed at the end of the test.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+// A temporary directory removed at the end of the test.
+using TempDir = ern::TempDir;
 
 // Runs a program, failing the test (with its output) if it cannot be started.
 SubprocessResult run(const std::vector<std::string>& argv);

@@ -8,6 +8,7 @@ OUT_DIR/io.safetensors (input and output of the reference forward pass).
 """
 
 import argparse
+import json
 import os
 import sys
 
@@ -39,22 +40,32 @@ class SimpleGate(nn.Module):
         return x1 * x2
 
 
+# ERN's block alternatives: (with LayerNorms, with channel attention); "skip" is nn.Identity.
+ALTERNATIVES = {
+    "naf": (True, True),
+    "naf_nonorm": (False, True),
+    "naf_noca": (True, False),
+    "naf_lite": (False, False),
+}
+
+
 class NAFBlock(nn.Module):
-    def __init__(self, c, dw_expand=2, ffn_expand=2):
+    def __init__(self, c, dw_expand=2, ffn_expand=2, alternative="naf"):
         super().__init__()
+        layer_norm, channel_attention = ALTERNATIVES[alternative]
         dw = c * dw_expand
         self.conv1 = nn.Conv2d(c, dw, 1, padding=0, stride=1, groups=1, bias=True)
         self.conv2 = nn.Conv2d(dw, dw, 3, padding=1, stride=1, groups=dw, bias=True)
         self.conv3 = nn.Conv2d(dw // 2, c, 1, padding=0, stride=1, groups=1, bias=True)
         self.sca = nn.Sequential(
             nn.AdaptiveAvgPool2d(1), nn.Conv2d(dw // 2, dw // 2, 1, padding=0, stride=1, bias=True)
-        )
+        ) if channel_attention else None
         self.sg = SimpleGate()
         ffn = ffn_expand * c
         self.conv4 = nn.Conv2d(c, ffn, 1, padding=0, stride=1, groups=1, bias=True)
         self.conv5 = nn.Conv2d(ffn // 2, c, 1, padding=0, stride=1, groups=1, bias=True)
-        self.norm1 = LayerNorm2d(c)
-        self.norm2 = LayerNorm2d(c)
+        self.norm1 = LayerNorm2d(c) if layer_norm else nn.Identity()
+        self.norm2 = LayerNorm2d(c) if layer_norm else nn.Identity()
         self.beta = nn.Parameter(torch.zeros((1, c, 1, 1)))
         self.gamma = nn.Parameter(torch.zeros((1, c, 1, 1)))
 
@@ -62,7 +73,8 @@ class NAFBlock(nn.Module):
         x = self.norm1(inp)
         x = self.conv2(self.conv1(x))
         x = self.sg(x)
-        x = x * self.sca(x)
+        if self.sca is not None:
+            x = x * self.sca(x)
         x = self.conv3(x)
         y = inp + x * self.beta
         x = self.conv5(self.sg(self.conv4(self.norm2(y))))
@@ -70,22 +82,30 @@ class NAFBlock(nn.Module):
 
 
 class NAFNet(nn.Module):
-    def __init__(self, img_channel=3, width=16, middle_blk_num=1, enc_blk_nums=(), dec_blk_nums=()):
+    def __init__(self, img_channel=3, width=16, middle_blk_num=1, enc_blk_nums=(), dec_blk_nums=(),
+                 genotype=None):
+        """genotype: one alternative per encoder and decoder block, in order (None: all naf)."""
         super().__init__()
+        searchable = iter(genotype or ["naf"] * (sum(enc_blk_nums) + sum(dec_blk_nums)))
+
+        def block(c):
+            alternative = next(searchable)
+            return nn.Identity() if alternative == "skip" else NAFBlock(c, alternative=alternative)
+
         self.intro = nn.Conv2d(img_channel, width, 3, padding=1, stride=1, groups=1, bias=True)
         self.ending = nn.Conv2d(width, img_channel, 3, padding=1, stride=1, groups=1, bias=True)
         self.encoders, self.decoders = nn.ModuleList(), nn.ModuleList()
         self.ups, self.downs = nn.ModuleList(), nn.ModuleList()
         chan = width
         for num in enc_blk_nums:
-            self.encoders.append(nn.Sequential(*[NAFBlock(chan) for _ in range(num)]))
+            self.encoders.append(nn.Sequential(*[block(chan) for _ in range(num)]))
             self.downs.append(nn.Conv2d(chan, 2 * chan, 2, 2))
             chan *= 2
         self.middle_blks = nn.Sequential(*[NAFBlock(chan) for _ in range(middle_blk_num)])
         for num in dec_blk_nums:
             self.ups.append(nn.Sequential(nn.Conv2d(chan, chan * 2, 1, bias=False), nn.PixelShuffle(2)))
             chan //= 2
-            self.decoders.append(nn.Sequential(*[NAFBlock(chan) for _ in range(num)]))
+            self.decoders.append(nn.Sequential(*[block(chan) for _ in range(num)]))
         self.padder_size = 2 ** len(self.encoders)
 
     def forward(self, inp):
@@ -120,6 +140,17 @@ def add_architecture_arguments(parser, width, enc, middle, dec):
 
 def build(args):
     return NAFNet(3, args.width, args.middle, args.enc, args.dec).eval()
+
+
+def load_model_dir(directory):
+    """An ERN model directory (model.json + weights.safetensors) as the reference module."""
+    with open(os.path.join(directory, "model.json")) as f:
+        arch = json.load(f)["architecture"]
+    net = NAFNet(arch.get("image_channels", 3), arch["width"], arch["middle_blocks"],
+                 arch["encoder_blocks"], arch["decoder_blocks"], arch.get("genotype"))
+    weights = ern_safetensors.read(os.path.join(directory, "weights.safetensors"))
+    net.load_state_dict({name: torch.from_numpy(array.copy()) for name, array in weights.items()})
+    return net.eval()
 
 
 def main():

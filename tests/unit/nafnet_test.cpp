@@ -70,6 +70,39 @@ TEST(Nafnet, LayerNorm2dNormalizesOverChannelsPerPixel) {
   EXPECT_TRUE(torch::allclose(y.pow(2).mean(1), torch::ones({1, 3, 5}), 1e-3, 1e-3));
 }
 
+TEST(Nafnet, PreparedForInferenceGivesTheSameOutputs) {
+  using A = BlockAlternative;
+  NafnetArchitecture arch = kTiny;  // 6 searchable blocks, every kind of alternative
+  arch.genotype = {A::kNaf, A::kNafNoNorm, A::kNafNoCa, A::kNafLite, A::kSkip, A::kNaf};
+  torch::manual_seed(3);
+  Nafnet network(arch);
+  {
+    // Non-trivial LayerNorm affines, beta and gamma, so the folding has something to fold.
+    torch::NoGradGuard no_grad;
+    for (auto& item : network->named_parameters()) {
+      const auto& name = item.key();
+      if (name.find("norm") != std::string::npos || name.find("beta") != std::string::npos ||
+          name.find("gamma") != std::string::npos) {
+        item.value().uniform_(-1.5, 1.5);
+      }
+    }
+  }
+  network->eval();
+  const auto input = torch::rand({2, 3, 37, 29});
+  torch::Tensor plain;
+  {
+    torch::NoGradGuard no_grad;
+    plain = network->forward(input);
+  }
+  network->prepare_for_inference();
+  c10::InferenceMode inference;
+  const auto prepared = network->forward(input);
+  ASSERT_EQ(prepared.sizes(), plain.sizes());
+  EXPECT_TRUE(prepared.is_contiguous());
+  EXPECT_LT((prepared - plain).abs().max().item<float>(), 1e-4);
+  EXPECT_GT(plain.abs().max().item<float>(), 0.1) << "a degenerate network proves nothing";
+}
+
 TEST(Nafnet, MacCountingIsOffOutsideAScope) {
   Nafnet network(kTiny);
   MacCountScope outer;
