@@ -13,15 +13,15 @@ namespace ern {
 
 RunningServer start_grpc_server(const std::string& listen,
                                 const std::vector<grpc::Service*>& services,
-                                const std::string& name) {
+                                const std::string& name, int max_message_bytes) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
   // Images and checkpoint chunks: well above gRPC's 4 MiB default.
-  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  builder.SetMaxReceiveMessageSize(max_message_bytes);
+  builder.SetMaxSendMessageSize(max_message_bytes);
   for (auto* service : services) builder.RegisterService(service);
   RunningServer running;
   running.server = builder.BuildAndStart();

@@ -11,7 +11,7 @@
 
 namespace ern {
 
-// The largest single message an ERN server or client accepts.
+// The largest single message an ERN client accepts, and a server unless configured otherwise.
 constexpr int kMaxMessageBytes = 256 << 20;
 
 struct RunningServer {
@@ -22,7 +22,7 @@ struct RunningServer {
 // Throws std::runtime_error naming the address when it cannot be bound.
 RunningServer start_grpc_server(const std::string& listen,
                                 const std::vector<grpc::Service*>& services,
-                                const std::string& name);
+                                const std::string& name, int max_message_bytes = kMaxMessageBytes);
 
 // Blocks until SIGINT or SIGTERM, then shuts the server down (in-flight calls get a short grace).
 // Call block_termination_signals() before starting any thread.

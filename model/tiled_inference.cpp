@@ -42,13 +42,11 @@ void TileOptions::validate() const {
   if (batch < 1) throw std::invalid_argument("tile batch: must be >= 1");
 }
 
-torch::Tensor denoise_tensor(Nafnet& network, const torch::Tensor& image,
+torch::Tensor denoise_tensor(const BatchForward& forward, const torch::Tensor& image,
                              const TileOptions& options) {
   options.validate();
-  torch::NoGradGuard no_grad;
-  network->eval();
   const int64_t height = image.size(2), width = image.size(3);
-  if (height <= options.tile && width <= options.tile) return network->forward(image);
+  if (height <= options.tile && width <= options.tile) return forward(image);
 
   const auto rows = tile_origins(height, options.tile, options.overlap);
   const auto cols = tile_origins(width, options.tile, options.overlap);
@@ -78,7 +76,7 @@ torch::Tensor denoise_tensor(Nafnet& network, const torch::Tensor& image,
       inputs.push_back(image.slice(2, tiles[i].top, tiles[i].top + tile_h)
                            .slice(3, tiles[i].left, tiles[i].left + tile_w));
     }
-    auto results = network->forward(torch::cat(inputs, 0));
+    auto results = forward(torch::cat(inputs, 0));
     for (size_t i = first; i < last; ++i) {
       const auto& tile = tiles[i];
       auto region =
@@ -92,13 +90,13 @@ torch::Tensor denoise_tensor(Nafnet& network, const torch::Tensor& image,
   return output / weights;
 }
 
-cv::Mat denoise_image(Nafnet& network, const cv::Mat& image, const TileOptions& options) {
+cv::Mat denoise_image(const BatchForward& forward, int network_channels, const cv::Mat& image,
+                      const TileOptions& options) {
   const int channels = image.channels();
   if (channels != 1 && channels != 3 && channels != 4) {
     throw std::invalid_argument("image: 1, 3 or 4 channels expected, got " +
                                 std::to_string(channels));
   }
-  const int network_channels = network->architecture().image_channels;
   cv::Mat color, alpha;
   if (channels == 4) {
     std::vector<cv::Mat> planes;
@@ -115,9 +113,8 @@ cv::Mat denoise_image(Nafnet& network, const cv::Mat& image, const TileOptions& 
   if (network_channels == 1 && color.channels() == 3)
     cv::cvtColor(color, input, cv::COLOR_RGB2GRAY);
 
-  const auto device = network->parameters().front().device();
-  cv::Mat result = tensor_to_image(
-      denoise_tensor(network, image_to_tensor(input).to(device), options), image.depth());
+  cv::Mat result =
+      tensor_to_image(denoise_tensor(forward, image_to_tensor(input), options), image.depth());
   if (result.channels() != color.channels()) {
     cv::cvtColor(result, result, result.channels() == 3 ? cv::COLOR_RGB2GRAY : cv::COLOR_GRAY2RGB);
   }
@@ -128,6 +125,31 @@ cv::Mat denoise_image(Nafnet& network, const cv::Mat& image, const TileOptions& 
     cv::merge(planes, result);
   }
   return result;
+}
+
+namespace {
+
+BatchForward direct_forward(Nafnet& network) {
+  network->eval();
+  return [&network](const torch::Tensor& batch) {
+    torch::NoGradGuard no_grad;
+    const auto device = network->parameters().front().device();
+    return network->forward(batch.to(device)).to(batch.device());
+  };
+}
+
+}  // namespace
+
+torch::Tensor denoise_tensor(Nafnet& network, const torch::Tensor& image,
+                             const TileOptions& options) {
+  torch::NoGradGuard no_grad;
+  return denoise_tensor(direct_forward(network), image, options);
+}
+
+cv::Mat denoise_image(Nafnet& network, const cv::Mat& image, const TileOptions& options) {
+  torch::NoGradGuard no_grad;
+  return denoise_image(direct_forward(network), network->architecture().image_channels, image,
+                       options);
 }
 
 }  // namespace ern

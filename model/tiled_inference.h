@@ -5,6 +5,8 @@
 
 #include <torch/torch.h>
 
+#include <functional>
+
 #include <opencv2/core.hpp>
 
 #include "model/nafnet.h"
@@ -20,12 +22,22 @@ struct TileOptions {
   void validate() const;
 };
 
+// Runs the network on a batch [N, C, h, w] of whole images or tiles (all the same size).
+using BatchForward = std::function<torch::Tensor(const torch::Tensor& batch)>;
+
 // image: [1, C, H, W] float in [0, 1] on the network's device; returns the same shape.
-torch::Tensor denoise_tensor(Nafnet& network, const torch::Tensor& image,
+torch::Tensor denoise_tensor(const BatchForward& forward, const torch::Tensor& image,
                              const TileOptions& options = {});
 
 // 8- or 16-bit image, 1, 3 or 4 channels (RGB order); returns the same type. Gray runs through a
 // 3-channel network as RGB and comes back gray; alpha is passed through untouched.
+// `network_channels` is the network's image_channels.
+cv::Mat denoise_image(const BatchForward& forward, int network_channels, const cv::Mat& image,
+                      const TileOptions& options = {});
+
+// The same with the network run directly (no gradients, eval mode).
+torch::Tensor denoise_tensor(Nafnet& network, const torch::Tensor& image,
+                             const TileOptions& options = {});
 cv::Mat denoise_image(Nafnet& network, const cv::Mat& image, const TileOptions& options = {});
 
 }  // namespace ern

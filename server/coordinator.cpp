@@ -1,5 +1,6 @@
 #include "server/coordinator.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -23,7 +24,8 @@ CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file
   CoordinatorConfig config;
   try {
     reject_unknown_fields(
-        root, "", {"listen", "data", "heartbeat_interval_ms", "lease_duration_ms", "devicefarm"});
+        root, "",
+        {"listen", "data", "heartbeat_interval_ms", "lease_duration_ms", "devicefarm", "serving"});
     read_yaml_field(root, "", "listen", config.listen);
     std::string data;
     read_yaml_field(root, "", "data", data);
@@ -31,6 +33,7 @@ CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file
     read_yaml_field(root, "", "heartbeat_interval_ms", config.timing.heartbeat_interval_ms);
     read_yaml_field(root, "", "lease_duration_ms", config.timing.lease_duration_ms);
     read_yaml_field(root, "", "devicefarm", config.devicefarm);
+    config.serving = read_serving_options(root["serving"]);
     if (config.timing.heartbeat_interval_ms < 10) {
       throw std::invalid_argument("heartbeat_interval_ms: must be >= 10");
     }
@@ -51,7 +54,7 @@ Coordinator::Coordinator(CoordinatorConfig config)
       search_(store_, device_checker(config_.devicefarm)),
       models_(store_, artifacts_),
       workers_(store_, artifacts_, config_.timing),
-      denoise_(store_, artifacts_) {}
+      denoise_(store_, artifacts_, config_.serving) {}
 
 Coordinator::~Coordinator() {
   stopping_ = true;
@@ -60,7 +63,9 @@ Coordinator::~Coordinator() {
 
 const std::string& Coordinator::start() {
   running_ = start_grpc_server(config_.listen, {&search_, &models_, &workers_, &denoise_},
-                               "ern-coordinator");
+                               "ern-coordinator",
+                               // Artifact uploads need their chunks whatever Denoise allows.
+                               std::max(config_.serving.max_message_bytes, kMaxMessageBytes));
   sweeper_ = std::thread([this] { sweep_leases(); });
   return running_.address;
 }

@@ -23,9 +23,11 @@ struct CoordinatorConfig {
   std::filesystem::path data_dir = "data/coordinator";
   LeaseTiming timing;
   std::string devicefarm;  // HOST:PORT used to check a submitted spec's device; empty: not checked
+  ServingOptions serving;  // Denoise limits and batching
 };
 
-// Reads a YAML config (listen, data, heartbeat_interval_ms, lease_duration_ms, devicefarm).
+// Reads a YAML config (listen, data, heartbeat_interval_ms, lease_duration_ms, devicefarm,
+// serving: {...}).
 CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file);
 
 class Coordinator {

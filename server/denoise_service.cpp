@@ -1,84 +1,168 @@
 #include "server/denoise_service.h"
 
-#include <chrono>
+#include <algorithm>
+#include <set>
 
-#include "common/image_io.h"
 #include "common/rpc_error.h"
-#include "model/model_dir.h"
 #include "model/tiled_inference.h"
+#include "server/denoise_codec.h"
 
 namespace ern::server {
 namespace {
 
-constexpr int64_t kMaxPixels = 64'000'000;
+using Clock = DynamicBatcher::Clock;
 
-double milliseconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
+constexpr size_t kStreamChunkBytes = 1 << 20;
+
+double milliseconds_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
+
+// The call's deadline on the steady clock (none: far in the future).
+Clock::time_point steady_deadline(const grpc::ServerContext& context) {
+  const auto remaining = context.deadline() - std::chrono::system_clock::now();
+  if (remaining > std::chrono::hours(24 * 365)) return Clock::time_point::max();
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(remaining);
+}
+
+// What the response reports about the batches an image's tiles ran in.
+struct TimingTotals {
+  double queue_ms = 0;
+  double inference_ms = 0;
+  int tiles = 0;
+  int batch_size = 0;
+  std::set<uint64_t> batches;
+
+  void add(const BatchResult& result) {
+    queue_ms = std::max(queue_ms, result.queue_ms);
+    if (batches.insert(result.batch_id).second) inference_ms += result.inference_ms;
+    batch_size = std::max(batch_size, result.batch_size);
+    ++tiles;
+  }
+};
 
 }  // namespace
 
-DenoiseServiceImpl::DenoiseServiceImpl(JobStore& store, ArtifactStore& artifacts)
-    : store_(store), artifacts_(artifacts) {}
-
-std::shared_ptr<DenoiseServiceImpl::LoadedModel> DenoiseServiceImpl::loaded(
-    const v1::Model& model) {
-  std::lock_guard lock(cache_mutex_);
-  auto& entry = cache_[model.sha256()];
-  if (!entry) {
-    auto fresh = std::make_shared<LoadedModel>();
-    fresh->network = load_model_dir(artifacts_.model_directory(model.sha256())).network;
-    fresh->network->eval();
-    entry = fresh;
-    spdlog::info("model {} ({}) loaded for Denoise", model.id(), model.name());
+DenoiseServiceImpl::CallSlot::CallSlot(std::atomic<int>& in_flight, int limit)
+    : in_flight_(in_flight) {
+  if (in_flight_.fetch_add(1) >= limit) {
+    in_flight_.fetch_sub(1);
+    throw RpcError(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        "too many Denoise calls in progress (limit " + std::to_string(limit) + "); retry later");
   }
-  return entry;
 }
 
-grpc::Status DenoiseServiceImpl::Denoise(grpc::ServerContext*, const v1::DenoiseRequest* request,
+DenoiseServiceImpl::CallSlot::~CallSlot() { in_flight_.fetch_sub(1); }
+
+DenoiseServiceImpl::DenoiseServiceImpl(JobStore& store, ArtifactStore& artifacts,
+                                       ServingOptions options)
+    : options_(options),
+      models_(store, artifacts, options.max_loaded_models),
+      batcher_(options.max_batch, options.max_queue_delay, options.max_queue) {}
+
+void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, Clock::time_point deadline,
+                               v1::DenoiseResponse& response) {
+  const auto started = Clock::now();
+  const RequestImage input = decode_request_image(request, options_.max_pixels);
+  const std::string output_format = choose_output_format(request.output_format(), input);
+  const auto model = models_.acquire(request.model());
+
+  TimingTotals totals;
+  const BatchForward through_batcher = [&](const torch::Tensor& batch) {
+    std::vector<std::future<BatchResult>> pending;
+    for (int64_t i = 0; i < batch.size(0); ++i) {
+      pending.push_back(batcher_.submit(model, batch.slice(0, i, i + 1), deadline));
+    }
+    std::vector<torch::Tensor> outputs;
+    for (auto& result : pending) {
+      auto done = result.get();
+      totals.add(done);
+      outputs.push_back(done.output);
+    }
+    return torch::cat(outputs, 0);
+  };
+  cv::Mat output;
+  try {
+    c10::InferenceMode inference;
+    output = denoise_image(through_batcher, model->image_channels, input.pixels,
+                           {options_.tile, options_.overlap, options_.max_batch});
+  } catch (const std::invalid_argument& error) {  // e.g. a channel count the network cannot take
+    throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, error.what());
+  }
+
+  encode_response_image(output, output_format, response);
+  response.set_model(model->id);
+  auto& timings = *response.mutable_timings();
+  timings.set_queue_ms(totals.queue_ms);
+  timings.set_inference_ms(totals.inference_ms);
+  timings.set_tiles(totals.tiles);
+  timings.set_batch_size(totals.batch_size);
+  timings.set_total_ms(milliseconds_since(started));
+}
+
+grpc::Status DenoiseServiceImpl::Denoise(grpc::ServerContext* context,
+                                         const v1::DenoiseRequest* request,
                                          v1::DenoiseResponse* response) {
   return guarded_rpc("Denoise", [&] {
-    const auto started = std::chrono::steady_clock::now();
-    if (request->image().empty()) throw std::invalid_argument("image: must not be empty");
-    const std::string input_format = image_format(request->image());
-    const cv::Mat input = decode_image(request->image());
-    if (static_cast<int64_t>(input.rows) * input.cols > kMaxPixels) {
-      throw std::invalid_argument("image: " + std::to_string(input.cols) + "x" +
-                                  std::to_string(input.rows) + " is over the limit of " +
-                                  std::to_string(kMaxPixels) + " pixels");
+    CallSlot slot(in_flight_, options_.max_concurrent_requests);
+    const size_t size = request->ByteSizeLong();
+    if (size > static_cast<size_t>(options_.max_message_bytes)) {
+      throw RpcError(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     "request: " + std::to_string(size) + " bytes is over the unary limit of " +
+                         std::to_string(options_.max_message_bytes) + "; use DenoiseStream");
     }
-    const std::string output_format =
-        request->output_format().empty() ? input_format : request->output_format();
+    serve(*request, steady_deadline(*context), *response);
+  });
+}
 
-    v1::Model model;
-    if (request->model().empty()) {
-      const auto fallback = store_.default_model();
-      if (!fallback) {
-        throw RpcError(grpc::StatusCode::FAILED_PRECONDITION,
-                       "model: none named and no default model is set (ernctl models set-default)");
-      }
-      model = *fallback;
+v1::DenoiseRequest DenoiseServiceImpl::read_stream(
+    grpc::ServerReaderWriter<v1::DenoiseStreamResponse, v1::DenoiseStreamRequest>& stream) {
+  v1::DenoiseStreamRequest message;
+  if (!stream.Read(&message) || !message.has_request()) {
+    throw RpcError(grpc::StatusCode::INVALID_ARGUMENT,
+                   "request: the first message must carry the request");
+  }
+  v1::DenoiseRequest request = message.request();
+  const bool raw = request.input_case() == v1::DenoiseRequest::kRaw;
+  std::string& bytes = raw ? *request.mutable_raw()->mutable_pixels() : *request.mutable_image();
+  bytes.clear();
+  do {
+    if (static_cast<int64_t>(bytes.size() + message.chunk().size()) > options_.max_stream_bytes) {
+      throw RpcError(grpc::StatusCode::INVALID_ARGUMENT,
+                     "chunk: the image is over the stream limit of " +
+                         std::to_string(options_.max_stream_bytes) + " bytes");
+    }
+    bytes += message.chunk();
+  } while (stream.Read(&message));
+  return request;
+}
+
+grpc::Status DenoiseServiceImpl::DenoiseStream(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::DenoiseStreamResponse, v1::DenoiseStreamRequest>* stream) {
+  return guarded_rpc("DenoiseStream", [&] {
+    CallSlot slot(in_flight_, options_.max_concurrent_requests);
+    const auto request = read_stream(*stream);
+    v1::DenoiseResponse response;
+    serve(request, steady_deadline(*context), response);
+
+    // The answer's bytes travel in chunks after a first message that carries everything else.
+    std::string bytes = response.has_raw() ? std::move(*response.mutable_raw()->mutable_pixels())
+                                           : std::move(*response.mutable_image());
+    if (response.has_raw()) {
+      response.mutable_raw()->clear_pixels();
     } else {
-      model = store_.model(request->model());
+      response.clear_image();
     }
-    auto network = loaded(model);
-
-    const auto queued = std::chrono::steady_clock::now();
-    std::unique_lock busy(network->busy);
-    const double queue_ms = milliseconds_since(queued);
-    const auto inference_started = std::chrono::steady_clock::now();
-    const cv::Mat output = denoise_image(network->network, input);
-    const double inference_ms = milliseconds_since(inference_started);
-    busy.unlock();
-
-    response->set_image(encode_image(output, output_format));
-    response->set_model(model.id());
-    response->set_output_format(output_format);
-    auto* timings = response->mutable_timings();
-    timings->set_queue_ms(queue_ms);
-    timings->set_inference_ms(inference_ms);
-    timings->set_total_ms(milliseconds_since(started));
+    v1::DenoiseStreamResponse first;
+    *first.mutable_response() = std::move(response);
+    stream->Write(first);
+    for (size_t at = 0; at < bytes.size(); at += kStreamChunkBytes) {
+      v1::DenoiseStreamResponse chunk;
+      chunk.set_chunk(bytes.substr(at, kStreamChunkBytes));
+      if (!stream->Write(chunk)) break;  // the client went away
+    }
   });
 }
 

@@ -1,36 +1,48 @@
 #pragma once
-// ern.v1.DenoiseService: registered models denoise applications' images. Models are loaded from
-// the artifact store on first use and kept; each runs one request at a time.
+// ern.v1.DenoiseService: applications' images denoised by registered models, through the model
+// pool (hot swap), the dynamic batcher (bounded queue, deadlines) and the tiled path for images
+// larger than a tile. Limits come from ServingOptions.
 
-#include <map>
-#include <memory>
-#include <mutex>
+#include <atomic>
+#include <chrono>
 
 #include "ern/v1/denoise.grpc.pb.h"
-#include "model/nafnet.h"
-#include "server/artifact_store.h"
-#include "server/job_store.h"
+#include "server/dynamic_batcher.h"
+#include "server/model_pool.h"
+#include "server/serving_options.h"
 
 namespace ern::server {
 
 class DenoiseServiceImpl final : public v1::DenoiseService::Service {
  public:
-  DenoiseServiceImpl(JobStore& store, ArtifactStore& artifacts);
+  DenoiseServiceImpl(JobStore& store, ArtifactStore& artifacts, ServingOptions options);
 
-  grpc::Status Denoise(grpc::ServerContext*, const v1::DenoiseRequest* request,
+  grpc::Status Denoise(grpc::ServerContext* context, const v1::DenoiseRequest* request,
                        v1::DenoiseResponse* response) override;
+  grpc::Status DenoiseStream(grpc::ServerContext* context,
+                             grpc::ServerReaderWriter<v1::DenoiseStreamResponse,
+                                                      v1::DenoiseStreamRequest>* stream) override;
 
  private:
-  struct LoadedModel {
-    std::mutex busy;
-    Nafnet network{nullptr};
-  };
-  std::shared_ptr<LoadedModel> loaded(const v1::Model& model);
+  // Counts a call in progress; RESOURCE_EXHAUSTED beyond max_concurrent_requests.
+  class CallSlot {
+   public:
+    CallSlot(std::atomic<int>& in_flight, int limit);
+    ~CallSlot();
 
-  JobStore& store_;
-  ArtifactStore& artifacts_;
-  std::mutex cache_mutex_;
-  std::map<std::string, std::shared_ptr<LoadedModel>> cache_;  // by archive sha256
+   private:
+    std::atomic<int>& in_flight_;
+  };
+
+  void serve(const v1::DenoiseRequest& request, DynamicBatcher::Clock::time_point deadline,
+             v1::DenoiseResponse& response);
+  v1::DenoiseRequest read_stream(
+      grpc::ServerReaderWriter<v1::DenoiseStreamResponse, v1::DenoiseStreamRequest>& stream);
+
+  const ServingOptions options_;
+  ModelPool models_;
+  DynamicBatcher batcher_;
+  std::atomic<int> in_flight_{0};
 };
 
 }  // namespace ern::server

@@ -42,6 +42,7 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   const std::string& address() const { return address_; }
+  int pid() const { return pid_; }
   std::string log() const;
   // SIGTERM and wait; returns the exit status (or -1 when killed by a signal).
   int stop();

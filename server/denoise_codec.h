@@ -1,0 +1,29 @@
+#pragma once
+// Denoise requests' images in and out: encoded bytes (PNG, JPEG, WebP, TIFF) or raw pixels,
+// checked against the limits before anything large is allocated. Errors are INVALID_ARGUMENT
+// naming the field (`image`, `raw.width`, `raw.pixels`, `output_format`, ...).
+
+#include <cstdint>
+#include <string>
+
+#include <opencv2/core.hpp>
+
+#include "ern/v1/denoise.pb.h"
+
+namespace ern::server {
+
+struct RequestImage {
+  cv::Mat pixels;      // RGB order; 1, 3 or 4 channels; 8 or 16 bits
+  std::string format;  // png, jpeg, webp, tiff or raw
+};
+
+RequestImage decode_request_image(const v1::DenoiseRequest& request, int64_t max_pixels);
+
+// The request's output_format (empty: the input's), checked against what the image holds.
+std::string choose_output_format(const std::string& requested, const RequestImage& input);
+
+// Sets response.image or response.raw, and output_format.
+void encode_response_image(const cv::Mat& image, const std::string& format,
+                           v1::DenoiseResponse& response);
+
+}  // namespace ern::server

@@ -1,0 +1,128 @@
+#include "server/dynamic_batcher.h"
+
+#include "common/rpc_error.h"
+
+namespace ern::server {
+namespace {
+
+double milliseconds_between(DynamicBatcher::Clock::time_point from,
+                            DynamicBatcher::Clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+}  // namespace
+
+DynamicBatcher::DynamicBatcher(int max_batch, std::chrono::microseconds max_queue_delay,
+                               int max_queue)
+    : max_batch_(static_cast<size_t>(max_batch)),
+      max_queue_delay_(max_queue_delay),
+      max_queue_(static_cast<size_t>(max_queue)),
+      executor_([this] { run(); }) {}
+
+DynamicBatcher::~DynamicBatcher() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  executor_.join();
+  for (auto& item : queue_) {
+    item.result.set_exception(std::make_exception_ptr(
+        RpcError(grpc::StatusCode::UNAVAILABLE, "the server is shutting down")));
+  }
+}
+
+std::future<BatchResult> DynamicBatcher::submit(std::shared_ptr<const ServingModel> model,
+                                                torch::Tensor input, Clock::time_point deadline) {
+  Item item{std::move(model), std::move(input), deadline, Clock::now(), {}};
+  auto result = item.result.get_future();
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= max_queue_) {
+      throw RpcError(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     "the denoise queue is full (" + std::to_string(max_queue_) +
+                         " images or tiles waiting); retry later");
+    }
+    queue_.push_back(std::move(item));
+  }
+  changed_.notify_all();
+  return result;
+}
+
+size_t DynamicBatcher::queue_depth() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+bool DynamicBatcher::same_batch(const Item& a, const Item& b) {
+  return a.model == b.model && a.input.sizes() == b.input.sizes();
+}
+
+std::deque<DynamicBatcher::Item> DynamicBatcher::take_batch(std::unique_lock<std::mutex>& lock) {
+  changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+  if (stopping_) return {};
+  // The oldest item decides the batch; wait for companions until it has waited long enough.
+  const auto ready = [&] {
+    size_t companions = 0;
+    for (const auto& item : queue_) companions += same_batch(item, queue_.front());
+    return stopping_ || companions >= max_batch_;
+  };
+  changed_.wait_until(lock, queue_.front().enqueued + max_queue_delay_, ready);
+  if (stopping_) return {};
+  std::deque<Item> batch;
+  const Item& oldest = queue_.front();
+  for (auto it = queue_.begin(); it != queue_.end() && batch.size() < max_batch_;) {
+    if (it == queue_.begin() || same_batch(*it, oldest)) {
+      batch.push_back(std::move(*it));
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return batch;
+}
+
+void DynamicBatcher::run() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    auto batch = take_batch(lock);
+    if (batch.empty()) return;
+    lock.unlock();
+    compute(batch);
+    lock.lock();
+  }
+}
+
+void DynamicBatcher::compute(std::deque<Item>& batch) {
+  const auto started = Clock::now();
+  std::vector<torch::Tensor> inputs;
+  std::deque<Item> live;
+  for (auto& item : batch) {
+    if (item.deadline <= started) {
+      item.result.set_exception(std::make_exception_ptr(RpcError(
+          grpc::StatusCode::DEADLINE_EXCEEDED, "the deadline passed while the image was queued")));
+    } else {
+      inputs.push_back(item.input);
+      live.push_back(std::move(item));
+    }
+  }
+  if (live.empty()) return;
+  const uint64_t batch_id = ++batches_;
+  try {
+    torch::Tensor outputs;
+    {
+      c10::InferenceMode inference;
+      outputs = live.front().model->network->forward(torch::cat(inputs, 0));
+    }
+    const double inference_ms = milliseconds_between(started, Clock::now());
+    for (size_t i = 0; i < live.size(); ++i) {
+      live[i].result.set_value({outputs.slice(0, i, i + 1),
+                                milliseconds_between(live[i].enqueued, started), inference_ms,
+                                batch_id, static_cast<int>(live.size())});
+    }
+  } catch (...) {
+    for (auto& item : live) item.result.set_exception(std::current_exception());
+  }
+}
+
+}  // namespace ern::server

@@ -1,0 +1,86 @@
+#include "server/model_pool.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/rpc_error.h"
+#include "model/model_dir.h"
+
+namespace ern::server {
+
+ModelPool::ModelPool(JobStore& store, ArtifactStore& artifacts, int max_loaded)
+    : store_(store), artifacts_(artifacts), max_loaded_(static_cast<size_t>(max_loaded)) {}
+
+std::shared_ptr<const ServingModel> ModelPool::load(const v1::Model& model) const {
+  const auto started = std::chrono::steady_clock::now();
+  auto loaded = load_model_dir(artifacts_.model_directory(model.sha256()));
+  auto serving = std::make_shared<ServingModel>();
+  serving->id = model.id();
+  serving->name = model.name();
+  serving->sha256 = model.sha256();
+  serving->image_channels = loaded.architecture.image_channels;
+  serving->network = loaded.network;
+  serving->network->prepare_for_inference();
+  spdlog::info("model {} ({}) loaded for Denoise in {:.0f} ms", model.id(), model.name(),
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                   .count());
+  return serving;
+}
+
+std::shared_ptr<const ServingModel> ModelPool::acquire(const std::string& requested) {
+  v1::Model model;
+  if (requested.empty()) {
+    const auto fallback = store_.default_model();
+    if (!fallback) {
+      throw RpcError(grpc::StatusCode::FAILED_PRECONDITION,
+                     "model: none named and no default model is set (ernctl models set-default)");
+    }
+    model = *fallback;
+  } else {
+    model = store_.model(requested);
+  }
+
+  Loading loading;
+  std::promise<std::shared_ptr<const ServingModel>> promise;
+  bool load_here = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = loaded_.find(model.sha256());
+    if (found == loaded_.end()) {
+      load_here = true;
+      found = loaded_.emplace(model.sha256(), Entry{promise.get_future().share(), 0}).first;
+      evict_beyond_limit(model.sha256());
+    }
+    found->second.last_used = ++uses_;
+    loading = found->second.model;
+  }
+  if (load_here) {
+    try {
+      promise.set_value(load(model));
+    } catch (...) {
+      promise.set_exception(std::current_exception());
+      std::lock_guard lock(mutex_);
+      loaded_.erase(model.sha256());  // the next request tries again
+    }
+  }
+  try {
+    return loading.get();
+  } catch (const std::exception& error) {
+    throw RpcError(grpc::StatusCode::INTERNAL,
+                   "model " + model.id() + " could not be loaded: " + error.what());
+  }
+}
+
+void ModelPool::evict_beyond_limit(const std::string& keep) {
+  while (loaded_.size() > max_loaded_) {
+    auto oldest = loaded_.end();
+    for (auto it = loaded_.begin(); it != loaded_.end(); ++it) {
+      if (it->first == keep) continue;
+      if (oldest == loaded_.end() || it->second.last_used < oldest->second.last_used) oldest = it;
+    }
+    if (oldest == loaded_.end()) return;
+    spdlog::info("model archive {} unloaded (least recently used)", oldest->first.substr(0, 12));
+    loaded_.erase(oldest);  // requests still holding it finish on it
+  }
+}
+
+}  // namespace ern::server

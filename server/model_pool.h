@@ -1,0 +1,55 @@
+#pragma once
+// Registered models in memory for Denoise. A request takes a shared reference to the model it
+// resolved (named, or the default at that moment), so a new default or an evicted model never
+// disturbs a request in flight: it finishes on the model it started with.
+
+#include <cstdint>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "model/nafnet.h"
+#include "server/artifact_store.h"
+#include "server/job_store.h"
+
+namespace ern::server {
+
+struct ServingModel {
+  std::string id;
+  std::string name;
+  std::string sha256;
+  int image_channels = 3;
+  // Prepared for inference (folded, channels-last). Its forward pass changes nothing, so it runs
+  // on a shared const model.
+  mutable Nafnet network{nullptr};
+};
+
+class ModelPool {
+ public:
+  ModelPool(JobStore& store, ArtifactStore& artifacts, int max_loaded);
+
+  // `requested`: a model id or name, or empty for the default model. NOT_FOUND for an unknown
+  // model, FAILED_PRECONDITION when none is named and there is no default. A model's first use
+  // loads it once; requests for other models go on meanwhile.
+  std::shared_ptr<const ServingModel> acquire(const std::string& requested);
+
+ private:
+  using Loading = std::shared_future<std::shared_ptr<const ServingModel>>;
+  struct Entry {
+    Loading model;
+    uint64_t last_used = 0;
+  };
+  std::shared_ptr<const ServingModel> load(const v1::Model& model) const;
+  void evict_beyond_limit(const std::string& keep);  // with mutex_ held
+
+  JobStore& store_;
+  ArtifactStore& artifacts_;
+  const size_t max_loaded_;
+  std::mutex mutex_;
+  std::map<std::string, Entry> loaded_;  // by archive sha256
+  uint64_t uses_ = 0;
+};
+
+}  // namespace ern::server

@@ -1,0 +1,58 @@
+#include "server/serving_options.h"
+
+#include <stdexcept>
+#include <string>
+
+#include "common/yaml_config.h"
+
+namespace ern::server {
+namespace {
+
+template <typename T>
+void check_range(const char* field, T value, T low, T high) {
+  if (value < low || value > high) {
+    throw std::invalid_argument(std::string("serving.") + field + ": must be in " +
+                                std::to_string(low) + ".." + std::to_string(high));
+  }
+}
+
+}  // namespace
+
+void ServingOptions::validate() const {
+  check_range("max_message_bytes", max_message_bytes, 1 << 16, 2047 << 20);
+  check_range<int64_t>("max_stream_bytes", max_stream_bytes, 1 << 16, int64_t{1} << 40);
+  check_range<int64_t>("max_pixels", max_pixels, 1, int64_t{1} << 34);
+  check_range("max_concurrent_requests", max_concurrent_requests, 1, 100000);
+  check_range("max_queue", max_queue, 1, 1000000);
+  check_range("max_batch", max_batch, 1, 1024);
+  check_range<int64_t>("max_queue_delay_us", max_queue_delay.count(), 0, 10'000'000);
+  check_range("tile", tile, 32, 8192);
+  check_range("overlap", overlap, 0, tile / 2 - 1);
+  check_range("max_loaded_models", max_loaded_models, 1, 1000);
+}
+
+ServingOptions read_serving_options(const YAML::Node& node) {
+  ServingOptions options;
+  if (!node) return options;
+  const std::string prefix = "serving.";
+  reject_unknown_fields(
+      node, prefix,
+      {"max_message_bytes", "max_stream_bytes", "max_pixels", "max_concurrent_requests",
+       "max_queue", "max_batch", "max_queue_delay_us", "tile", "overlap", "max_loaded_models"});
+  read_yaml_field(node, prefix, "max_message_bytes", options.max_message_bytes);
+  read_yaml_field(node, prefix, "max_stream_bytes", options.max_stream_bytes);
+  read_yaml_field(node, prefix, "max_pixels", options.max_pixels);
+  read_yaml_field(node, prefix, "max_concurrent_requests", options.max_concurrent_requests);
+  read_yaml_field(node, prefix, "max_queue", options.max_queue);
+  read_yaml_field(node, prefix, "max_batch", options.max_batch);
+  int64_t delay_us = options.max_queue_delay.count();
+  read_yaml_field(node, prefix, "max_queue_delay_us", delay_us);
+  options.max_queue_delay = std::chrono::microseconds(delay_us);
+  read_yaml_field(node, prefix, "tile", options.tile);
+  read_yaml_field(node, prefix, "overlap", options.overlap);
+  read_yaml_field(node, prefix, "max_loaded_models", options.max_loaded_models);
+  options.validate();
+  return options;
+}
+
+}  // namespace ern::server

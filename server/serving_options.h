@@ -1,0 +1,30 @@
+#pragma once
+// Limits and knobs of the Denoise engine (the `serving:` section of the coordinator's config).
+
+#include <chrono>
+#include <cstdint>
+
+#include <yaml-cpp/yaml.h>
+
+namespace ern::server {
+
+struct ServingOptions {
+  int max_message_bytes = 256 << 20;     // a unary Denoise request; larger: DenoiseStream
+  int64_t max_stream_bytes = 1LL << 30;  // one DenoiseStream image, all chunks together
+  int64_t max_pixels = 64'000'000;       // width x height, checked before decoding
+  int max_concurrent_requests = 64;      // Denoise calls in progress; more: RESOURCE_EXHAUSTED
+  int max_queue = 256;                   // images or tiles waiting; more: RESOURCE_EXHAUSTED
+  int max_batch = 8;                     // images or tiles per forward pass
+  std::chrono::microseconds max_queue_delay{2000};  // how long a batch waits to fill
+  int tile = 512;             // larger images are split into tiles of this side
+  int overlap = 32;           // pixels shared by neighbouring tiles
+  int max_loaded_models = 4;  // models kept in memory (least recently used go first)
+
+  // Throws std::invalid_argument naming the field.
+  void validate() const;
+};
+
+// Reads the fields present in `node` (a YAML map) over the defaults; errors name `serving.<key>`.
+ServingOptions read_serving_options(const YAML::Node& node);
+
+}  // namespace ern::server
