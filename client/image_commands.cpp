@@ -19,9 +19,11 @@ namespace ern::cli {
 
 int denoise(const Args& raw) {
   const std::string usage =
-      "ernctl denoise INPUT -o OUTPUT [--model M] [--format png] [--server HOST:PORT], or "
+      "ernctl denoise INPUT|DIR -o OUTPUT|DIR2 [--model M] [--format png] [--concurrency 4] "
+      "[--server HOST:PORT], or "
       "ernctl denoise --local DIR INPUT -o OUTPUT [--tile 512] [--overlap 64] [--device cpu]";
-  Arguments args(raw, {"local", "o", "tile", "overlap", "device", "model", "format", "server"});
+  Arguments args(
+      raw, {"local", "o", "tile", "overlap", "device", "model", "format", "server", "concurrency"});
   args.expect_positionals(1, usage);
   if (!args.has("local")) return denoise_on_server(args);
   const auto input_path = args.positional(0, "INPUT");

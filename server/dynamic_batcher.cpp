@@ -69,10 +69,12 @@ std::deque<DynamicBatcher::Item> DynamicBatcher::take_batch(std::unique_lock<std
   };
   changed_.wait_until(lock, queue_.front().enqueued + max_queue_delay_, ready);
   if (stopping_) return {};
+  // The first item moves into the batch; later ones join it when they match it.
   std::deque<Item> batch;
-  const Item& oldest = queue_.front();
+  batch.push_back(std::move(queue_.front()));
+  queue_.pop_front();
   for (auto it = queue_.begin(); it != queue_.end() && batch.size() < max_batch_;) {
-    if (it == queue_.begin() || same_batch(*it, oldest)) {
+    if (same_batch(*it, batch.front())) {
       batch.push_back(std::move(*it));
       it = queue_.erase(it);
     } else {

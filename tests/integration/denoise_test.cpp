@@ -304,6 +304,28 @@ TEST_F(DenoiseTest, LargeImagesStreamInChunksAndRunTiled) {
   EXPECT_EQ(decode_image(answer).size(), big.size());
 }
 
+TEST_F(DenoiseTest, ErnctlDenoisesAFolderAndSummarizes) {
+  start("{}");
+  fs::create_directories(dir_ / "in");
+  for (int i = 0; i < 5; ++i) {
+    write_image(dir_ / "in" / ("photo" + std::to_string(i) + ".png"),
+                random_image(40 + i, 50, CV_8UC3, i));
+  }
+  std::ofstream(dir_ / "in" / "notes.txt") << "not an image";
+  const auto result =
+      test::run({(test::bin_dir() / "ernctl").string(), "denoise", (dir_ / "in").string(), "-o",
+                 (dir_ / "out").string(), "--format", "webp", "--concurrency", "3", "--server",
+                 coordinator_->address()});
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("denoised 5 of 5 images"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("images/s"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("p95"), std::string::npos) << result.output;
+  for (int i = 0; i < 5; ++i) {
+    const cv::Mat out = read_image(dir_ / "out" / ("photo" + std::to_string(i) + ".webp"));
+    EXPECT_EQ(out.size(), cv::Size(50, 40 + i));
+  }
+}
+
 TEST_F(DenoiseTest, SwappingTheDefaultModelDropsNoRequest) {
   start("{}");
   auto models = v1::ModelService::NewStub(channel_);
