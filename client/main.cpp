@@ -10,6 +10,7 @@
 
 #include "client/arguments.h"
 #include "client/commands.h"
+#include "common/heap_tuning.h"
 #include "common/logging.h"
 
 namespace {
@@ -47,6 +48,7 @@ Model registry on the coordinator (--server HOST:PORT):
 }  // namespace
 
 int main(int argc, char** argv) {
+  ern::keep_freed_memory_in_heap();
   const std::map<std::string, Command> commands = {
       {"model init", ern::cli::model_init},
       {"model import-nafnet", ern::cli::model_import_nafnet},

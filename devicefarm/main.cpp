@@ -2,14 +2,13 @@
 //
 // usage: ern-devicefarm [--config configs/devicefarm.yaml] [--listen HOST:PORT] [--data DIR]
 
-#include <malloc.h>
-
 #include <cstdio>
 
 #include <spdlog/spdlog.h>
 
 #include "client/arguments.h"
 #include "common/grpc_server.h"
+#include "common/heap_tuning.h"
 #include "common/logging.h"
 #include "devicefarm/device_farm.h"
 #include "devicefarm/latency_service.h"
@@ -24,11 +23,8 @@ int main(int argc, char** argv) {
     const std::string listen = args.value_or("listen", config.listen);
     if (args.has("data")) config.data_dir = args.required("data");
 
-    // Time steady-state inference: keep freed activation memory in the heap instead of returning
-    // it to the kernel after every forward pass (glibc's default for large blocks), which would
-    // add page faults of varying cost to each measured run.
-    mallopt(M_MMAP_THRESHOLD, 1 << 30);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    // Time steady-state inference, without page faults of varying cost in each measured run.
+    ern::keep_freed_memory_in_heap();
 
     ern::block_termination_signals();
     ern::farm::DeviceFarm farm(config);

@@ -1,5 +1,7 @@
 #include "server/denoise_service.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <set>
 
@@ -59,11 +61,17 @@ DenoiseServiceImpl::DenoiseServiceImpl(JobStore& store, ArtifactStore& artifacts
                                        ServingOptions options)
     : options_(options),
       models_(store, artifacts, options.max_loaded_models),
-      batcher_(options.max_batch, options.max_queue_delay, options.max_queue) {}
+      batcher_(options.max_batch, options.max_queue_delay, options.max_queue, options.threads) {}
 
 void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, Clock::time_point deadline,
                                v1::DenoiseResponse& response) {
   const auto started = Clock::now();
+  // A call's own tensor work (conversion, tiling, blending) is light: it runs on the call's thread
+  // alone. Otherwise each of many concurrent calls starts an OpenMP team whose idle threads spin
+  // on the cores the executor's forward passes need. (This OpenMP setting is per thread; LibTorch's
+  // own set_num_threads would change every thread's.)
+  thread_local const bool single_threaded = (omp_set_num_threads(1), true);
+  (void)single_threaded;
   const RequestImage input = decode_request_image(request, options_.max_pixels);
   const std::string output_format = choose_output_format(request.output_format(), input);
   const auto model = models_.acquire(request.model());

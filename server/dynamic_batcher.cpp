@@ -13,11 +13,11 @@ double milliseconds_between(DynamicBatcher::Clock::time_point from,
 }  // namespace
 
 DynamicBatcher::DynamicBatcher(int max_batch, std::chrono::microseconds max_queue_delay,
-                               int max_queue)
+                               int max_queue, int threads)
     : max_batch_(static_cast<size_t>(max_batch)),
       max_queue_delay_(max_queue_delay),
       max_queue_(static_cast<size_t>(max_queue)),
-      executor_([this] { run(); }) {}
+      executor_([this, threads] { run(threads); }) {}
 
 DynamicBatcher::~DynamicBatcher() {
   {
@@ -84,7 +84,10 @@ std::deque<DynamicBatcher::Item> DynamicBatcher::take_batch(std::unique_lock<std
   return batch;
 }
 
-void DynamicBatcher::run() {
+void DynamicBatcher::run(int threads) {
+  // The thread count is per thread in LibTorch's OpenMP backend: set it where the work runs.
+  at::set_num_threads(threads > 0 ? threads
+                                  : static_cast<int>(std::thread::hardware_concurrency()));
   std::unique_lock lock(mutex_);
   while (true) {
     auto batch = take_batch(lock);

@@ -32,7 +32,9 @@ class DynamicBatcher {
  public:
   using Clock = std::chrono::steady_clock;
 
-  DynamicBatcher(int max_batch, std::chrono::microseconds max_queue_delay, int max_queue);
+  // `threads`: LibTorch threads of the forward passes (0: one per core).
+  DynamicBatcher(int max_batch, std::chrono::microseconds max_queue_delay, int max_queue,
+                 int threads);
   ~DynamicBatcher();  // work still queued fails with UNAVAILABLE
 
   // input: [1, C, h, w] in [0, 1]. Throws RpcError(RESOURCE_EXHAUSTED) when the queue is full.
@@ -49,7 +51,7 @@ class DynamicBatcher {
     std::promise<BatchResult> result;
   };
   static bool same_batch(const Item& a, const Item& b);
-  void run();
+  void run(int threads);
   std::deque<Item> take_batch(std::unique_lock<std::mutex>& lock);  // waits; empty when stopping
   void compute(std::deque<Item>& batch);
 

@@ -11,11 +11,13 @@
 
 #include "client/arguments.h"
 #include "common/grpc_server.h"
+#include "common/heap_tuning.h"
 #include "common/logging.h"
 #include "server/coordinator.h"
 #include "server/embedded.h"
 
 int main(int argc, char** argv) {
+  ern::keep_freed_memory_in_heap();
   try {
     ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
                              {"config", "listen", "data", "devicefarm", "heartbeat-ms", "lease-ms",

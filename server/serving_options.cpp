@@ -29,6 +29,7 @@ void ServingOptions::validate() const {
   check_range("tile", tile, 32, 8192);
   check_range("overlap", overlap, 0, tile / 2 - 1);
   check_range("max_loaded_models", max_loaded_models, 1, 1000);
+  check_range("threads", threads, 0, 1024);
 }
 
 ServingOptions read_serving_options(const YAML::Node& node) {
@@ -51,6 +52,7 @@ ServingOptions read_serving_options(const YAML::Node& node) {
   read_yaml_field(node, prefix, "tile", options.tile);
   read_yaml_field(node, prefix, "overlap", options.overlap);
   read_yaml_field(node, prefix, "max_loaded_models", options.max_loaded_models);
+  read_yaml_field(node, prefix, "threads", options.threads);
   options.validate();
   return options;
 }

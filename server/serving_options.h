@@ -19,6 +19,7 @@ struct ServingOptions {
   int tile = 512;             // larger images are split into tiles of this side
   int overlap = 32;           // pixels shared by neighbouring tiles
   int max_loaded_models = 4;  // models kept in memory (least recently used go first)
+  int threads = 0;            // LibTorch threads of the forward passes; 0: one per core
 
   // Throws std::invalid_argument naming the field.
   void validate() const;

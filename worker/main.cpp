@@ -11,6 +11,7 @@
 
 #include "client/arguments.h"
 #include "common/grpc_server.h"
+#include "common/heap_tuning.h"
 #include "common/logging.h"
 #include "worker/worker.h"
 
@@ -21,6 +22,7 @@ std::atomic<bool> stop_requested{false};
 }  // namespace
 
 int main(int argc, char** argv) {
+  ern::keep_freed_memory_in_heap();
   try {
     ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
                              {"coordinator", "devicefarm", "device", "name", "data", "poll-ms",

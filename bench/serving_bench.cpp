@@ -1,0 +1,259 @@
+// Denoise serving measured against the bare network in the same run: a coordinator started in
+// this process on loopback (its real gRPC server, model pool and batcher), a model imported with
+// ernctl, then
+//   1. serving overhead: Denoise p50 at SIZE (one call at a time) vs the bare forward pass p50;
+//   2. throughput under load: an async client keeps N calls in flight for a fixed count and
+//      reports requests/s, p50/p95/p99 and errors, vs the images/s of bare batched forwards;
+//   3. with --images DIR: PSNR and time per image at sigma 25, served model vs OpenCV's NLM.
+//
+// usage: ern-bench-serving [--model DIR] [--size 512] [--load-size 256] [--concurrency 8]
+//                          [--requests 64] [--repeats 10] [--images DIR]
+
+#include <grpcpp/grpcpp.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "client/arguments.h"
+#include "common/heap_tuning.h"
+#include "common/image_io.h"
+#include "common/subprocess.h"
+#include "common/temp_dir.h"
+#include "ern/v1/denoise.grpc.pb.h"
+#include "model/evaluation.h"
+#include "model/image_metrics.h"
+#include "model/model_dir.h"
+#include "model/noise.h"
+#include "server/coordinator.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+double percentile(std::vector<double> values, double q) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[std::min(values.size() - 1, static_cast<size_t>(q * values.size()))];
+}
+
+void run_or_throw(const std::vector<std::string>& argv) {
+  const auto result = ern::run_subprocess(argv);
+  if (result.exit_code != 0) throw std::runtime_error(argv[1] + " failed: " + result.output);
+}
+
+ern::v1::DenoiseRequest request_for(const cv::Mat& image) {
+  ern::v1::DenoiseRequest request;
+  request.set_image(ern::encode_image(image, "png"));
+  return request;
+}
+
+cv::Mat random_photo(int side) {
+  cv::Mat image(side, side, CV_8UC3);
+  cv::randu(image, 0, 255);
+  return image;
+}
+
+// Keeps `concurrency` calls in flight until `total` have finished; returns each call's latency.
+struct LoadResult {
+  std::vector<double> latencies_ms;
+  std::vector<double> batch_sizes, inference_ms, queue_ms;
+  int errors = 0;
+  double seconds = 0;
+};
+
+LoadResult generate_load(ern::v1::DenoiseService::Stub& stub,
+                         const ern::v1::DenoiseRequest& request, int concurrency, int total) {
+  struct Call {
+    grpc::ClientContext context;
+    ern::v1::DenoiseResponse response;
+    Clock::time_point started;
+  };
+  std::mutex mutex;
+  std::condition_variable finished;
+  LoadResult result;
+  int started = 0, done = 0;
+  std::function<void()> start_next = [&] {  // with mutex held
+    if (started == total) return;
+    ++started;
+    auto* call = new Call;
+    call->started = Clock::now();
+    stub.async()->Denoise(&call->context, &request, &call->response,
+                          [&, call](grpc::Status status) {
+                            std::lock_guard lock(mutex);
+                            if (status.ok()) {
+                              result.latencies_ms.push_back(ms_since(call->started));
+                              const auto& timings = call->response.timings();
+                              result.batch_sizes.push_back(timings.batch_size());
+                              result.inference_ms.push_back(timings.inference_ms());
+                              result.queue_ms.push_back(timings.queue_ms());
+                            } else {
+                              ++result.errors;
+                            }
+                            delete call;
+                            ++done;
+                            start_next();
+                            finished.notify_all();
+                          });
+  };
+  const auto began = Clock::now();
+  {
+    std::unique_lock lock(mutex);
+    for (int i = 0; i < concurrency; ++i) start_next();
+    finished.wait(lock, [&] { return done == total; });
+  }
+  result.seconds = ms_since(began) / 1000.0;
+  return result;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ern::keep_freed_memory_in_heap();
+  try {
+    ern::cli::Arguments args(
+        std::vector<std::string>(argv + 1, argv + argc),
+        {"model", "size", "load-size", "concurrency", "requests", "repeats", "images"});
+    const int size = static_cast<int>(args.integer_or("size", 512, 16, 4096));
+    const int load_size = static_cast<int>(args.integer_or("load-size", 256, 16, 4096));
+    const int concurrency = static_cast<int>(args.integer_or("concurrency", 8, 1, 1024));
+    const int requests = static_cast<int>(args.integer_or("requests", 64, 1, 1000000));
+    const int repeats = static_cast<int>(args.integer_or("repeats", 10, 1, 10000));
+    const fs::path bin_dir = fs::read_symlink("/proc/self/exe").parent_path();
+    const std::string ernctl = (bin_dir / "ernctl").string();
+
+    // The same thread count here as the server's forward passes (one per core).
+    torch::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
+    ern::TempDir scratch("ern-bench-serving");
+    fs::path model_dir = args.value_or("model", "");
+    if (model_dir.empty()) {  // the demo's NAFNet skeleton with random weights
+      model_dir = scratch / "model";
+      run_or_throw({ernctl, "model", "init", "--width", "16", "--enc", "1,1,1,1", "--middle", "1",
+                    "--dec", "1,1,1,1", "-o", model_dir.string()});
+    }
+    ern::server::CoordinatorConfig config;
+    config.listen = "127.0.0.1:0";
+    config.data_dir = scratch / "coordinator";
+    ern::server::Coordinator coordinator(config);
+    const std::string address = coordinator.start();
+    run_or_throw({ernctl, "models", "import", model_dir.string(), "--server", address});
+    auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    auto stub = ern::v1::DenoiseService::NewStub(channel);
+
+    auto bare = ern::load_model_dir(model_dir);
+    bare.network->prepare_for_inference();
+    const auto forward_ms = [&](const torch::Tensor& input) {
+      c10::InferenceMode inference;
+      const auto started = Clock::now();
+      bare.network->forward(input);
+      return ms_since(started);
+    };
+    std::printf("model %s, %s; %d threads\n", model_dir.c_str(),
+                bare.architecture.describe().c_str(), torch::get_num_threads());
+
+    // The bare measurements come first, while the server's executor is idle: two LibTorch
+    // thread teams busy at once would slow each other down and blur the comparison.
+    const auto input = torch::rand({1, 3, size, size});
+    const auto batch = torch::rand({8, 3, load_size, load_size});
+    std::vector<double> bare_ms;
+    forward_ms(input);
+    for (int i = 0; i < repeats; ++i) bare_ms.push_back(forward_ms(input));
+    forward_ms(batch);
+    double batch_ms = 1e30;
+    for (int i = 0; i < 3; ++i) batch_ms = std::min(batch_ms, forward_ms(batch));
+    const double capacity = 8 * 1000.0 / batch_ms;
+
+    // 1. Serving overhead.
+    const auto one = request_for(random_photo(size));
+    std::vector<double> served_ms, server_total_ms, server_inference_ms;
+    for (int i = 0; i <= repeats; ++i) {
+      grpc::ClientContext context;
+      ern::v1::DenoiseResponse response;
+      const auto started = Clock::now();
+      const auto status = stub->Denoise(&context, one, &response);
+      if (!status.ok()) throw std::runtime_error("Denoise: " + status.error_message());
+      if (i == 0) continue;  // the first call loads the model
+      served_ms.push_back(ms_since(started));
+      server_total_ms.push_back(response.timings().total_ms());
+      server_inference_ms.push_back(response.timings().inference_ms());
+    }
+    const double bare_p50 = percentile(bare_ms, 0.5), served_p50 = percentile(served_ms, 0.5);
+    std::printf("\n%dx%d, one call at a time, %d repeats       p50 ms\n", size, size, repeats);
+    std::printf("  bare forward (serving path)         %9.1f\n", bare_p50);
+    std::printf("  Denoise end to end (PNG in and out) %9.1f   %.2fx the bare forward\n",
+                served_p50, served_p50 / bare_p50);
+    std::printf("  Denoise, server side total          %9.1f   %.2fx\n",
+                percentile(server_total_ms, 0.5), percentile(server_total_ms, 0.5) / bare_p50);
+    std::printf("  Denoise, server side forward        %9.1f   %.2fx\n",
+                percentile(server_inference_ms, 0.5),
+                percentile(server_inference_ms, 0.5) / bare_p50);
+
+    // 2. Throughput under load vs what bare batched forwards achieved on this machine.
+    const auto loaded = request_for(random_photo(load_size));
+    generate_load(*stub, loaded, concurrency, concurrency);  // warm-up
+    const auto load = generate_load(*stub, loaded, concurrency, requests);
+    const double throughput = load.latencies_ms.size() / load.seconds;
+    std::printf("\n%dx%d, %d calls, %d in flight (async gRPC, loopback)\n", load_size, load_size,
+                requests, concurrency);
+    std::printf("  bare forward, batch 8               %9.2f images/s\n", capacity);
+    std::printf(
+        "  Denoise under load                  %9.2f requests/s   %.2fx the bare capacity\n",
+        throughput, throughput / capacity);
+    std::printf("  latency p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  errors %d\n",
+                percentile(load.latencies_ms, 0.5), percentile(load.latencies_ms, 0.95),
+                percentile(load.latencies_ms, 0.99), load.errors);
+    std::printf(
+        "  server side: batch size p50 %.0f, forward per batch p50 %.1f ms, queue p50 %.1f ms\n",
+        percentile(load.batch_sizes, 0.5), percentile(load.inference_ms, 0.5),
+        percentile(load.queue_ms, 0.5));
+
+    // 3. Quality and speed vs OpenCV's non-local means on real photographs.
+    if (args.has("images")) {
+      std::vector<fs::path> photos;
+      for (const auto& entry : fs::directory_iterator(args.required("images"))) {
+        photos.push_back(entry.path());
+      }
+      std::sort(photos.begin(), photos.end());
+      double noisy_db = 0, served_db = 0, nlm_db = 0, served_time = 0, nlm_time = 0;
+      for (size_t i = 0; i < photos.size(); ++i) {
+        const cv::Mat clean = ern::read_rgb8(photos[i]);
+        const cv::Mat noisy = ern::add_gaussian_noise(clean, 25.0, 1000 + i);
+        auto started = Clock::now();
+        grpc::ClientContext context;
+        ern::v1::DenoiseResponse response;
+        const auto status = stub->Denoise(&context, request_for(noisy), &response);
+        if (!status.ok()) throw std::runtime_error("Denoise: " + status.error_message());
+        served_time += ms_since(started);
+        started = Clock::now();
+        const cv::Mat nlm = ern::nlm_denoise(noisy, 25.0);
+        nlm_time += ms_since(started);
+        noisy_db += ern::psnr(clean, noisy);
+        served_db += ern::psnr(clean, ern::decode_image(response.image()));
+        nlm_db += ern::psnr(clean, nlm);
+      }
+      const double n = static_cast<double>(photos.size());
+      std::printf("\n%zu photographs, sigma 25                PSNR dB   ms/image\n", photos.size());
+      std::printf("  noisy input                         %9.2f\n", noisy_db / n);
+      std::printf("  Denoise (served model)              %9.2f %10.1f\n", served_db / n,
+                  served_time / n);
+      std::printf("  OpenCV NLM                          %9.2f %10.1f   %.2fx Denoise's time\n",
+                  nlm_db / n, nlm_time / n, nlm_time / served_time);
+    }
+    ern::shut_down(coordinator.running());
+    return 0;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "ern-bench-serving: %s\n", error.what());
+    return 1;
+  }
+}
