@@ -36,10 +36,10 @@ ServingOptions read_serving_options(const YAML::Node& node) {
   ServingOptions options;
   if (!node) return options;
   const std::string prefix = "serving.";
-  reject_unknown_fields(
-      node, prefix,
-      {"max_message_bytes", "max_stream_bytes", "max_pixels", "max_concurrent_requests",
-       "max_queue", "max_batch", "max_queue_delay_us", "tile", "overlap", "max_loaded_models"});
+  reject_unknown_fields(node, prefix,
+                        {"max_message_bytes", "max_stream_bytes", "max_pixels",
+                         "max_concurrent_requests", "max_queue", "max_batch", "max_queue_delay_us",
+                         "tile", "overlap", "max_loaded_models", "threads"});
   read_yaml_field(node, prefix, "max_message_bytes", options.max_message_bytes);
   read_yaml_field(node, prefix, "max_stream_bytes", options.max_stream_bytes);
   read_yaml_field(node, prefix, "max_pixels", options.max_pixels);

@@ -122,8 +122,8 @@ void TaskRunner::execute(const v1::AcquireTaskResponse& task, const std::atomic<
     }
   };
 
-  // Set for this thread: a device farm in the same process changes the count on its own threads
-  // when it measures, and must not leave training on one core.
+  // Set at the start of every task: an embedded device farm sets its own count when it measures
+  // (LibTorch's count is partly process-wide), which must not leave training on one core.
   at::set_num_threads(settings_.threads > 0
                           ? settings_.threads
                           : static_cast<int>(std::thread::hardware_concurrency()));

@@ -40,13 +40,18 @@ cv::Mat random_image(int rows, int cols, int type, uint64_t seed = 1) {
 
 class DenoiseTest : public ::testing::Test {
  protected:
-  // A coordinator with `serving` options and two tiny registered models ("first" the default).
+  // A coordinator with `serving` options (empty: the shipped configs/coordinator.yaml) and two
+  // tiny registered models ("first" the default).
   void start(const std::string& serving_yaml) {
-    std::ofstream(dir_ / "coordinator.yaml") << "serving: " << serving_yaml << "\n";
+    fs::path config = test::source_dir() / "configs" / "coordinator.yaml";
+    if (!serving_yaml.empty()) {
+      config = dir_ / "coordinator.yaml";
+      std::ofstream(config) << "serving: " << serving_yaml << "\n";
+    }
     coordinator_ = std::make_unique<test::ServerProcess>(
         (test::bin_dir() / "ern-coordinator").string(),
-        std::vector<std::string>{"--config", (dir_ / "coordinator.yaml").string(), "--listen",
-                                 "127.0.0.1:0", "--data", (dir_ / "coordinator").string()},
+        std::vector<std::string>{"--config", config.string(), "--listen", "127.0.0.1:0", "--data",
+                                 (dir_ / "coordinator").string()},
         dir_ / "coordinator.log");
     channel_ = grpc::CreateChannel(coordinator_->address(), grpc::InsecureChannelCredentials());
     denoise_ = v1::DenoiseService::NewStub(channel_);
@@ -83,7 +88,7 @@ class DenoiseTest : public ::testing::Test {
 };
 
 TEST_F(DenoiseTest, KeepsChannelsAlphaAndBitDepthForEncodedAndRawImages) {
-  start("{}");
+  start("");  // the shipped config
   // 16-bit RGBA PNG in: 16-bit RGBA PNG out, alpha bit for bit.
   const cv::Mat rgba16 = random_image(40, 56, CV_16UC4);
   v1::DenoiseResponse response;
