@@ -59,6 +59,17 @@ ern::v1::DenoiseRequest request_for(const cv::Mat& image) {
   return request;
 }
 
+ern::v1::DenoiseRequest raw_request_for(const cv::Mat& image) {
+  ern::v1::DenoiseRequest request;
+  auto& raw = *request.mutable_raw();
+  raw.set_width(image.cols);
+  raw.set_height(image.rows);
+  raw.set_channels(image.channels());
+  raw.set_bit_depth(8);
+  raw.set_pixels(reinterpret_cast<const char*>(image.data), image.total() * image.elemSize());
+  return request;
+}
+
 cv::Mat random_photo(int side) {
   cv::Mat image(side, side, CV_8UC3);
   cv::randu(image, 0, 255);
@@ -194,15 +205,8 @@ int main(int argc, char** argv) {
       return served;
     };
     const cv::Mat photo = random_photo(size);
-    ern::v1::DenoiseRequest raw;
-    raw.mutable_raw()->set_width(size);
-    raw.mutable_raw()->set_height(size);
-    raw.mutable_raw()->set_channels(3);
-    raw.mutable_raw()->set_bit_depth(8);
-    raw.mutable_raw()->set_pixels(reinterpret_cast<const char*>(photo.data),
-                                  photo.total() * photo.elemSize());
     const Served png_served = serve_repeatedly(request_for(photo));
-    const Served raw_served = serve_repeatedly(raw);
+    const Served raw_served = serve_repeatedly(raw_request_for(photo));
     const double bare_p50 = percentile(bare_ms, 0.5);
     const auto row = [&](const char* name, const std::vector<double>& ms) {
       std::printf("  %-34s %9.1f   %.2fx the bare forward\n", name, percentile(ms, 0.5),
@@ -216,24 +220,28 @@ int main(int argc, char** argv) {
     row("  server side total", raw_served.server_total);
     row("  server side forward", raw_served.server_forward);
 
-    // 2. Throughput under load vs what bare batched forwards achieved on this machine.
-    const auto loaded = request_for(random_photo(load_size));
-    generate_load(*stub, loaded, concurrency, concurrency);  // warm-up
-    const auto load = generate_load(*stub, loaded, concurrency, requests);
-    const double throughput = load.latencies_ms.size() / load.seconds;
+    // 2. Throughput under load vs what bare batched forwards achieved on this machine, with PNG
+    // (decoding and encoding on the same cores) and with raw pixels.
     std::printf("\n%dx%d, %d calls, %d in flight (async gRPC, loopback)\n", load_size, load_size,
                 requests, concurrency);
     std::printf("  bare forward, batch 8               %9.2f images/s\n", capacity);
-    std::printf(
-        "  Denoise under load                  %9.2f requests/s   %.2fx the bare capacity\n",
-        throughput, throughput / capacity);
-    std::printf("  latency p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  errors %d\n",
-                percentile(load.latencies_ms, 0.5), percentile(load.latencies_ms, 0.95),
-                percentile(load.latencies_ms, 0.99), load.errors);
-    std::printf(
-        "  server side: batch size p50 %.0f, forward per batch p50 %.1f ms, queue p50 %.1f ms\n",
-        percentile(load.batch_sizes, 0.5), percentile(load.inference_ms, 0.5),
-        percentile(load.queue_ms, 0.5));
+    const cv::Mat load_photo = random_photo(load_size);
+    for (const bool raw_pixels : {false, true}) {
+      const auto loaded = raw_pixels ? raw_request_for(load_photo) : request_for(load_photo);
+      generate_load(*stub, loaded, concurrency, concurrency);  // warm-up
+      const auto load = generate_load(*stub, loaded, concurrency, requests);
+      const double throughput = load.latencies_ms.size() / load.seconds;
+      std::printf("  Denoise under load, %-15s %9.2f requests/s   %.2fx the bare capacity\n",
+                  raw_pixels ? "raw pixels" : "PNG", throughput, throughput / capacity);
+      std::printf("    latency p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  errors %d\n",
+                  percentile(load.latencies_ms, 0.5), percentile(load.latencies_ms, 0.95),
+                  percentile(load.latencies_ms, 0.99), load.errors);
+      std::printf(
+          "    server side: batch size p50 %.0f, forward per batch p50 %.1f ms, queue p50 %.1f "
+          "ms\n",
+          percentile(load.batch_sizes, 0.5), percentile(load.inference_ms, 0.5),
+          percentile(load.queue_ms, 0.5));
+    }
 
     // 3. Quality and speed vs OpenCV's non-local means on real photographs.
     if (args.has("images")) {
