@@ -6,8 +6,8 @@
 //      reports requests/s, p50/p95/p99 and errors, vs the images/s of bare batched forwards;
 //   3. with --images DIR: PSNR and time per image at sigma 25, served model vs OpenCV's NLM.
 //
-// usage: ern-bench-serving [--model DIR] [--size 512] [--load-size 256] [--concurrency 8]
-//                          [--requests 64] [--repeats 10] [--images DIR]
+// usage: ern-bench-serving [--model DIR] [--size 512] [--load-size 256] [--concurrency 16]
+//                          [--requests 128] [--repeats 10] [--images DIR]
 
 #include <grpcpp/grpcpp.h>
 #include <torch/torch.h>
@@ -138,8 +138,8 @@ int main(int argc, char** argv) {
         {"model", "size", "load-size", "concurrency", "requests", "repeats", "images"});
     const int size = static_cast<int>(args.integer_or("size", 512, 16, 4096));
     const int load_size = static_cast<int>(args.integer_or("load-size", 256, 16, 4096));
-    const int concurrency = static_cast<int>(args.integer_or("concurrency", 8, 1, 1024));
-    const int requests = static_cast<int>(args.integer_or("requests", 64, 1, 1000000));
+    const int concurrency = static_cast<int>(args.integer_or("concurrency", 16, 1, 1024));
+    const int requests = static_cast<int>(args.integer_or("requests", 128, 1, 1000000));
     const int repeats = static_cast<int>(args.integer_or("repeats", 10, 1, 10000));
     const fs::path bin_dir = fs::read_symlink("/proc/self/exe").parent_path();
     const std::string ernctl = (bin_dir / "ernctl").string();
@@ -173,40 +173,47 @@ int main(int argc, char** argv) {
     std::printf("model %s, %s; %d threads\n", model_dir.c_str(),
                 bare.architecture.describe().c_str(), torch::get_num_threads());
 
-    // The bare measurements come first, while the server's executor is idle: two LibTorch
-    // thread teams busy at once would slow each other down and blur the comparison.
-    const auto input = torch::rand({1, 3, size, size});
-    const auto batch = torch::rand({8, 3, load_size, load_size});
-    std::vector<double> bare_ms;
-    forward_ms(input);
-    for (int i = 0; i < repeats; ++i) bare_ms.push_back(forward_ms(input));
-    forward_ms(batch);
-    double batch_ms = 1e30;
-    for (int i = 0; i < 3; ++i) batch_ms = std::min(batch_ms, forward_ms(batch));
-    const double capacity = 8 * 1000.0 / batch_ms;
+    // Bare and served measurements alternate, so drift in the machine's speed touches both alike;
+    // a short pause before each lets the other side's idle OpenMP threads stop spinning first
+    // (longer ones let the cores slow down and every measurement with them).
+    const auto settle = [] { std::this_thread::sleep_for(std::chrono::milliseconds(2)); };
+    const auto serve_ms = [&](const ern::v1::DenoiseRequest& request,
+                              ern::v1::DenoiseResponse& response) {
+      grpc::ClientContext context;
+      const auto started = Clock::now();
+      const auto status = stub->Denoise(&context, request, &response);
+      if (!status.ok()) throw std::runtime_error("Denoise: " + status.error_message());
+      return ms_since(started);
+    };
 
     // 1. Serving overhead, with PNG and with raw pixels in and out.
     struct Served {
       std::vector<double> end_to_end, server_total, server_forward;
-    };
-    const auto serve_repeatedly = [&](const ern::v1::DenoiseRequest& request) {
-      Served served;
-      for (int i = 0; i <= repeats; ++i) {
-        grpc::ClientContext context;
-        ern::v1::DenoiseResponse response;
-        const auto started = Clock::now();
-        const auto status = stub->Denoise(&context, request, &response);
-        if (!status.ok()) throw std::runtime_error("Denoise: " + status.error_message());
-        if (i == 0) continue;  // the first call loads the model
-        served.end_to_end.push_back(ms_since(started));
-        served.server_total.push_back(response.timings().total_ms());
-        served.server_forward.push_back(response.timings().inference_ms());
+      void add(double ms, const ern::v1::DenoiseResponse& response) {
+        end_to_end.push_back(ms);
+        server_total.push_back(response.timings().total_ms());
+        server_forward.push_back(response.timings().inference_ms());
       }
-      return served;
     };
     const cv::Mat photo = random_photo(size);
-    const Served png_served = serve_repeatedly(request_for(photo));
-    const Served raw_served = serve_repeatedly(raw_request_for(photo));
+    const auto png_request = request_for(photo);
+    const auto raw_request = raw_request_for(photo);
+    const auto input = torch::rand({1, 3, size, size});
+    std::vector<double> bare_ms;
+    Served png_served, raw_served;
+    for (int i = 0; i <= repeats; ++i) {  // the first round warms up (and loads the model)
+      ern::v1::DenoiseResponse png_response, raw_response;
+      const double bare = forward_ms(input);
+      settle();
+      const double png = serve_ms(png_request, png_response);
+      settle();
+      const double raw = serve_ms(raw_request, raw_response);
+      settle();
+      if (i == 0) continue;
+      bare_ms.push_back(bare);
+      png_served.add(png, png_response);
+      raw_served.add(raw, raw_response);
+    }
     const double bare_p50 = percentile(bare_ms, 0.5);
     const auto row = [&](const char* name, const std::vector<double>& ms) {
       std::printf("  %-34s %9.1f   %.2fx the bare forward\n", name, percentile(ms, 0.5),
@@ -220,17 +227,24 @@ int main(int argc, char** argv) {
     row("  server side total", raw_served.server_total);
     row("  server side forward", raw_served.server_forward);
 
-    // 2. Throughput under load vs what bare batched forwards achieved on this machine, with PNG
-    // (decoding and encoding on the same cores) and with raw pixels.
+    // 2. Throughput under load, with PNG (decoding and encoding on the same cores) and with raw
+    // pixels, each vs what bare batched forwards achieve just before it.
     std::printf("\n%dx%d, %d calls, %d in flight (async gRPC, loopback)\n", load_size, load_size,
                 requests, concurrency);
-    std::printf("  bare forward, batch 8               %9.2f images/s\n", capacity);
+    const auto batch = torch::rand({8, 3, load_size, load_size});
     const cv::Mat load_photo = random_photo(load_size);
     for (const bool raw_pixels : {false, true}) {
+      settle();
+      forward_ms(batch);
+      double batch_ms = 1e30;
+      for (int i = 0; i < 3; ++i) batch_ms = std::min(batch_ms, forward_ms(batch));
+      const double capacity = 8 * 1000.0 / batch_ms;
+      settle();
       const auto loaded = raw_pixels ? raw_request_for(load_photo) : request_for(load_photo);
       generate_load(*stub, loaded, concurrency, concurrency);  // warm-up
       const auto load = generate_load(*stub, loaded, concurrency, requests);
       const double throughput = load.latencies_ms.size() / load.seconds;
+      std::printf("  bare forward, batch 8               %9.2f images/s\n", capacity);
       std::printf("  Denoise under load, %-15s %9.2f requests/s   %.2fx the bare capacity\n",
                   raw_pixels ? "raw pixels" : "PNG", throughput, throughput / capacity);
       std::printf("    latency p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  errors %d\n",

@@ -192,7 +192,8 @@ torch::Tensor NafnetImpl::forward(const torch::Tensor& input) {
   const int64_t pad_h = (multiple - height % multiple) % multiple;
   const int64_t pad_w = (multiple - width % multiple) % multiple;
   auto padded = (pad_h || pad_w) ? torch::constant_pad_nd(input, {0, pad_w, 0, pad_h}, 0) : input;
-  if (channels_last_) padded = padded.contiguous(torch::MemoryFormat::ChannelsLast);
+  padded = padded.contiguous(channels_last_ ? torch::MemoryFormat::ChannelsLast
+                                            : torch::MemoryFormat::Contiguous);
 
   auto x = counted_conv(intro_, padded);
   std::vector<torch::Tensor> skips;
@@ -209,9 +210,8 @@ torch::Tensor NafnetImpl::forward(const torch::Tensor& input) {
     x = run_searchable(decoders_[stage], index, x);
   }
   x = counted_conv(ending_, x) + padded;
-  x = x.index({torch::indexing::Slice(), torch::indexing::Slice(),
-               torch::indexing::Slice(0, height), torch::indexing::Slice(0, width)});
-  return channels_last_ ? x.contiguous() : x;
+  return x.index({torch::indexing::Slice(), torch::indexing::Slice(),
+                  torch::indexing::Slice(0, height), torch::indexing::Slice(0, width)});
 }
 
 void NafnetImpl::prepare_for_inference() {

@@ -70,7 +70,8 @@ class NafnetImpl : public torch::nn::Module {
   void set_block_runner(BlockRunner runner) { block_runner_ = std::move(runner); }
 
   // For serving (irreversible): eval mode, constants folded in every block, weights and
-  // activations channels-last. Outputs equal the plain network's to float rounding.
+  // activations channels-last (outputs too: their strides are channels-last). Outputs equal the
+  // plain network's to float rounding.
   void prepare_for_inference();
 
  private:

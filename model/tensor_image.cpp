@@ -13,32 +13,27 @@ double full_scale(int depth) {
 
 }  // namespace
 
+// Both directions make one pass with OpenCV's vectorized convertTo over channels-last memory,
+// which is the layout of an interleaved image and of the inference fast path alike.
 torch::Tensor image_to_tensor(const cv::Mat& image) {
   const double scale = full_scale(image.depth());
-  cv::Mat contiguous = image.isContinuous() ? image : image.clone();
-  const auto dtype = image.depth() == CV_8U ? torch::kUInt8 : torch::kInt32;
-  if (image.depth() == CV_16U) contiguous.convertTo(contiguous, CV_32S);
-  auto hwc = torch::from_blob(contiguous.data, {image.rows, image.cols, image.channels()},
-                              torch::TensorOptions().dtype(dtype));
-  return hwc.permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32).div(scale).contiguous();
+  auto nhwc = torch::empty({1, image.rows, image.cols, image.channels()}, torch::kFloat32);
+  cv::Mat destination(image.rows, image.cols, CV_32FC(image.channels()), nhwc.data_ptr());
+  image.convertTo(destination, CV_32F, 1.0 / scale);
+  return nhwc.permute({0, 3, 1, 2});
 }
 
 cv::Mat tensor_to_image(const torch::Tensor& tensor, int depth) {
   const double scale = full_scale(depth);
-  auto chw = tensor.detach().to(torch::kCPU).squeeze(0);
+  auto chw = tensor.detach().to(torch::kCPU, torch::kFloat32).squeeze(0);
   if (chw.dim() != 3) throw std::invalid_argument("expected a [1, C, H, W] or [C, H, W] tensor");
-  auto hwc = chw.clamp(0.0, 1.0).mul(scale).round().permute({1, 2, 0}).contiguous();
+  const auto hwc = chw.permute({1, 2, 0}).contiguous();  // free for a channels-last tensor
   const int channels = static_cast<int>(hwc.size(2));
-  const int rows = static_cast<int>(hwc.size(0)), cols = static_cast<int>(hwc.size(1));
-  if (depth == CV_8U) {
-    auto bytes = hwc.to(torch::kUInt8).contiguous();
-    return cv::Mat(rows, cols, CV_8UC(channels), bytes.data_ptr()).clone();
-  }
-  auto words = hwc.to(torch::kInt32).contiguous();
-  cv::Mat wide(rows, cols, CV_32SC(channels), words.data_ptr());
-  cv::Mat out;
-  wide.convertTo(out, CV_16U);
-  return out;
+  const cv::Mat source(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)),
+                       CV_32FC(channels), hwc.data_ptr());
+  cv::Mat image;
+  source.convertTo(image, CV_MAKETYPE(depth, channels), scale);  // rounds and saturates
+  return image;
 }
 
 }  // namespace ern

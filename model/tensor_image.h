@@ -1,6 +1,6 @@
 #pragma once
 // Conversion between images (cv::Mat, 8 or 16 bit, 1 or 3 channels, RGB order) and the network's
-// float tensors [1, C, H, W] in [0, 1].
+// float tensors [1, C, H, W] in [0, 1]. Tensors made from images have channels-last strides.
 
 #include <torch/torch.h>
 

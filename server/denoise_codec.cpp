@@ -1,7 +1,5 @@
 #include "server/denoise_codec.h"
 
-#include <cstring>
-
 #include "common/image_header.h"
 #include "common/image_io.h"
 #include "common/rpc_error.h"
@@ -42,10 +40,10 @@ cv::Mat from_raw(const v1::RawImage& raw, int64_t max_pixels) {
             "-bit pixels take " + std::to_string(expected));
   }
   const int depth = raw.bit_depth() == 8 ? CV_8U : CV_16U;  // 16-bit: little-endian host order
-  cv::Mat image(static_cast<int>(raw.height()), static_cast<int>(raw.width()),
-                CV_MAKETYPE(depth, static_cast<int>(raw.channels())));
-  std::memcpy(image.data, raw.pixels().data(), expected);
-  return image;
+  // A read-only view of the request's bytes: nothing writes to it, and the request outlives it.
+  return cv::Mat(static_cast<int>(raw.height()), static_cast<int>(raw.width()),
+                 CV_MAKETYPE(depth, static_cast<int>(raw.channels())),
+                 const_cast<char*>(raw.pixels().data()));
 }
 
 void to_raw(const cv::Mat& image, v1::RawImage& raw) {

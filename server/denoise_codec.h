@@ -17,6 +17,7 @@ struct RequestImage {
   std::string format;  // png, jpeg, webp, tiff or raw
 };
 
+// Raw pixels are not copied: the result views the request's bytes and must not outlive it.
 RequestImage decode_request_image(const v1::DenoiseRequest& request, int64_t max_pixels);
 
 // The request's output_format (empty: the input's), checked against what the image holds.

@@ -1,10 +1,9 @@
 #include "server/denoise_service.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <set>
 
+#include "common/openmp_threads.h"
 #include "common/rpc_error.h"
 #include "model/tiled_inference.h"
 #include "server/denoise_codec.h"
@@ -64,13 +63,13 @@ DenoiseServiceImpl::DenoiseServiceImpl(JobStore& store, ArtifactStore& artifacts
       batcher_(options.max_batch, options.max_queue_delay, options.max_queue, options.threads) {}
 
 void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, Clock::time_point deadline,
-                               v1::DenoiseResponse& response) {
+                               DynamicBatcher::Arrival& arrival, v1::DenoiseResponse& response) {
   const auto started = Clock::now();
   // A call's own tensor work (conversion, tiling, blending) is light: it runs on the call's thread
   // alone. Otherwise each of many concurrent calls starts an OpenMP team whose idle threads spin
-  // on the cores the executor's forward passes need. (This OpenMP setting is per thread; LibTorch's
-  // own set_num_threads would change every thread's.)
-  thread_local const bool single_threaded = (omp_set_num_threads(1), true);
+  // on the cores the executor's forward passes need. (LibTorch's own set_num_threads would change
+  // every thread's.)
+  thread_local const bool single_threaded = (set_openmp_threads_of_this_thread(1), true);
   (void)single_threaded;
   const RequestImage input = decode_request_image(request, options_.max_pixels);
   const std::string output_format = choose_output_format(request.output_format(), input);
@@ -78,17 +77,15 @@ void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, Clock::time_po
 
   TimingTotals totals;
   const BatchForward through_batcher = [&](const torch::Tensor& batch) {
-    std::vector<std::future<BatchResult>> pending;
-    for (int64_t i = 0; i < batch.size(0); ++i) {
-      pending.push_back(batcher_.submit(model, batch.slice(0, i, i + 1), deadline));
-    }
+    auto pending = batcher_.submit(model, batch, deadline);
+    arrival.withdraw();
     std::vector<torch::Tensor> outputs;
     for (auto& result : pending) {
       auto done = result.get();
       totals.add(done);
       outputs.push_back(done.output);
     }
-    return torch::cat(outputs, 0);
+    return outputs.size() == 1 ? outputs.front() : torch::cat(outputs, 0);
   };
   cv::Mat output;
   try {
@@ -114,13 +111,14 @@ grpc::Status DenoiseServiceImpl::Denoise(grpc::ServerContext* context,
                                          v1::DenoiseResponse* response) {
   return guarded_rpc("Denoise", [&] {
     CallSlot slot(in_flight_, options_.max_concurrent_requests);
+    DynamicBatcher::Arrival arrival(batcher_);
     const size_t size = request->ByteSizeLong();
     if (size > static_cast<size_t>(options_.max_message_bytes)) {
       throw RpcError(grpc::StatusCode::RESOURCE_EXHAUSTED,
                      "request: " + std::to_string(size) + " bytes is over the unary limit of " +
                          std::to_string(options_.max_message_bytes) + "; use DenoiseStream");
     }
-    serve(*request, steady_deadline(*context), *response);
+    serve(*request, steady_deadline(*context), arrival, *response);
   });
 }
 
@@ -151,9 +149,10 @@ grpc::Status DenoiseServiceImpl::DenoiseStream(
     grpc::ServerReaderWriter<v1::DenoiseStreamResponse, v1::DenoiseStreamRequest>* stream) {
   return guarded_rpc("DenoiseStream", [&] {
     CallSlot slot(in_flight_, options_.max_concurrent_requests);
+    DynamicBatcher::Arrival arrival(batcher_);
     const auto request = read_stream(*stream);
     v1::DenoiseResponse response;
-    serve(request, steady_deadline(*context), response);
+    serve(request, steady_deadline(*context), arrival, response);
 
     // The answer's bytes travel in chunks after a first message that carries everything else.
     std::string bytes = response.has_raw() ? std::move(*response.mutable_raw()->mutable_pixels())

@@ -34,8 +34,9 @@ class DenoiseServiceImpl final : public v1::DenoiseService::Service {
     std::atomic<int>& in_flight_;
   };
 
+  // `arrival`: announced when the call began (a stream's upload counts as work on its way).
   void serve(const v1::DenoiseRequest& request, DynamicBatcher::Clock::time_point deadline,
-             v1::DenoiseResponse& response);
+             DynamicBatcher::Arrival& arrival, v1::DenoiseResponse& response);
   v1::DenoiseRequest read_stream(
       grpc::ServerReaderWriter<v1::DenoiseStreamResponse, v1::DenoiseStreamRequest>& stream);
 

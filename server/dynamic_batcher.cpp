@@ -32,21 +32,43 @@ DynamicBatcher::~DynamicBatcher() {
   }
 }
 
-std::future<BatchResult> DynamicBatcher::submit(std::shared_ptr<const ServingModel> model,
-                                                torch::Tensor input, Clock::time_point deadline) {
-  Item item{std::move(model), std::move(input), deadline, Clock::now(), {}};
-  auto result = item.result.get_future();
+DynamicBatcher::Arrival::Arrival(DynamicBatcher& batcher) : batcher_(batcher) {
+  std::lock_guard lock(batcher_.mutex_);
+  ++batcher_.announced_;
+}
+
+void DynamicBatcher::Arrival::withdraw() {
+  if (!pending_) return;
+  pending_ = false;
   {
+    std::lock_guard lock(batcher_.mutex_);
+    --batcher_.announced_;
+  }
+  batcher_.changed_.notify_all();
+}
+
+std::vector<std::future<BatchResult>> DynamicBatcher::submit(
+    std::shared_ptr<const ServingModel> model, const torch::Tensor& images,
+    Clock::time_point deadline) {
+  const size_t count = static_cast<size_t>(images.size(0));
+  std::vector<std::future<BatchResult>> results;
+  {
+    // All at once, so the executor never takes a batch with only the first of them.
     std::lock_guard lock(mutex_);
-    if (queue_.size() >= max_queue_) {
+    if (queue_.size() + count > max_queue_) {
       throw RpcError(grpc::StatusCode::RESOURCE_EXHAUSTED,
                      "the denoise queue is full (" + std::to_string(max_queue_) +
                          " images or tiles waiting); retry later");
     }
-    queue_.push_back(std::move(item));
+    const auto now = Clock::now();
+    for (size_t i = 0; i < count; ++i) {
+      Item item{model, images.slice(0, i, i + 1), deadline, now, {}};
+      results.push_back(item.result.get_future());
+      queue_.push_back(std::move(item));
+    }
   }
   changed_.notify_all();
-  return result;
+  return results;
 }
 
 size_t DynamicBatcher::queue_depth() const {
@@ -61,11 +83,12 @@ bool DynamicBatcher::same_batch(const Item& a, const Item& b) {
 std::deque<DynamicBatcher::Item> DynamicBatcher::take_batch(std::unique_lock<std::mutex>& lock) {
   changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
   if (stopping_) return {};
-  // The oldest item decides the batch; wait for companions until it has waited long enough.
+  // The oldest item decides the batch; wait for companions until it has waited long enough or
+  // no more are on their way.
   const auto ready = [&] {
     size_t companions = 0;
     for (const auto& item : queue_) companions += same_batch(item, queue_.front());
-    return stopping_ || companions >= max_batch_;
+    return stopping_ || companions >= max_batch_ || announced_ == 0;
   };
   changed_.wait_until(lock, queue_.front().enqueued + max_queue_delay_, ready);
   if (stopping_) return {};
@@ -117,7 +140,8 @@ void DynamicBatcher::compute(std::deque<Item>& batch) {
     torch::Tensor outputs;
     {
       c10::InferenceMode inference;
-      outputs = live.front().model->network->forward(torch::cat(inputs, 0));
+      outputs = live.front().model->network->forward(inputs.size() == 1 ? inputs.front()
+                                                                        : torch::cat(inputs, 0));
     }
     const double inference_ms = milliseconds_between(started, Clock::now());
     for (size_t i = 0; i < live.size(); ++i) {

@@ -3,7 +3,8 @@
 // `max_batch` of them are there or the oldest has waited `max_queue_delay`, then run as one
 // forward pass on the executor thread. The queue is bounded: a full queue refuses new work at
 // once (RESOURCE_EXHAUSTED) instead of growing; work whose deadline passed while it waited is
-// dropped (DEADLINE_EXCEEDED) without being computed.
+// dropped (DEADLINE_EXCEEDED) without being computed. The oldest waits for companions only while
+// some call has announced that work is on its way, so a lone request never sits out the delay.
 
 #include <torch/torch.h>
 
@@ -15,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "server/model_pool.h"
 
@@ -37,9 +39,26 @@ class DynamicBatcher {
                  int threads);
   ~DynamicBatcher();  // work still queued fails with UNAVAILABLE
 
-  // input: [1, C, h, w] in [0, 1]. Throws RpcError(RESOURCE_EXHAUSTED) when the queue is full.
-  std::future<BatchResult> submit(std::shared_ptr<const ServingModel> model, torch::Tensor input,
-                                  Clock::time_point deadline);
+  // Announces that a call will submit work soon (it is decoding its image). Withdrawn by
+  // `withdraw()` once the call has submitted, or on destruction.
+  class Arrival {
+   public:
+    explicit Arrival(DynamicBatcher& batcher);
+    ~Arrival() { withdraw(); }
+    Arrival(const Arrival&) = delete;
+    Arrival& operator=(const Arrival&) = delete;
+    void withdraw();
+
+   private:
+    DynamicBatcher& batcher_;
+    bool pending_ = true;
+  };
+
+  // images: [n, C, h, w] in [0, 1], one result each, enqueued together. Throws
+  // RpcError(RESOURCE_EXHAUSTED) when the queue has no room for all of them.
+  std::vector<std::future<BatchResult>> submit(std::shared_ptr<const ServingModel> model,
+                                               const torch::Tensor& images,
+                                               Clock::time_point deadline);
   size_t queue_depth() const;
 
  private:
@@ -62,6 +81,7 @@ class DynamicBatcher {
   std::condition_variable changed_;
   std::deque<Item> queue_;
   bool stopping_ = false;
+  int announced_ = 0;  // calls whose work is on its way
   uint64_t batches_ = 0;
   std::thread executor_;
 };

@@ -1,5 +1,6 @@
 #include "server/serving_options.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -24,7 +25,9 @@ void ServingOptions::validate() const {
   check_range<int64_t>("max_pixels", max_pixels, 1, int64_t{1} << 34);
   check_range("max_concurrent_requests", max_concurrent_requests, 1, 100000);
   check_range("max_queue", max_queue, 1, 1000000);
-  check_range("max_batch", max_batch, 1, 1024);
+  // An image's tiles enter the queue a batch at a time: a queue shorter than a batch could never
+  // take a large image.
+  check_range("max_batch", max_batch, 1, std::min(1024, max_queue));
   check_range<int64_t>("max_queue_delay_us", max_queue_delay.count(), 0, 10'000'000);
   check_range("tile", tile, 32, 8192);
   check_range("overlap", overlap, 0, tile / 2 - 1);

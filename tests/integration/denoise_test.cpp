@@ -258,6 +258,16 @@ TEST_F(DenoiseTest, ConcurrentSameSizeRequestsAreBatchedAndDeadlinesRespected) {
   const auto request = encoded(random_image(64, 64, CV_8UC3));
   v1::DenoiseResponse warm;
   ASSERT_TRUE(call(request, &warm).ok());
+  EXPECT_LT(warm.timings().queue_ms(), 250) << "a lone request waited for companions";
+
+  // A stream whose upload is still going on is work on its way: queued images wait for it (up to
+  // the batching window) instead of running alone.
+  grpc::ClientContext upload_context;
+  auto upload = denoise_->DenoiseStream(&upload_context);
+  v1::DenoiseStreamRequest first;
+  first.mutable_request()->set_image("");  // the bytes follow in chunks
+  ASSERT_TRUE(upload->Write(first));
+
   std::vector<v1::DenoiseResponse> responses(4);
   std::vector<std::thread> clients;
   for (auto& response : responses) {
@@ -267,11 +277,22 @@ TEST_F(DenoiseTest, ConcurrentSameSizeRequestsAreBatchedAndDeadlinesRespected) {
   uint32_t largest = 0;
   for (const auto& response : responses)
     largest = std::max(largest, response.timings().batch_size());
-  EXPECT_GT(largest, 1u) << "four requests within the batching window ran one by one";
+  EXPECT_EQ(largest, 4u) << "four requests within the batching window did not run together";
 
   // A deadline shorter than the batching window: the answer is DEADLINE_EXCEEDED, not an image.
   v1::DenoiseResponse late;
   EXPECT_EQ(call(request, &late, 50ms).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+
+  v1::DenoiseStreamRequest chunk;
+  chunk.set_chunk(request.image());
+  ASSERT_TRUE(upload->Write(chunk));
+  upload->WritesDone();
+  v1::DenoiseStreamResponse answer;
+  ASSERT_TRUE(upload->Read(&answer));
+  EXPECT_TRUE(answer.has_response());
+  while (upload->Read(&answer)) {
+  }
+  EXPECT_TRUE(upload->Finish().ok());
 }
 
 TEST_F(DenoiseTest, LargeImagesStreamInChunksAndRunTiled) {

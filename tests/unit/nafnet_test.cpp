@@ -98,7 +98,6 @@ TEST(Nafnet, PreparedForInferenceGivesTheSameOutputs) {
   c10::InferenceMode inference;
   const auto prepared = network->forward(input);
   ASSERT_EQ(prepared.sizes(), plain.sizes());
-  EXPECT_TRUE(prepared.is_contiguous());
   EXPECT_LT((prepared - plain).abs().max().item<float>(), 1e-4);
   EXPECT_GT(plain.abs().max().item<float>(), 0.1) << "a degenerate network proves nothing";
 }
