@@ -1,5 +1,10 @@
 #include "tests/test_support.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <stdexcept>
 
 #include <gtest/gtest.h>
@@ -9,6 +14,39 @@ std::filesystem::path source_dir() { return ERN_TEST_SOURCE_DIR; }
 std::filesystem::path bin_dir() { return ERN_TEST_BIN_DIR; }
 std::filesystem::path test_data_dir() { return ERN_TEST_DATA_DIR; }
 std::string python() { return ERN_TEST_PYTHON; }
+
+HttpResponse http_get(const std::string& host_port, const std::string& path_and_query) {
+  const auto colon = host_port.rfind(':');
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host_port.substr(0, colon).c_str(), host_port.substr(colon + 1).c_str(), &hints,
+                  &found) != 0) {
+    return {};
+  }
+  const int socket_fd = socket(found->ai_family, found->ai_socktype, found->ai_protocol);
+  const bool connected = connect(socket_fd, found->ai_addr, found->ai_addrlen) == 0;
+  freeaddrinfo(found);
+  HttpResponse response;
+  if (connected) {
+    const std::string request = "GET " + path_and_query + " HTTP/1.0\r\nHost: " + host_port +
+                                "\r\nConnection: close\r\n\r\n";
+    if (write(socket_fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      std::string text;
+      char buffer[65536];
+      ssize_t got;
+      while ((got = read(socket_fd, buffer, sizeof buffer)) > 0) text.append(buffer, got);
+      const auto header_end = text.find("\r\n\r\n");
+      if (text.rfind("HTTP/1.", 0) == 0 && header_end != std::string::npos) {
+        response.status = std::stoi(text.substr(9, 3));
+        response.body = text.substr(header_end + 4);
+      }
+    }
+  }
+  close(socket_fd);
+  return response;
+}
 
 SubprocessResult run(const std::vector<std::string>& argv) {
   auto result = run_subprocess(argv);
@@ -72,6 +110,16 @@ ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::s
 }
 
 ServerProcess::~ServerProcess() { stop(); }
+
+std::string ServerProcess::metrics_address() const {
+  const std::string marker = "metrics on ";
+  if (!wait_for_log(marker, std::chrono::seconds(10))) {
+    throw std::runtime_error("no metrics address logged: " + log());
+  }
+  const std::string text = log();
+  const auto start = text.find(marker) + marker.size();
+  return text.substr(start, text.find_first_of(" \n", start) - start);
+}
 
 std::string ServerProcess::log() const {
   std::ifstream in(log_file_);

@@ -22,6 +22,13 @@ std::string python();
 // A temporary directory removed at the end of the test.
 using TempDir = ern::TempDir;
 
+struct HttpResponse {
+  int status = 0;  // 0: no answer
+  std::string body;
+};
+// A plain HTTP/1.0 GET on loopback (for /metrics, /healthz, Prometheus's API).
+HttpResponse http_get(const std::string& host_port, const std::string& path_and_query);
+
 // Runs a program, failing the test (with its output) if it cannot be started.
 SubprocessResult run(const std::vector<std::string>& argv);
 
@@ -42,6 +49,8 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   const std::string& address() const { return address_; }
+  // The HOST:PORT of its /metrics endpoint, from the "metrics on HOST:PORT" line it logs.
+  std::string metrics_address() const;
   int pid() const { return pid_; }
   std::string log() const;
   // SIGTERM and wait; returns the exit status (or -1 when killed by a signal).
