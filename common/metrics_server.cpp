@@ -1,13 +1,29 @@
 #include "common/metrics_server.h"
 
 #include <civetweb.h>
+#include <dlfcn.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
 #include "common/metrics.h"
 #include "common/process_metrics.h"
+
+// Debian's civetweb starts its threads with 100 KiB stacks (built with USE_STACK_SIZE). glibc puts
+// a thread's static TLS on its stack and refuses (EINVAL) a stack that cannot hold it, which is the
+// case in processes that load LibTorch. Defined here, in the object every metrics user links, this
+// takes the place of libc's function for the whole process and raises such small requests to a
+// floor that fits; larger requests pass through unchanged.
+extern "C" int pthread_attr_setstacksize(pthread_attr_t* attributes, size_t size) {
+  using Function = int (*)(pthread_attr_t*, size_t);
+  static const auto libc_function =
+      reinterpret_cast<Function>(dlsym(RTLD_NEXT, "pthread_attr_setstacksize"));
+  constexpr size_t kFloor = size_t{2} << 20;
+  return libc_function(attributes, std::max(size, kFloor));
+}
 
 namespace ern::metrics {
 namespace {
@@ -40,8 +56,14 @@ MetricsServer::MetricsServer(const std::string& listen, Readiness readiness)
   const char* options[] = {"listening_ports",    listen.c_str(), "num_threads", "2",
                            "request_timeout_ms", "10000",        nullptr};
   mg_callbacks callbacks{};
-  context_ = mg_start(&callbacks, nullptr, options);
-  if (!context_) throw std::runtime_error("metrics: cannot listen on " + listen);
+  mg_init_data init{&callbacks, nullptr, options};
+  unsigned error_code = 0;
+  char error_text[256] = "";
+  mg_error_data error{&error_code, error_text, sizeof error_text};
+  context_ = mg_start2(&init, &error);
+  if (!context_) {
+    throw std::runtime_error("metrics: cannot listen on " + listen + ": " + error_text);
+  }
   mg_server_port bound{};
   if (mg_get_server_ports(context_, 1, &bound) < 1) {
     mg_stop(context_);

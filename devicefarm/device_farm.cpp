@@ -4,15 +4,18 @@
 #include <stdexcept>
 
 #include "common/yaml_config.h"
+#include "devicefarm/farm_metrics.h"
 
 namespace ern::farm {
 
 FarmConfig load_farm_config(const std::filesystem::path& yaml_file) {
   const std::string where = yaml_file.string();
   const YAML::Node root = load_yaml_file(yaml_file);
-  reject_unknown_fields(root, where + ": ", {"listen", "data", "measurement", "devices"});
+  reject_unknown_fields(root, where + ": ",
+                        {"listen", "metrics_listen", "data", "measurement", "devices"});
   FarmConfig config;
   read_yaml_field(root, where + ": ", "listen", config.listen);
+  read_yaml_field(root, where + ": ", "metrics_listen", config.metrics_listen);
   std::string data_dir = config.data_dir.string();
   read_yaml_field(root, where + ": ", "data", data_dir);
   config.data_dir = data_dir;
@@ -53,6 +56,14 @@ DeviceFarm::DeviceFarm(FarmConfig config)
     if (!ids.insert(device.id).second)
       throw std::invalid_argument("devices: duplicate id " + device.id);
     backends_[device.id] = make_backend(device, config_.policy);
+    // Every device's series shown from the start (at 0).
+    auto& metrics = farm_metrics();
+    metrics.cache_hits.with({device.id});
+    metrics.cache_misses.with({device.id});
+    for (const char* kind : {"block", "network"}) {
+      metrics.measurements.with({device.id, kind});
+      metrics.measurement_duration.with({device.id, kind});
+    }
   }
 }
 
@@ -77,26 +88,49 @@ std::vector<BlockResult> DeviceFarm::profile_blocks(const std::string& device,
       throw std::invalid_argument("specs[" + std::to_string(i) + "]: " + error.what());
     }
   }
+  auto& metrics = farm_metrics();
   std::vector<BlockResult> results;
   for (const auto& spec : specs) {
     if (!backend.uses_host()) {
       results.push_back({spec, backend.measure_block(spec), true});
+      metrics.cache_hits.with({device}).inc();
       continue;
     }
     if (auto stored = store_.find(device, spec)) {
       results.push_back({spec, *stored, true});
+      metrics.cache_hits.with({device}).inc();
       continue;
     }
-    std::lock_guard lock(host_);
+    const auto lock = wait_for_host();
     if (auto stored = store_.find(device, spec)) {  // measured while this request waited
       results.push_back({spec, *stored, true});
+      metrics.cache_hits.with({device}).inc();
       continue;
     }
+    metrics.cache_misses.with({device}).inc();
+    const auto started = std::chrono::steady_clock::now();
     const auto stats = backend.measure_block(spec);
+    record_measurement(device, "block", started);
     store_.put(device, spec, stats);
     results.push_back({spec, stats, false});
   }
   return results;
+}
+
+std::unique_lock<std::mutex> DeviceFarm::wait_for_host() {
+  auto& waiting = farm_metrics().waiting;
+  waiting.add(1);
+  std::unique_lock lock(host_);
+  waiting.add(-1);
+  return lock;
+}
+
+void DeviceFarm::record_measurement(const std::string& device, const char* kind,
+                                    std::chrono::steady_clock::time_point started) {
+  auto& metrics = farm_metrics();
+  metrics.measurements.with({device, kind}).inc();
+  metrics.measurement_duration.with({device, kind})
+      .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 
 NetworkMeasurement DeviceFarm::profile_network(const std::string& device,
@@ -105,8 +139,11 @@ NetworkMeasurement DeviceFarm::profile_network(const std::string& device,
   auto& backend = backend_of(device);
   architecture.validate();
   if (!backend.uses_host()) return backend.measure_network(architecture, height, width);
-  std::lock_guard lock(host_);
-  return backend.measure_network(architecture, height, width);
+  const auto lock = wait_for_host();
+  const auto started = std::chrono::steady_clock::now();
+  auto measured = backend.measure_network(architecture, height, width);
+  record_measurement(device, "network", started);
+  return measured;
 }
 
 }  // namespace ern::farm

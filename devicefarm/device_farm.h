@@ -2,6 +2,7 @@
 // The device farm's logic, independent of gRPC: device profiles, their backends, the persistent
 // table, and the rule that measurements on the host run one at a time.
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -21,13 +22,14 @@ struct BlockResult {
 
 struct FarmConfig {
   std::string listen = "0.0.0.0:50052";
+  std::string metrics_listen;  // HOST:PORT of /metrics, /healthz, /readyz; empty: none
   std::vector<DeviceProfile> devices;
   MeasurementPolicy policy;
   std::filesystem::path data_dir = "data/devicefarm";
 };
 
-// Reads a YAML config (listen, data, measurement, devices) (e.g. configs/devicefarm.yaml);
-// table paths are relative to the config file. Errors name the key.
+// Reads a YAML config (listen, metrics_listen, data, measurement, devices) (e.g.
+// configs/devicefarm.yaml); table paths are relative to the config file. Errors name the key.
 FarmConfig load_farm_config(const std::filesystem::path& yaml_file);
 
 class DeviceFarm {
@@ -43,6 +45,9 @@ class DeviceFarm {
 
  private:
   LatencyBackend& backend_of(const std::string& device);
+  std::unique_lock<std::mutex> wait_for_host();  // counted as waiting meanwhile
+  void record_measurement(const std::string& device, const char* kind,
+                          std::chrono::steady_clock::time_point started);
 
   FarmConfig config_;
   std::map<std::string, std::unique_ptr<LatencyBackend>> backends_;

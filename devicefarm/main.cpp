@@ -1,6 +1,7 @@
 // ern-devicefarm: the latency service (ern.v1.LatencyService).
 //
-// usage: ern-devicefarm [--config configs/devicefarm.yaml] [--listen HOST:PORT] [--data DIR]
+// usage: ern-devicefarm [--config configs/devicefarm.yaml] [--listen HOST:PORT]
+//                       [--metrics-listen HOST:PORT] [--data DIR]
 
 #include <cstdio>
 
@@ -10,13 +11,14 @@
 #include "common/grpc_server.h"
 #include "common/heap_tuning.h"
 #include "common/logging.h"
+#include "common/metrics_server.h"
 #include "devicefarm/device_farm.h"
 #include "devicefarm/latency_service.h"
 
 int main(int argc, char** argv) {
   try {
     ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
-                             {"config", "listen", "data", "log-level"});
+                             {"config", "listen", "metrics-listen", "data", "log-level"});
     ern::init_logging(args.value_or("log-level", ""));
     const std::string config_path = args.value_or("config", "configs/devicefarm.yaml");
     auto config = ern::farm::load_farm_config(config_path);
@@ -30,6 +32,9 @@ int main(int argc, char** argv) {
     ern::farm::DeviceFarm farm(config);
     ern::farm::LatencyServiceImpl service(farm);
     auto running = ern::start_grpc_server(listen, {&service}, "ern-devicefarm");
+    const auto metrics_server = ern::metrics::start_metrics_server(
+        "ern-devicefarm", args.value_or("metrics-listen", config.metrics_listen),
+        [] { return std::string(); });  // ready once serving
     for (const auto& device : farm.devices()) {
       spdlog::info("device {} ({}, {} threads) {}", device.id, device.backend, device.threads,
                    device.description);

@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # Installs every Debian package that ERN's build, tests, benchmarks and data preparation use.
 # Idempotent: packages already present are skipped, and apt is only called when something is missing.
+#
+# usage: scripts/setup.sh            everything (build, tests, benchmarks, data)
+#        scripts/setup.sh --runtime  only the shared libraries the built binaries load (the slim
+#                                    stage of docker/'s images)
 set -euo pipefail
+
+runtime_packages=(
+  libtorch1.13 libopenblas0-openmp libopencv-imgcodecs406 libopencv-photo406 libspdlog1.10
+  libyaml-cpp0.7 libsqlite3-0 libgrpc++1.51 libprotobuf32 libcivetweb1 libssl3 ca-certificates
+)
 
 packages=(
   # toolchain
@@ -11,10 +20,19 @@ packages=(
   libsqlite3-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libcivetweb-dev libgtest-dev libssl-dev
   # checks and reference implementations used by the tests
-  python3 python3-numpy python3-torch python3-skimage python3-grpcio prometheus
+  python3 python3-numpy python3-torch python3-skimage python3-grpcio prometheus yamllint
   # natural photographs for training and evaluation (copied by scripts/prepare-data.sh)
   opencv-doc
 )
+
+case "${1:-}" in
+  --runtime) packages=("${runtime_packages[@]}") ;;
+  "") ;;
+  *)
+    echo "setup: unknown option '$1' (use --runtime or nothing)" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for package in "${packages[@]}"; do

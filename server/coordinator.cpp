@@ -7,6 +7,7 @@
 
 #include "common/yaml_config.h"
 #include "devicefarm/latency_client.h"
+#include "server/search_metrics.h"
 
 namespace ern::server {
 namespace {
@@ -23,10 +24,11 @@ CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file
   const auto root = load_yaml_file(yaml_file);
   CoordinatorConfig config;
   try {
-    reject_unknown_fields(
-        root, "",
-        {"listen", "data", "heartbeat_interval_ms", "lease_duration_ms", "devicefarm", "serving"});
+    reject_unknown_fields(root, "",
+                          {"listen", "metrics_listen", "data", "heartbeat_interval_ms",
+                           "lease_duration_ms", "devicefarm", "serving"});
     read_yaml_field(root, "", "listen", config.listen);
+    read_yaml_field(root, "", "metrics_listen", config.metrics_listen);
     std::string data;
     read_yaml_field(root, "", "data", data);
     if (!data.empty()) config.data_dir = data;
@@ -58,6 +60,8 @@ Coordinator::Coordinator(CoordinatorConfig config)
 
 Coordinator::~Coordinator() {
   stopping_ = true;
+  metrics_server_.reset();
+  scrape_hook_.reset();
   if (sweeper_.joinable()) sweeper_.join();
 }
 
@@ -67,6 +71,23 @@ const std::string& Coordinator::start() {
                                // Artifact uploads need their chunks whatever Denoise allows.
                                std::max(config_.serving.max_message_bytes, kMaxMessageBytes));
   sweeper_ = std::thread([this] { sweep_leases(); });
+  // Counts by state come from the store when Prometheus asks.
+  scrape_hook_ = metrics::registry().on_scrape([this] {
+    auto& metrics = search_metrics();
+    const auto counts = store_.job_counts();
+    for (const auto state : {v1::QUEUED, v1::RUNNING, v1::SUCCEEDED, v1::FAILED, v1::CANCELLED}) {
+      const auto found = counts.find(state);
+      metrics.jobs.with({v1::JobState_Name(state)})
+          .set(found == counts.end() ? 0.0 : static_cast<double>(found->second));
+    }
+    const auto workers = store_.worker_counts(config_.timing.lease_duration_ms);
+    metrics.workers.with({"live"}).set(static_cast<double>(workers.live));
+    metrics.workers.with({"busy"}).set(static_cast<double>(workers.busy));
+    metrics.workers.with({"lost"}).set(static_cast<double>(workers.lost));
+  });
+  metrics_server_ = metrics::start_metrics_server(
+      "ern-coordinator", config_.metrics_listen,
+      [this] { return stopping_ ? std::string("shutting down") : std::string(); });
   return running_.address;
 }
 
@@ -76,6 +97,7 @@ void Coordinator::sweep_leases() {
   while (!stopping_) {
     try {
       const int expired = store_.expire_leases();
+      search_metrics().leases_expired.inc(expired);
       if (expired > 0)
         spdlog::warn("{} lease(s) expired; their jobs went back to the queue", expired);
     } catch (const std::exception& error) {

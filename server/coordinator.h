@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "common/grpc_server.h"
+#include "common/metrics.h"
+#include "common/metrics_server.h"
 #include "server/artifact_store.h"
 #include "server/denoise_service.h"
 #include "server/job_store.h"
@@ -20,14 +22,15 @@ namespace ern::server {
 
 struct CoordinatorConfig {
   std::string listen = "0.0.0.0:50051";
+  std::string metrics_listen;  // HOST:PORT of /metrics, /healthz, /readyz; empty: none
   std::filesystem::path data_dir = "data/coordinator";
   LeaseTiming timing;
   std::string devicefarm;  // HOST:PORT used to check a submitted spec's device; empty: not checked
   ServingOptions serving;  // Denoise limits and batching
 };
 
-// Reads a YAML config (listen, data, heartbeat_interval_ms, lease_duration_ms, devicefarm,
-// serving: {...}).
+// Reads a YAML config (listen, metrics_listen, data, heartbeat_interval_ms, lease_duration_ms,
+// devicefarm, serving: {...}).
 CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file);
 
 class Coordinator {
@@ -35,9 +38,12 @@ class Coordinator {
   explicit Coordinator(CoordinatorConfig config);
   ~Coordinator();
 
-  // Starts serving; returns the bound address.
+  // Starts serving (gRPC, and metrics when configured); returns the bound gRPC address.
   const std::string& start();
   RunningServer& running() { return running_; }
+  const metrics::MetricsServer* metrics_server() const { return metrics_server_.get(); }
+  // Readiness answers 503 from now on (a terminating coordinator).
+  void begin_shutdown() { stopping_ = true; }
   JobStore& store() { return store_; }
 
  private:
@@ -53,6 +59,8 @@ class Coordinator {
   RunningServer running_;
   std::atomic<bool> stopping_{false};
   std::thread sweeper_;
+  std::unique_ptr<metrics::Registry::ScrapeHook> scrape_hook_;
+  std::unique_ptr<metrics::MetricsServer> metrics_server_;
 };
 
 }  // namespace ern::server

@@ -46,15 +46,34 @@ struct TimingTotals {
 
 DenoiseServiceImpl::CallSlot::CallSlot(std::atomic<int>& in_flight, int limit)
     : in_flight_(in_flight) {
-  if (in_flight_.fetch_add(1) >= limit) {
+  const int before = in_flight_.fetch_add(1);
+  serving_metrics().in_flight.add(1);
+  if (before >= limit) {
     in_flight_.fetch_sub(1);
+    serving_metrics().in_flight.add(-1);
     throw RpcError(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
         "too many Denoise calls in progress (limit " + std::to_string(limit) + "); retry later");
   }
 }
 
-DenoiseServiceImpl::CallSlot::~CallSlot() { in_flight_.fetch_sub(1); }
+DenoiseServiceImpl::CallSlot::~CallSlot() {
+  in_flight_.fetch_sub(1);
+  serving_metrics().in_flight.add(-1);
+}
+
+grpc::Status DenoiseServiceImpl::observed(const char* method,
+                                          const std::function<void(Call&)>& body) {
+  Call call;
+  const auto status = guarded_rpc(method, [&] { body(call); });
+  auto& series = call.model ? *call.model->metrics : serving_metrics().unresolved;
+  series.requests(status.error_code()).inc();
+  if (status.ok()) {
+    series.request_duration.observe(
+        std::chrono::duration<double>(Clock::now() - call.started).count());
+  }
+  return status;
+}
 
 DenoiseServiceImpl::DenoiseServiceImpl(JobStore& store, ArtifactStore& artifacts,
                                        ServingOptions options)
@@ -63,8 +82,9 @@ DenoiseServiceImpl::DenoiseServiceImpl(JobStore& store, ArtifactStore& artifacts
       batcher_(options.max_batch, options.max_queue_delay, options.max_queue, options.threads) {}
 
 void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, Clock::time_point deadline,
-                               DynamicBatcher::Arrival& arrival, v1::DenoiseResponse& response) {
-  const auto started = Clock::now();
+                               DynamicBatcher::Arrival& arrival, Call& call,
+                               v1::DenoiseResponse& response) {
+  const auto started = call.started;
   // A call's own tensor work (conversion, tiling, blending) is light: it runs on the call's thread
   // alone. Otherwise each of many concurrent calls starts an OpenMP team whose idle threads spin
   // on the cores the executor's forward passes need. (LibTorch's own set_num_threads would change
@@ -73,7 +93,8 @@ void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, Clock::time_po
   (void)single_threaded;
   const RequestImage input = decode_request_image(request, options_.max_pixels);
   const std::string output_format = choose_output_format(request.output_format(), input);
-  const auto model = models_.acquire(request.model());
+  call.model = models_.acquire(request.model());
+  const auto& model = call.model;
 
   TimingTotals totals;
   const BatchForward through_batcher = [&](const torch::Tensor& batch) {
@@ -109,7 +130,7 @@ void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, Clock::time_po
 grpc::Status DenoiseServiceImpl::Denoise(grpc::ServerContext* context,
                                          const v1::DenoiseRequest* request,
                                          v1::DenoiseResponse* response) {
-  return guarded_rpc("Denoise", [&] {
+  return observed("Denoise", [&](Call& call) {
     CallSlot slot(in_flight_, options_.max_concurrent_requests);
     DynamicBatcher::Arrival arrival(batcher_);
     const size_t size = request->ByteSizeLong();
@@ -118,7 +139,7 @@ grpc::Status DenoiseServiceImpl::Denoise(grpc::ServerContext* context,
                      "request: " + std::to_string(size) + " bytes is over the unary limit of " +
                          std::to_string(options_.max_message_bytes) + "; use DenoiseStream");
     }
-    serve(*request, steady_deadline(*context), arrival, *response);
+    serve(*request, steady_deadline(*context), arrival, call, *response);
   });
 }
 
@@ -147,12 +168,12 @@ v1::DenoiseRequest DenoiseServiceImpl::read_stream(
 grpc::Status DenoiseServiceImpl::DenoiseStream(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::DenoiseStreamResponse, v1::DenoiseStreamRequest>* stream) {
-  return guarded_rpc("DenoiseStream", [&] {
+  return observed("DenoiseStream", [&](Call& call) {
     CallSlot slot(in_flight_, options_.max_concurrent_requests);
     DynamicBatcher::Arrival arrival(batcher_);
     const auto request = read_stream(*stream);
     v1::DenoiseResponse response;
-    serve(request, steady_deadline(*context), arrival, response);
+    serve(request, steady_deadline(*context), arrival, call, response);
 
     // The answer's bytes travel in chunks after a first message that carries everything else.
     std::string bytes = response.has_raw() ? std::move(*response.mutable_raw()->mutable_pixels())

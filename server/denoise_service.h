@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 
 #include "ern/v1/denoise.grpc.pb.h"
 #include "server/dynamic_batcher.h"
@@ -34,9 +35,16 @@ class DenoiseServiceImpl final : public v1::DenoiseService::Service {
     std::atomic<int>& in_flight_;
   };
 
+  // What the metrics record of a call: when it began and the model it resolved (if it got so far).
+  struct Call {
+    DynamicBatcher::Clock::time_point started = DynamicBatcher::Clock::now();
+    std::shared_ptr<const ServingModel> model;
+  };
+  // Runs `body` as guarded_rpc does and records the call's status code and duration.
+  grpc::Status observed(const char* method, const std::function<void(Call&)>& body);
   // `arrival`: announced when the call began (a stream's upload counts as work on its way).
   void serve(const v1::DenoiseRequest& request, DynamicBatcher::Clock::time_point deadline,
-             DynamicBatcher::Arrival& arrival, v1::DenoiseResponse& response);
+             DynamicBatcher::Arrival& arrival, Call& call, v1::DenoiseResponse& response);
   v1::DenoiseRequest read_stream(
       grpc::ServerReaderWriter<v1::DenoiseStreamResponse, v1::DenoiseStreamRequest>& stream);
 

@@ -1,6 +1,7 @@
 #include "server/dynamic_batcher.h"
 
 #include "common/rpc_error.h"
+#include "server/serving_metrics.h"
 
 namespace ern::server {
 namespace {
@@ -17,7 +18,9 @@ DynamicBatcher::DynamicBatcher(int max_batch, std::chrono::microseconds max_queu
     : max_batch_(static_cast<size_t>(max_batch)),
       max_queue_delay_(max_queue_delay),
       max_queue_(static_cast<size_t>(max_queue)),
-      executor_([this, threads] { run(threads); }) {}
+      executor_([this, threads] { run(threads); }) {
+  serving_metrics().queue_capacity.set(static_cast<double>(max_queue));
+}
 
 DynamicBatcher::~DynamicBatcher() {
   {
@@ -66,6 +69,7 @@ std::vector<std::future<BatchResult>> DynamicBatcher::submit(
       results.push_back(item.result.get_future());
       queue_.push_back(std::move(item));
     }
+    serving_metrics().queue_depth.set(static_cast<double>(queue_.size()));
   }
   changed_.notify_all();
   return results;
@@ -104,6 +108,7 @@ std::deque<DynamicBatcher::Item> DynamicBatcher::take_batch(std::unique_lock<std
       ++it;
     }
   }
+  serving_metrics().queue_depth.set(static_cast<double>(queue_.size()));
   return batch;
 }
 
@@ -144,7 +149,11 @@ void DynamicBatcher::compute(std::deque<Item>& batch) {
                                                                         : torch::cat(inputs, 0));
     }
     const double inference_ms = milliseconds_between(started, Clock::now());
+    auto& series = *live.front().model->metrics;
+    series.inference_duration.observe(inference_ms / 1000);
+    series.batch_size.observe(static_cast<double>(live.size()));
     for (size_t i = 0; i < live.size(); ++i) {
+      series.queue_duration.observe(milliseconds_between(live[i].enqueued, started) / 1000);
       live[i].result.set_value({outputs.slice(0, i, i + 1),
                                 milliseconds_between(live[i].enqueued, started), inference_ms,
                                 batch_id, static_cast<int>(live.size())});

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "common/rpc_error.h"
+#include "server/search_metrics.h"
 
 namespace ern::server {
 namespace {
@@ -37,6 +38,7 @@ CREATE TABLE IF NOT EXISTS models (
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL, at_ms INTEGER NOT NULL,
   kind TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_by_job ON events (job_id, seq);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql";
 
@@ -150,9 +152,66 @@ uint64_t JobStore::wait_for_change(uint64_t seen_version, int64_t timeout_ms) {
 
 void JobStore::log_event(const std::string& job_id, const std::string& kind,
                          const std::string& detail) {
+  const int64_t now = now_unix_ms();
+  if (kind == "STATE" || kind == "STAGE") record_event_metrics(job_id, kind, detail, now);
   Statement insert(db_, "INSERT INTO events (job_id, at_ms, kind, detail) VALUES (?1, ?2, ?3, ?4)");
-  insert.bind(1, job_id).bind(2, now_unix_ms()).bind(3, kind).bind(4, detail);
+  insert.bind(1, job_id).bind(2, now).bind(3, kind).bind(4, detail);
   insert.step();
+}
+
+void JobStore::record_event_metrics(const std::string& job_id, const std::string& kind,
+                                    const std::string& detail, int64_t now) {
+  auto& metrics = search_metrics();
+  // The event this one ends: the job's previous state or stage change.
+  Statement previous(db_,
+                     "SELECT kind, detail, at_ms FROM events WHERE job_id=?1 AND kind IN "
+                     "('STATE', 'STAGE') ORDER BY seq DESC LIMIT 1");
+  previous.bind(1, job_id);
+  const bool has_previous = previous.step();
+  const double seconds_since =
+      has_previous ? static_cast<double>(now - previous.integer(2)) / 1000.0 : 0.0;
+  const bool previous_was_stage = has_previous && previous.text(0) == "STAGE";
+  if (previous_was_stage) metrics.stage_duration.with({previous.text(1)}).observe(seconds_since);
+  if (kind == "STAGE") return;
+
+  const std::string state = detail.substr(0, detail.find_first_of(" :"));
+  metrics.transitions.with({state}).inc();
+  if (state == "RUNNING" && has_previous) {
+    metrics.queue_wait.observe(seconds_since);
+  } else if (state != "RUNNING") {
+    metrics.forget_job(job_id);  // not running any more (requeued or ended)
+  }
+  if (state == "SUCCEEDED" || state == "FAILED" || state == "CANCELLED") {
+    Statement attempts(db_, "SELECT attempts FROM jobs WHERE id=?1");
+    attempts.bind(1, job_id);
+    if (attempts.step()) metrics.attempts.observe(static_cast<double>(attempts.integer(0)));
+  }
+}
+
+std::map<v1::JobState, int64_t> JobStore::job_counts() {
+  std::lock_guard lock(mutex_);
+  Statement query(db_, "SELECT state, COUNT(*) FROM jobs GROUP BY state");
+  std::map<v1::JobState, int64_t> counts;
+  while (query.step()) counts[static_cast<v1::JobState>(query.integer(0))] = query.integer(1);
+  return counts;
+}
+
+WorkerCounts JobStore::worker_counts(int64_t live_within_ms) {
+  std::lock_guard lock(mutex_);
+  Statement query(db_,
+                  "SELECT last_heartbeat_ms >= ?1, EXISTS (SELECT 1 FROM jobs WHERE "
+                  "jobs.worker=workers.id AND jobs.state=?2) FROM workers");
+  query.bind(1, now_unix_ms() - live_within_ms).bind(2, static_cast<int>(v1::RUNNING));
+  WorkerCounts counts;
+  while (query.step()) {
+    if (query.integer(0) == 0) {
+      ++counts.lost;
+    } else {
+      ++counts.live;
+      counts.busy += query.integer(1);
+    }
+  }
+  return counts;
 }
 
 v1::Job JobStore::load_job(const std::string& id) {
@@ -393,6 +452,7 @@ v1::LeaseStatus JobStore::report_progress(const v1::Lease& lease, const Progress
   status.set_valid(true);
   status.set_expires_unix_ms(timing.integer(1));
   transaction.commit();
+  search_metrics().record_progress(lease.job_id(), progress);
   changed();
   return status;
 }

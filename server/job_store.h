@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -62,6 +63,12 @@ struct NewModel {
   std::string sha256;
 };
 
+struct WorkerCounts {
+  int64_t live = 0;  // heartbeat within the window
+  int64_t busy = 0;  // live and holding a running job
+  int64_t lost = 0;  // silent longer
+};
+
 struct ListedJobs {
   std::vector<v1::Job> jobs;
   std::string next_page_token;
@@ -104,6 +111,10 @@ class JobStore {
   // Returns how many.
   int expire_leases();
 
+  // For the metrics, at scrape time.
+  std::map<v1::JobState, int64_t> job_counts();
+  WorkerCounts worker_counts(int64_t live_within_ms);
+
   // Models.
   v1::Model add_model(const NewModel& model);
   std::vector<v1::Model> models();
@@ -117,6 +128,9 @@ class JobStore {
   v1::Model insert_model(const NewModel& model);
   int64_t next_fencing_token();
   void log_event(const std::string& job_id, const std::string& kind, const std::string& detail);
+  // Transitions, queue wait, stage durations and attempts, from the event being logged.
+  void record_event_metrics(const std::string& job_id, const std::string& kind,
+                            const std::string& detail, int64_t now);
   // The job's row when `lease` is its current lease, else RpcError FAILED_PRECONDITION.
   v1::Job current_job(const v1::Lease& lease);
   void end_attempt(const v1::Job& job, const std::string& reason, bool retryable);

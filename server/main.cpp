@@ -1,6 +1,7 @@
 // ern-coordinator: search jobs, workers' leases, the model registry.
 //
-// usage: ern-coordinator [--config configs/coordinator.yaml] [--listen HOST:PORT] [--data DIR]
+// usage: ern-coordinator [--config configs/coordinator.yaml] [--listen HOST:PORT]
+//                        [--metrics-listen HOST:PORT] [--data DIR]
 //                        [--devicefarm HOST:PORT] [--heartbeat-ms N] [--lease-ms N]
 //                        [--embedded-workers N] [--embedded-devicefarm]
 //                        [--devicefarm-config configs/devicefarm.yaml]
@@ -19,10 +20,11 @@
 int main(int argc, char** argv) {
   ern::keep_freed_memory_in_heap();
   try {
-    ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
-                             {"config", "listen", "data", "devicefarm", "heartbeat-ms", "lease-ms",
-                              "log-level", "embedded-workers", "devicefarm-config"},
-                             {"embedded-devicefarm"});
+    ern::cli::Arguments args(
+        std::vector<std::string>(argv + 1, argv + argc),
+        {"config", "listen", "metrics-listen", "data", "devicefarm", "heartbeat-ms", "lease-ms",
+         "log-level", "embedded-workers", "devicefarm-config"},
+        {"embedded-devicefarm"});
     ern::init_logging(args.value_or("log-level", ""));
     // Without --config, the repository's default config when run from its root, else defaults.
     const std::string config_path = args.value_or("config", "configs/coordinator.yaml");
@@ -30,6 +32,7 @@ int main(int argc, char** argv) {
                       ? ern::server::load_coordinator_config(config_path)
                       : ern::server::CoordinatorConfig{};
     config.listen = args.value_or("listen", config.listen);
+    config.metrics_listen = args.value_or("metrics-listen", config.metrics_listen);
     if (args.has("data")) config.data_dir = args.required("data");
     config.devicefarm = args.value_or("devicefarm", config.devicefarm);
     if (args.has("heartbeat-ms")) {
@@ -60,6 +63,7 @@ int main(int argc, char** argv) {
     auto workers = std::make_unique<ern::server::EmbeddedWorkers>(
         embedded_workers, address, config.devicefarm, config.data_dir);
     ern::wait_for_termination_signal();
+    coordinator.begin_shutdown();
     workers.reset();  // running tasks stop at their next step; their checkpoints stay stored
     ern::shut_down(coordinator.running());
     return 0;

@@ -20,6 +20,11 @@ std::shared_ptr<const ServingModel> ModelPool::load(const v1::Model& model) cons
   serving->image_channels = loaded.architecture.image_channels;
   serving->network = loaded.network;
   serving->network->prepare_for_inference();
+  serving->metrics = std::make_unique<ModelServingSeries>(model.id());
+  const auto& metrics = serving_metrics();
+  metrics.model_loads.inc();
+  metrics.model_load_duration.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   spdlog::info("model {} ({}) loaded for Denoise in {:.0f} ms", model.id(), model.name(),
                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
                    .count());
@@ -52,14 +57,21 @@ std::shared_ptr<const ServingModel> ModelPool::acquire(const std::string& reques
     }
     found->second.last_used = ++uses_;
     loading = found->second.model;
+    if (requested.empty() && last_default_ != model.id()) {
+      if (!last_default_.empty()) serving_metrics().default_model_swaps.inc();
+      last_default_ = model.id();
+    }
+    serving_metrics().loaded_models.set(static_cast<double>(loaded_.size()));
   }
   if (load_here) {
     try {
       promise.set_value(load(model));
     } catch (...) {
       promise.set_exception(std::current_exception());
+      serving_metrics().model_load_failures.inc();
       std::lock_guard lock(mutex_);
       loaded_.erase(model.sha256());  // the next request tries again
+      serving_metrics().loaded_models.set(static_cast<double>(loaded_.size()));
     }
   }
   try {

@@ -13,6 +13,7 @@
 #include "model/nafnet.h"
 #include "server/artifact_store.h"
 #include "server/job_store.h"
+#include "server/serving_metrics.h"
 
 namespace ern::server {
 
@@ -24,6 +25,7 @@ struct ServingModel {
   // Prepared for inference (folded, channels-last). Its forward pass changes nothing, so it runs
   // on a shared const model.
   mutable Nafnet network{nullptr};
+  std::unique_ptr<ModelServingSeries> metrics;
 };
 
 class ModelPool {
@@ -50,6 +52,7 @@ class ModelPool {
   std::mutex mutex_;
   std::map<std::string, Entry> loaded_;  // by archive sha256
   uint64_t uses_ = 0;
+  std::string last_default_;  // the default model the last unnamed request resolved to
 };
 
 }  // namespace ern::server

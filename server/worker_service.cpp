@@ -5,6 +5,7 @@
 #include "common/rpc_error.h"
 #include "server/identifier.h"
 #include "server/model_service.h"
+#include "server/search_metrics.h"
 #include "server/upload_stream.h"
 
 namespace ern::server {
@@ -42,6 +43,7 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext*, const v1::Heartb
     *response->mutable_lease() =
         store_.heartbeat(request->worker_id(), request->has_lease() ? &request->lease() : nullptr,
                          timing_.lease_duration_ms);
+    search_metrics().heartbeats.inc();
   });
 }
 
@@ -52,6 +54,7 @@ grpc::Status WorkerServiceImpl::AcquireTask(grpc::ServerContext*,
     require_worker_id(request->worker_id());
     const auto assignment = store_.acquire(request->worker_id(), timing_.lease_duration_ms);
     if (!assignment) return;
+    search_metrics().leases_granted.inc();
     const auto& job = assignment->job;
     response->set_assigned(true);
     response->mutable_lease()->set_job_id(job.id());

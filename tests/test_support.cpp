@@ -48,6 +48,24 @@ HttpResponse http_get(const std::string& host_port, const std::string& path_and_
   return response;
 }
 
+std::string tiny_search_spec(int search_steps, int checkpoint_every) {
+  return "name: tiny\n"
+         "device: cpu-1t\n"
+         "data: " +
+         test_data_dir().string() +
+         "\n"
+         "architecture: {width: 8, encoder_blocks: [1, 1], middle_blocks: 1, decoder_blocks: [1, "
+         "1]}\n"
+         "training: {batch: 2, patch: 32}\n"
+         "stages: {warmup_steps: 10, search_steps: " +
+         std::to_string(search_steps) +
+         ", finetune_steps: 10, checkpoint_every: " + std::to_string(checkpoint_every) +
+         "}\n"
+         "search: {alpha_learning_rate: 0.05, lambda_latency: 0.2}\n"
+         "latency: {size: [96, 96]}\n"
+         "evaluation: {sigmas: [25]}\n";
+}
+
 SubprocessResult run(const std::vector<std::string>& argv) {
   auto result = run_subprocess(argv);
   EXPECT_NE(result.exit_code, -1) << "could not run " << argv[0] << ": " << result.output;
@@ -61,6 +79,7 @@ SubprocessResult run(const std::vector<std::string>& argv) {
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -78,9 +97,16 @@ ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::s
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_file.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  // Every ERN server's metrics port is an ephemeral one on loopback unless the test names one, so
+  // servers started side by side never compete for the configured defaults.
+  std::vector<std::string> all_args = args;
+  const bool ern_server = std::filesystem::path(binary).filename().string().rfind("ern-", 0) == 0;
+  if (ern_server && std::find(args.begin(), args.end(), "--metrics-listen") == args.end()) {
+    all_args.insert(all_args.end(), {"--metrics-listen", "127.0.0.1:0"});
+  }
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(binary.c_str()));
-  for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  for (const auto& arg : all_args) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
   const int error = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);

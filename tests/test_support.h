@@ -29,6 +29,10 @@ struct HttpResponse {
 // A plain HTTP/1.0 GET on loopback (for /metrics, /healthz, Prometheus's API).
 HttpResponse http_get(const std::string& host_port, const std::string& path_and_query);
 
+// A search spec small enough for a test: width 8, (1-1)-1-(1-1), on device cpu-1t, with the
+// test photographs; 10 warm-up, `search_steps`, 10 + 10 fine-tune steps.
+std::string tiny_search_spec(int search_steps, int checkpoint_every = 20);
+
 // Runs a program, failing the test (with its output) if it cannot be started.
 SubprocessResult run(const std::vector<std::string>& argv);
 
@@ -39,6 +43,7 @@ namespace ern::test {
 // A server binary started for a test: its log goes to a file, start-up waits for its
 // "listening on HOST:PORT" line (port 0 in, the bound port out) or, for a process that does not
 // listen (ern-worker), another `ready_marker`; destruction sends SIGTERM and waits for the exit.
+// An ern-* server gets `--metrics-listen 127.0.0.1:0` unless `args` name one.
 class ServerProcess {
  public:
   ServerProcess(const std::string& binary, const std::vector<std::string>& args,

@@ -2,7 +2,8 @@
 //
 // usage: ern-worker --coordinator HOST:PORT --devicefarm HOST:PORT [--device cpu] [--name NAME]
 //                   [--data DIR] [--threads N] [--poll-ms N] [--progress-ms N]
-//                   [--retry-seconds N]
+//                   [--retry-seconds N] [--metrics-listen HOST:PORT (default 0.0.0.0:9093;
+//                   "" for none)]
 
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "common/grpc_server.h"
 #include "common/heap_tuning.h"
 #include "common/logging.h"
+#include "common/metrics_server.h"
 #include "worker/worker.h"
 
 namespace {
@@ -24,9 +26,10 @@ std::atomic<bool> stop_requested{false};
 int main(int argc, char** argv) {
   ern::keep_freed_memory_in_heap();
   try {
-    ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
-                             {"coordinator", "devicefarm", "device", "name", "data", "poll-ms",
-                              "progress-ms", "retry-seconds", "threads", "log-level"});
+    ern::cli::Arguments args(
+        std::vector<std::string>(argv + 1, argv + argc),
+        {"coordinator", "devicefarm", "device", "name", "data", "poll-ms", "progress-ms",
+         "retry-seconds", "threads", "log-level", "metrics-listen"});
     ern::init_logging(args.value_or("log-level", ""));
     ern::worker::WorkerOptions options;
     options.coordinator = args.value_or("coordinator", options.coordinator);
@@ -51,6 +54,10 @@ int main(int argc, char** argv) {
     }).detach();
 
     ern::worker::Worker worker(options);
+    const auto metrics_server = ern::metrics::start_metrics_server(
+        "ern-worker", args.value_or("metrics-listen", "0.0.0.0:9093"), [&worker] {
+          return worker.registered() ? std::string() : std::string("not registered yet");
+        });
     worker.run(stop_requested);
     return 0;
   } catch (const std::exception& error) {

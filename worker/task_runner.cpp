@@ -9,6 +9,7 @@
 #include "devicefarm/latency_client.h"
 #include "model/search_pipeline.h"
 #include "model/search_spec.h"
+#include "worker/worker_metrics.h"
 
 namespace ern::worker {
 namespace {
@@ -43,19 +44,24 @@ v1::ReportProgressRequest progress_request(const v1::Lease& lease, const SearchP
 TaskRunner::TaskRunner(CoordinatorClient& coordinator, TaskSettings settings)
     : coordinator_(coordinator), settings_(std::move(settings)) {}
 
-void TaskRunner::run(const v1::AcquireTaskResponse& task, const std::atomic<bool>& abandoned) {
+TaskOutcome TaskRunner::run(const v1::AcquireTaskResponse& task,
+                            const std::atomic<bool>& abandoned) {
   const auto& lease = task.lease();
   const fs::path directory = settings_.work_root / "jobs" / lease.job_id();
   spdlog::info("job {} attempt {}: starting{}", lease.job_id(), task.attempt(),
                task.checkpoint_step() > 0
                    ? " from checkpoint at step " + std::to_string(task.checkpoint_step())
                    : "");
+  TaskOutcome outcome = TaskOutcome::kFailed;
   try {
     execute(task, abandoned, directory);
+    outcome = TaskOutcome::kCompleted;
   } catch (const TaskAbandoned& error) {
     spdlog::warn("job {}: stopped, {}", lease.job_id(), error.what());
+    outcome = TaskOutcome::kStopped;
   } catch (const LeaseLost& error) {
     spdlog::warn("job {}: stopped, lease lost ({})", lease.job_id(), error.what());
+    outcome = TaskOutcome::kStopped;
   } catch (const std::invalid_argument& error) {
     // A bad spec or data set fails the same way on every worker: no retry.
     spdlog::error("job {}: {}", lease.job_id(), error.what());
@@ -71,6 +77,7 @@ void TaskRunner::run(const v1::AcquireTaskResponse& task, const std::atomic<bool
   }
   std::error_code ignored;
   fs::remove_all(directory, ignored);
+  return outcome;
 }
 
 void TaskRunner::execute(const v1::AcquireTaskResponse& task, const std::atomic<bool>& abandoned,
@@ -105,6 +112,7 @@ void TaskRunner::execute(const v1::AcquireTaskResponse& task, const std::atomic<
       pack_directory(output, archive);
       try {
         coordinator_.upload_checkpoint(lease, progress.overall_step, archive);
+        worker_metrics().checkpoints_uploaded.with({settings_.worker_name}).inc();
       } catch (const CoordinatorUnavailable& error) {
         // Keep training; the next checkpoint will be offered again.
         spdlog::warn("job {}: checkpoint at step {} not uploaded: {}", lease.job_id(),

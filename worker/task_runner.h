@@ -17,15 +17,18 @@ struct TaskSettings {
   std::string devicefarm;           // HOST:PORT
   std::filesystem::path work_root;  // jobs/<job id>/ under it
   std::chrono::milliseconds progress_every{2000};
-  int threads = 0;  // LibTorch threads for training; 0: one per core
+  int threads = 0;          // LibTorch threads for training; 0: one per core
+  std::string worker_name;  // the metrics' `worker` label
 };
+
+enum class TaskOutcome { kCompleted, kFailed, kStopped };
 
 class TaskRunner {
  public:
   TaskRunner(CoordinatorClient& coordinator, TaskSettings settings);
 
   // Returns when the task has ended on this worker (completed, failed, or abandoned).
-  void run(const v1::AcquireTaskResponse& task, const std::atomic<bool>& abandoned);
+  TaskOutcome run(const v1::AcquireTaskResponse& task, const std::atomic<bool>& abandoned);
 
  private:
   void execute(const v1::AcquireTaskResponse& task, const std::atomic<bool>& abandoned,

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <thread>
 
+#include "worker/worker_metrics.h"
+
 namespace ern::worker {
 
 int64_t host_memory_bytes() {
@@ -42,6 +44,7 @@ void Worker::heartbeat_loop(const std::atomic<bool>& stop) {
         abandoned_ = true;
       }
     } catch (const std::exception& error) {
+      worker_metrics().heartbeat_failures.with({options_.name}).inc();
       spdlog::warn("heartbeat: {}", error.what());
     }
     std::this_thread::sleep_for(heartbeat_every_);
@@ -55,6 +58,7 @@ void Worker::run(const std::atomic<bool>& stop) {
   registration.set_memory_bytes(host_memory_bytes());
   const auto registered = coordinator_.register_worker(registration);
   worker_id_ = registered.worker_id();
+  registered_ = true;
   heartbeat_every_ = std::chrono::milliseconds(registered.heartbeat_interval_ms());
   spdlog::info("registered with {} as {} (heartbeat every {} ms)", coordinator_.address(),
                worker_id_, heartbeat_every_.count());
@@ -62,7 +66,16 @@ void Worker::run(const std::atomic<bool>& stop) {
   std::atomic<bool> stop_heartbeats{false};
   std::thread heartbeats([&] { heartbeat_loop(stop_heartbeats); });
   TaskRunner runner(coordinator_, {options_.devicefarm, options_.data_dir, options_.progress_every,
-                                   options_.threads});
+                                   options_.threads, options_.name});
+  auto& metrics = worker_metrics();
+  auto& busy = metrics.busy.with({options_.name});
+  // Every series shown from the start (at 0), so dashboards and rates have them at once.
+  for (const char* result : {"completed", "failed", "stopped"}) {
+    metrics.tasks.with({options_.name, result});
+  }
+  metrics.task_duration.with({options_.name});
+  metrics.checkpoints_uploaded.with({options_.name});
+  metrics.heartbeat_failures.with({options_.name});
   // Stopping the worker abandons the running task at its next step.
   std::thread stop_watch([&] {
     while (!stop && !stop_heartbeats) std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -80,7 +93,18 @@ void Worker::run(const std::atomic<bool>& stop) {
         lease_ = task.lease();
       }
       abandoned_ = stop.load();
-      runner.run(task, abandoned_);
+      busy.set(1);
+      const auto started = std::chrono::steady_clock::now();
+      const TaskOutcome outcome = runner.run(task, abandoned_);
+      busy.set(0);
+      metrics.task_duration.with({options_.name})
+          .observe(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      metrics.tasks
+          .with({options_.name, outcome == TaskOutcome::kCompleted ? "completed"
+                                : outcome == TaskOutcome::kFailed  ? "failed"
+                                                                   : "stopped"})
+          .inc();
       std::lock_guard lock(lease_mutex_);
       lease_.Clear();
     }

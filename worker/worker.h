@@ -17,8 +17,8 @@ struct WorkerOptions {
   std::string coordinator = "localhost:50051";
   std::string devicefarm = "localhost:50052";
   std::string device = "cpu";
-  int threads = 0;  // LibTorch threads for training; 0: one per core
-  std::string name = "worker";
+  int threads = 0;              // LibTorch threads for training; 0: one per core
+  std::string name = "worker";  // also the `worker` label of its metrics
   std::filesystem::path data_dir = "data/worker";
   std::chrono::milliseconds poll_every{1000};      // AcquireTask when idle
   std::chrono::milliseconds progress_every{2000};  // ReportProgress while running
@@ -31,6 +31,8 @@ class Worker {
   // Runs until `stop` becomes true (a running task is abandoned at its next step; its last
   // checkpoint stays with the coordinator for the next worker).
   void run(const std::atomic<bool>& stop);
+  // Registered with the coordinator (what /readyz reports).
+  bool registered() const { return registered_; }
 
  private:
   void heartbeat_loop(const std::atomic<bool>& stop);
@@ -42,6 +44,7 @@ class Worker {
   std::mutex lease_mutex_;
   v1::Lease lease_;  // the task being run; empty job_id when idle
   std::atomic<bool> abandoned_{false};
+  std::atomic<bool> registered_{false};
 };
 
 // Total memory of this host in bytes (reported at registration).

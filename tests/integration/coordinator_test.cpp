@@ -29,24 +29,6 @@ using namespace std::chrono_literals;
 constexpr int kHeartbeatMs = 300;
 constexpr int kLeaseMs = 3000;
 
-std::string tiny_spec(int search_steps, int checkpoint_every = 20) {
-  return "name: tiny\n"
-         "device: cpu-1t\n"
-         "data: " +
-         test::test_data_dir().string() +
-         "\n"
-         "architecture: {width: 8, encoder_blocks: [1, 1], middle_blocks: 1, decoder_blocks: [1, "
-         "1]}\n"
-         "training: {batch: 2, patch: 32}\n"
-         "stages: {warmup_steps: 10, search_steps: " +
-         std::to_string(search_steps) +
-         ", finetune_steps: 10, checkpoint_every: " + std::to_string(checkpoint_every) +
-         "}\n"
-         "search: {alpha_learning_rate: 0.05, lambda_latency: 0.2}\n"
-         "latency: {size: [96, 96]}\n"
-         "evaluation: {sigmas: [25]}\n";
-}
-
 class CoordinatorTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -158,7 +140,7 @@ test::ServerProcess* CoordinatorTest::farm_ = nullptr;
 
 TEST_F(CoordinatorTest, SubmittedJobSucceedsAndRegistersItsModelWithReportAndLineage) {
   auto worker = start_worker("w1");
-  const std::string spec = tiny_spec(40);
+  const std::string spec = test::tiny_search_spec(40);
   const auto submitted = submit(spec);
   EXPECT_EQ(submitted.state(), v1::QUEUED);
   EXPECT_EQ(submitted.total_steps(), 10 + 40 + 2 * 10);
@@ -264,7 +246,7 @@ TEST_F(CoordinatorTest, BadRequestsNameTheField) {
     EXPECT_NE(status.error_message().find(field), std::string::npos) << status.error_message();
   };
   v1::SubmitSearchJobRequest request;
-  request.set_spec_yaml(tiny_spec(40));
+  request.set_spec_yaml(test::tiny_search_spec(40));
   request.set_priority(101);
   expect_invalid(request, "priority");
   request.set_priority(0);
@@ -273,9 +255,9 @@ TEST_F(CoordinatorTest, BadRequestsNameTheField) {
   request.set_team("");
   request.set_spec_yaml("name: x\ntraining: {batch: 0}\n");
   expect_invalid(request, "spec_yaml: training.batch");
-  request.set_spec_yaml(tiny_spec(40) + "extra: 1\n");
+  request.set_spec_yaml(test::tiny_search_spec(40) + "extra: 1\n");
   expect_invalid(request, "extra");
-  std::string wrong_device = tiny_spec(40);
+  std::string wrong_device = test::tiny_search_spec(40);
   wrong_device.replace(wrong_device.find("cpu-1t"), 6, "sm8650");
   request.set_spec_yaml(wrong_device);
   expect_invalid(request, "device");
@@ -291,7 +273,7 @@ TEST_F(CoordinatorTest, ListJobsFiltersByTeamAndStateAndPagesNewestFirst) {
   std::vector<std::string> ids;
   for (const char* team : {"a", "b", "a"}) {
     v1::SubmitSearchJobRequest request;
-    request.set_spec_yaml(tiny_spec(40));
+    request.set_spec_yaml(test::tiny_search_spec(40));
     request.set_team(team);
     v1::Job job;
     grpc::ClientContext context;
@@ -324,7 +306,7 @@ TEST_F(CoordinatorTest, ListJobsFiltersByTeamAndStateAndPagesNewestFirst) {
 
 TEST_F(CoordinatorTest, WorkerKilledDuringSearchIsResumedByAnotherFromTheLastCheckpoint) {
   auto first = start_worker("w1");
-  const auto submitted = submit(tiny_spec(600));
+  const auto submitted = submit(test::tiny_search_spec(600));
   wait_for(
       submitted.id(),
       [](const v1::Job& job) { return job.stage() == "SEARCH" && job.checkpoint_step() >= 30; },
@@ -362,7 +344,7 @@ TEST_F(CoordinatorTest, CoordinatorKilledMidJobRestartsWithJobsProgressAndModels
   ASSERT_EQ(imported.exit_code, 0) << imported.output;
 
   auto worker = start_worker("w1");
-  const auto submitted = submit(tiny_spec(600));
+  const auto submitted = submit(test::tiny_search_spec(600));
   const auto before = wait_for(
       submitted.id(),
       [](const v1::Job& job) { return job.stage() == "SEARCH" && job.checkpoint_step() >= 30; },
@@ -430,7 +412,7 @@ TEST_F(CoordinatorTest, WorkerWhoseLeaseExpiredCannotWrite) {
     return writer->Finish();
   };
 
-  const auto submitted = submit(tiny_spec(40));
+  const auto submitted = submit(test::tiny_search_spec(40));
   const std::string silent = register_worker("silent");
   const auto first = acquire(silent);
   ASSERT_TRUE(first.assigned());
@@ -482,7 +464,7 @@ TEST_F(CoordinatorTest, WorkerWhoseLeaseExpiredCannotWrite) {
 
 TEST_F(CoordinatorTest, CancelReachesTheWorkerWithinOneHeartbeatAndFreesIt) {
   auto worker = start_worker("w1");
-  const auto long_job = submit(tiny_spec(2000));
+  const auto long_job = submit(test::tiny_search_spec(2000));
   wait_for(
       long_job.id(), [](const v1::Job& job) { return job.stage() == "SEARCH"; }, 300s);
 
@@ -505,7 +487,7 @@ TEST_F(CoordinatorTest, CancelReachesTheWorkerWithinOneHeartbeatAndFreesIt) {
   EXPECT_EQ(get(long_job.id()).state(), v1::CANCELLED);
 
   // The worker is free: the next job runs on it.
-  const auto next = submit(tiny_spec(40));
+  const auto next = submit(test::tiny_search_spec(40));
   const auto job = wait_for(next.id(), ended, 300s);
   EXPECT_EQ(job.state(), v1::SUCCEEDED) << job.failure_reason();
   EXPECT_EQ(job.worker(), cancelled.worker());
