@@ -16,7 +16,7 @@ log=$out/coordinator.log
 # the cores while the farm times a network.
 export OMP_WAIT_POLICY=PASSIVE
 
-build/bin/ern-coordinator --listen 127.0.0.1:0 --data "$out/coordinator" \
+build/bin/ern-coordinator --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --data "$out/coordinator" \
   --embedded-devicefarm --embedded-workers 1 > "$log" 2>&1 &
 coordinator_pid=$!
 trap 'kill $coordinator_pid 2>/dev/null; wait $coordinator_pid 2>/dev/null || true' EXIT

@@ -12,7 +12,8 @@ log=out/devicefarm.log
 # the cores while the farm times a network.
 export OMP_WAIT_POLICY=PASSIVE
 
-build/bin/ern-devicefarm --config configs/devicefarm.yaml --listen 127.0.0.1:0 > "$log" 2>&1 &
+build/bin/ern-devicefarm --config configs/devicefarm.yaml --listen 127.0.0.1:0 \
+  --metrics-listen 127.0.0.1:0 > "$log" 2>&1 &
 farm_pid=$!
 trap 'kill $farm_pid 2>/dev/null; wait $farm_pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
