@@ -28,34 +28,20 @@ std::string format_value(double value) {
   return text;
 }
 
-std::string escape_label_value(const std::string& value) {
-  std::string escaped;
-  for (const char c : value) {
-    if (c == '\\') {
-      escaped += "\\\\";
-    } else if (c == '"') {
-      escaped += "\\\"";
+// Backslashes and newlines escaped (HELP text); label values also escape double quotes.
+std::string escaped(const std::string& text, bool quotes) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '\\' || (quotes && c == '"')) {
+      out += '\\';
+      out += c;
     } else if (c == '\n') {
-      escaped += "\\n";
+      out += "\\n";
     } else {
-      escaped += c;
+      out += c;
     }
   }
-  return escaped;
-}
-
-std::string escape_help(const std::string& help) {
-  std::string escaped;
-  for (const char c : help) {
-    if (c == '\\') {
-      escaped += "\\\\";
-    } else if (c == '\n') {
-      escaped += "\\n";
-    } else {
-      escaped += c;
-    }
-  }
-  return escaped;
+  return out;
 }
 
 bool valid_name(const std::string& name) {
@@ -129,7 +115,7 @@ FamilyBase::FamilyBase(std::string name, std::string help, std::string type,
 }
 
 void FamilyBase::render(std::string& out) const {
-  out += "# HELP " + name_ + " " + escape_help(help_) + "\n";
+  out += "# HELP " + name_ + " " + escaped(help_, false) + "\n";
   out += "# TYPE " + name_ + " " + type_ + "\n";
   std::lock_guard lock(mutex_);
   render_samples(out);
@@ -145,7 +131,7 @@ void FamilyBase::check_labels(const Labels& labels) const {
 std::string FamilyBase::open_label_text(const Labels& labels) const {
   std::string text;
   for (size_t i = 0; i < labels.size(); ++i) {
-    text += (i == 0 ? "{" : ",") + label_names_[i] + "=\"" + escape_label_value(labels[i]) + "\"";
+    text += (i == 0 ? "{" : ",") + label_names_[i] + "=\"" + escaped(labels[i], true) + "\"";
   }
   return text;
 }
