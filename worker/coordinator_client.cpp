@@ -18,9 +18,11 @@ void set_deadline(grpc::ClientContext& context, std::chrono::seconds deadline) {
   context.set_deadline(std::chrono::system_clock::now() + deadline);
 }
 
+// CANCELLED too: a coordinator shutting down cancels the calls in progress on its side.
 bool is_transient(const grpc::Status& status) {
   return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+         status.error_code() == grpc::StatusCode::CANCELLED;
 }
 
 // Turns a failed status into the matching exception.
@@ -51,7 +53,11 @@ void CoordinatorClient::with_retries(std::chrono::seconds budget, Call&& call) {
     } catch (const CoordinatorUnavailable& error) {
       if (std::chrono::steady_clock::now() + backoff > give_up) throw;
       spdlog::warn("{} (retrying in {} ms)", error.what(), backoff.count());
-      std::this_thread::sleep_for(backoff);
+      const auto wake = std::chrono::steady_clock::now() + backoff;
+      while (std::chrono::steady_clock::now() < wake) {
+        if (stop_ && *stop_) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
       backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
     }
   }

@@ -3,6 +3,7 @@
 // upload, complete) retry with exponential backoff while the coordinator is unreachable; a
 // rejected fencing token throws LeaseLost.
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -43,6 +44,9 @@ class CoordinatorClient {
   void fail(const v1::Lease& lease, const std::string& reason, bool retryable);
 
   const std::string& address() const { return address_; }
+  // Retries end (CoordinatorUnavailable) as soon as `stop` is true: a worker told to stop while
+  // the coordinator is away stops at once instead of waiting out the retry budget.
+  void give_up_when(const std::atomic<bool>& stop) { stop_ = &stop; }
 
  private:
   template <typename Call>
@@ -53,6 +57,7 @@ class CoordinatorClient {
 
   std::string address_;
   std::chrono::seconds retry_budget_;
+  const std::atomic<bool>* stop_ = nullptr;
   std::unique_ptr<v1::WorkerService::Stub> stub_;
 };
 

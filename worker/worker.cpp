@@ -52,6 +52,16 @@ void Worker::heartbeat_loop(const std::atomic<bool>& stop) {
 }
 
 void Worker::run(const std::atomic<bool>& stop) {
+  coordinator_.give_up_when(stop);
+  try {
+    serve(stop);
+  } catch (const CoordinatorUnavailable& error) {
+    if (!stop) throw;
+    spdlog::info("stopped while the coordinator was unreachable ({})", error.what());
+  }
+}
+
+void Worker::serve(const std::atomic<bool>& stop) {
   v1::RegisterWorkerRequest registration;
   registration.set_name(options_.name);
   registration.set_device(options_.device);

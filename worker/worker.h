@@ -35,6 +35,7 @@ class Worker {
   bool registered() const { return registered_; }
 
  private:
+  void serve(const std::atomic<bool>& stop);  // register, then lease and run tasks
   void heartbeat_loop(const std::atomic<bool>& stop);
 
   WorkerOptions options_;
