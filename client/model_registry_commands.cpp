@@ -103,8 +103,9 @@ int models_import(const Args& raw) {
     auto context = call_context(600);
     auto writer = v1::ModelService::NewStub(server.channel)->ImportModel(context.get(), &model);
     v1::ImportModelRequest message;
-    message.mutable_header()->set_name(
-        args.value_or("name", fs::absolute(directory).lexically_normal().filename().string()));
+    auto normal = fs::absolute(directory).lexically_normal();
+    if (!normal.has_filename()) normal = normal.parent_path();  // "models/tiny/" names "tiny"
+    message.mutable_header()->set_name(args.value_or("name", normal.filename().string()));
     message.mutable_header()->set_team(args.value_or("team", ""));
     bool open = writer->Write(message);
     std::ifstream in(archive, std::ios::binary);

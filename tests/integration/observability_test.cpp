@@ -110,13 +110,15 @@ class ObservabilityTest : public ::testing::Test {
     channel_ = grpc::CreateChannel(coordinator_->address(), grpc::InsecureChannelCredentials());
 
     const auto ernctl = (test::bin_dir() / "ernctl").string();
-    const auto model_dir = dir_ / "model";
+    const auto model_dir = dir_ / "tiny";
     const auto made = test::run({ernctl, "model", "init", "--width", "8", "--enc", "1,1",
                                  "--middle", "1", "--dec", "1,1", "-o", model_dir.string()});
     ASSERT_EQ(made.exit_code, 0) << made.output;
-    const auto imported = test::run({ernctl, "models", "import", model_dir.string(), "--name",
-                                     "tiny", "--server", coordinator_->address()});
+    // Named after its directory, also when the path ends in a slash.
+    const auto imported = test::run({ernctl, "models", "import", model_dir.string() + "/",
+                                     "--server", coordinator_->address()});
     ASSERT_EQ(imported.exit_code, 0) << imported.output;
+    EXPECT_NE(imported.output.find("imported tiny as"), std::string::npos) << imported.output;
   }
 
   std::vector<test::ServerProcess*> processes() {
