@@ -20,9 +20,10 @@ packages=(
   libsqlite3-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libcivetweb-dev libgtest-dev libssl-dev
   # checks and reference implementations used by the tests
-  python3 python3-numpy python3-torch python3-skimage python3-grpcio prometheus yamllint
-  # natural photographs for training and evaluation (copied by scripts/prepare-data.sh)
-  opencv-doc
+  python3 python3-numpy python3-torch python3-skimage python3-pil python3-grpcio prometheus yamllint
+  # natural photographs for training and evaluation (scripts/data-split.tsv, copied and downscaled by
+  # scripts/prepare-data.sh)
+  opencv-doc lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 palapeli-data plasma-workspace-wallpapers
 )
 
 case "${1:-}" in
