@@ -26,6 +26,7 @@
 #include "common/temp_dir.h"
 #include "model/evaluation.h"
 #include "model/model_dir.h"
+#include "model/nlm_reference.h"
 #include "model/tool_paths.h"
 
 namespace {
@@ -135,8 +136,9 @@ int main(int argc, char** argv) {
       });
       cv::Mat noisy(size, size, CV_8UC3);
       cv::randu(noisy, 0, 255);
-      const Timing nlm =
-          time_repeats(std::max(1, repeats / 3), [&] { ern::nlm_denoise(noisy, 25.0); });
+      const double nlm_factor = ern::load_nlm_strength_if_present().factor(25.0);
+      const Timing nlm = time_repeats(std::max(1, repeats / 3),
+                                      [&] { ern::nlm_denoise(noisy, 25.0, nlm_factor); });
 
       std::printf("%dx%d %26s %9s %9s %9s %9s\n", size, size, "", "median ms", "p10 ms", "p90 ms",
                   "vs ERN");

@@ -30,6 +30,7 @@
 #include "model/evaluation.h"
 #include "model/image_metrics.h"
 #include "model/model_dir.h"
+#include "model/nlm_reference.h"
 #include "model/noise.h"
 #include "server/coordinator.h"
 
@@ -265,6 +266,7 @@ int main(int argc, char** argv) {
       }
       std::sort(photos.begin(), photos.end());
       double noisy_db = 0, served_db = 0, nlm_db = 0, served_time = 0, nlm_time = 0;
+      const double nlm_factor = ern::load_nlm_strength_if_present().factor(25.0);
       for (size_t i = 0; i < photos.size(); ++i) {
         const cv::Mat clean = ern::read_rgb8(photos[i]);
         const cv::Mat noisy = ern::add_gaussian_noise(clean, 25.0, 1000 + i);
@@ -275,7 +277,7 @@ int main(int argc, char** argv) {
         if (!status.ok()) throw std::runtime_error("Denoise: " + status.error_message());
         served_time += ms_since(started);
         started = Clock::now();
-        const cv::Mat nlm = ern::nlm_denoise(noisy, 25.0);
+        const cv::Mat nlm = ern::nlm_denoise(noisy, 25.0, nlm_factor);
         nlm_time += ms_since(started);
         noisy_db += ern::psnr(clean, noisy);
         served_db += ern::psnr(clean, ern::decode_image(response.image()));

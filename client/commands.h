@@ -13,11 +13,13 @@ using Args = std::vector<std::string>;
 int model_import_nafnet(const Args& args);
 int model_init(const Args& args);
 int model_info(const Args& args);
+int model_export(const Args& args);
 int train(const Args& args);
 int denoise(const Args& args);
 int noise(const Args& args);
 int compare(const Args& args);
 int evaluate(const Args& args);
+int tune_nlm(const Args& args);
 int search_run_local(const Args& args);
 
 int search_submit(const Args& args);

@@ -17,8 +17,11 @@
 namespace ern::cli {
 
 int evaluate(const Args& raw) {
-  Arguments args(raw, {"local", "images", "sigma", "seed", "device"}, {"json", "no-nlm"});
-  args.expect_positionals(0, "ernctl eval --local DIR --images DIR [--sigma 15,25,50] [--json]");
+  Arguments args(raw, {"local", "images", "sigma", "seed", "device", "nlm-strength"},
+                 {"json", "no-nlm"});
+  args.expect_positionals(0,
+                          "ernctl eval --local DIR --images DIR [--sigma 15,25,50] "
+                          "[--nlm-strength configs/nlm.yaml] [--no-nlm] [--json]");
   EvaluationOptions options;
   options.sigmas = args.numbers_or("sigma", options.sigmas);
   for (double sigma : options.sigmas) {
@@ -27,6 +30,8 @@ int evaluate(const Args& raw) {
   options.seed =
       static_cast<uint64_t>(args.integer_or("seed", 0, 0, std::numeric_limits<long long>::max()));
   options.classical_reference = !args.has("no-nlm");
+  options.nlm = args.has("nlm-strength") ? load_nlm_strength(args.required("nlm-strength"))
+                                         : load_nlm_strength_if_present();
   const auto images = list_images(args.required("images"));
   auto model = load_model_dir(args.required("local"));
   model.network->to(parse_device(args.value_or("device", "cpu")));
@@ -41,7 +46,10 @@ int evaluate(const Args& raw) {
       nlohmann::json entry = {{"images", result.images},
                               {"noisy", scores(result.noisy)},
                               {"model", scores(result.network)}};
-      if (options.classical_reference) entry["nlm"] = scores(result.nlm);
+      if (options.classical_reference) {
+        entry["nlm"] = scores(result.nlm);
+        entry["nlm"]["strength_factor"] = options.nlm.factor(result.sigma);
+      }
       char key[32];
       std::snprintf(key, sizeof(key), "%g", result.sigma);
       out[key] = entry;

@@ -23,9 +23,11 @@ Models (offline):
   model init --width W --enc 2,2,4,8 --middle 12 --dec 2,2,2,2 -o DIR   random initialization
   model import-nafnet CHECKPOINT --width 32 --enc 2,2,4,8 --middle 12 --dec 2,2,2,2 -o DIR
   model info DIR [--json]                                 params, G MACs at 256x256, architecture
+  model export DIR -o DIR2 [--fp16]                       a copy, weights stored as fp16 or fp32
 Training and evaluation (offline):
   train --model DIR --data data/images --iters N --patch P --batch B -o DIR2
-  eval --local DIR --images DIR [--sigma 15,25,50] [--json]
+  eval --local DIR --images DIR [--sigma 15,25,50] [--nlm-strength configs/nlm.yaml] [--json]
+  tune-nlm --images data/images/val -o configs/nlm.yaml   NLM strength per sigma, best val PSNR
 Images:
   denoise INPUT -o OUTPUT [--model M] [--format png|jpeg|webp|tiff] [--server HOST:PORT]
   denoise --local DIR INPUT -o OUTPUT                     offline, with a model directory
@@ -42,7 +44,8 @@ Search jobs on the coordinator (--server HOST:PORT, default localhost:50051):
 Model registry on the coordinator (--server HOST:PORT):
   models list [--json]
   models get MODEL [--json]                 report (baseline vs ERN-Net) and lineage
-  models set-default MODEL                  the model Denoise uses when none is named
+  models set-default MODEL [--force]        the model Denoise uses when none is named (must
+                                            pass the quality gate unless forced)
   models import DIR [--name NAME] [--team T])";
 
 }  // namespace
@@ -53,8 +56,10 @@ int main(int argc, char** argv) {
       {"model init", ern::cli::model_init},
       {"model import-nafnet", ern::cli::model_import_nafnet},
       {"model info", ern::cli::model_info},
+      {"model export", ern::cli::model_export},
       {"train", ern::cli::train},
       {"eval", ern::cli::evaluate},
+      {"tune-nlm", ern::cli::tune_nlm},
       {"denoise", ern::cli::denoise},
       {"noise", ern::cli::noise},
       {"compare", ern::cli::compare},

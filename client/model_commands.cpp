@@ -78,6 +78,20 @@ int model_import_nafnet(const Args& raw) {
   return 0;
 }
 
+int model_export(const Args& raw) {
+  Arguments args(raw, {"o"}, {"fp16"});
+  args.expect_positionals(1, "ernctl model export DIR -o DIR2 [--fp16]");
+  const std::filesystem::path source = args.positional(0, "DIR");
+  const std::filesystem::path output = args.required("o");
+  auto model = load_model_dir(source);
+  auto json = read_model_json(source);
+  auto provenance = json["metadata"].value("provenance", nlohmann::json::object());
+  save_model_dir(output, model.network, provenance,
+                 args.has("fp16") ? WeightStorage::kFloat16 : WeightStorage::kFloat32);
+  print_saved(output);
+  return 0;
+}
+
 int model_info(const Args& raw) {
   Arguments args(raw, {}, {"json"});
   args.expect_positionals(1, "ernctl model info DIR [--json]");

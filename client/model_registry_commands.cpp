@@ -26,6 +26,14 @@ v1::Model get_model(const ServerConnection& server, const std::string& id) {
   return model;
 }
 
+// "31.52 / 0.8712", or "pending" while the coordinator scores it.
+std::string score_text(const v1::Model& model) {
+  if (!model.has_quality()) return "pending";
+  char text[48];
+  std::snprintf(text, sizeof(text), "%.2f / %.4f", model.quality().psnr(), model.quality().ssim());
+  return text;
+}
+
 }  // namespace
 
 int models_list(const Args& raw) {
@@ -46,12 +54,14 @@ int models_list(const Args& raw) {
     std::printf("%s\n", models.dump(2).c_str());
     return 0;
   }
-  std::printf("%-14s %-32s %-7s %-12s %12s %s\n", "ID", "NAME", "SOURCE", "JOB", "PARAMS",
-              "DEFAULT");
+  std::printf("%-14s %-32s %-8s %-12s %10s %-22s %s\n", "ID", "NAME", "SOURCE", "JOB", "PARAMS",
+              "SCORE (PSNR/SSIM)", "DEFAULT");
   for (const auto& model : response.models()) {
-    std::printf("%-14s %-32s %-7s %-12s %12lld %s\n", model.id().c_str(), model.name().c_str(),
-                model.source().c_str(), model.job_id().empty() ? "-" : model.job_id().c_str(),
-                static_cast<long long>(model.params()), model.is_default() ? "*" : "");
+    std::printf("%-14s %-32s %-8s %-12s %10lld %-22s %s\n", model.id().c_str(),
+                model.name().c_str(), model.source().c_str(),
+                model.job_id().empty() ? "-" : model.job_id().c_str(),
+                static_cast<long long>(model.params()), score_text(model).c_str(),
+                model.is_default() ? "*" : "");
   }
   return 0;
 }
@@ -68,16 +78,29 @@ int models_get(const Args& raw) {
               model.source().c_str(),
               model.job_id().empty() ? "" : (" by " + model.job_id()).c_str(),
               static_cast<long long>(model.params()), model.is_default() ? ", default" : "");
+  if (model.has_quality()) {
+    std::printf("quality gate score: %s on %d images at sigma %g (image set %.12s)\n",
+                score_text(model).c_str(), model.quality().images(), model.quality().sigma(),
+                model.quality().image_set_sha256().c_str());
+  }
+  if (!model.promotion().empty()) std::printf("promotion: %s\n", model.promotion().c_str());
+  if (model.has_lineage()) {
+    const auto& lineage = model.lineage();
+    std::printf("lineage: data %s, latency table %s (%d rows, sha256 %s)\n",
+                lineage.data_sha256().c_str(), lineage.latency_device().c_str(),
+                lineage.latency_table_rows(), lineage.latency_table_sha256().c_str());
+  }
   if (!model.report_json().empty()) print_search_report(nlohmann::json::parse(model.report_json()));
   return 0;
 }
 
 int models_set_default(const Args& raw) {
-  Arguments args(raw, {"server"});
-  args.expect_positionals(1, "ernctl models set-default MODEL");
+  Arguments args(raw, {"server"}, {"force"});
+  args.expect_positionals(1, "ernctl models set-default MODEL [--force]");
   const auto server = connect_to_server(args);
   v1::SetDefaultModelRequest request;
   request.set_id(args.positional(0, "MODEL"));
+  request.set_force(args.has("force"));
   v1::Model model;
   check_rpc(v1::ModelService::NewStub(server.channel)
                 ->SetDefaultModel(call_context().get(), request, &model),

@@ -111,6 +111,23 @@ nlohmann::json model_json(const v1::Model& model) {
   if (!model.job_id().empty()) {
     json["lineage"] = {{"job", model.job_id()}, {"spec_yaml", model.spec_yaml()}};
   }
+  if (model.has_lineage()) {
+    const auto& lineage = model.lineage();
+    json["lineage"]["data_sha256"] = lineage.data_sha256();
+    json["lineage"]["latency_table"] = {{"device", lineage.latency_device()},
+                                        {"sha256", lineage.latency_table_sha256()},
+                                        {"rows", lineage.latency_table_rows()}};
+  }
+  if (model.has_quality()) {
+    const auto& quality = model.quality();
+    json["quality"] = {{"psnr", quality.psnr()},
+                       {"ssim", quality.ssim()},
+                       {"sigma", quality.sigma()},
+                       {"images", quality.images()},
+                       {"image_set_sha256", quality.image_set_sha256()},
+                       {"scored_unix_ms", quality.scored_unix_ms()}};
+  }
+  if (!model.promotion().empty()) json["promotion"] = model.promotion();
   if (!model.report_json().empty()) json["report"] = nlohmann::json::parse(model.report_json());
   return json;
 }

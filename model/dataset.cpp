@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "common/image_io.h"
+#include "common/sha256.h"
 #include "model/noise.h"
 
 namespace ern {
@@ -152,6 +153,18 @@ std::unique_ptr<TrainingData> open_training_data(const fs::path& directory,
     return std::make_unique<PairedNoiseData>(directory, seed, patch);
   }
   return std::make_unique<SyntheticNoiseData>(directory, sigmas, seed, patch);
+}
+
+std::string image_folder_digest(const std::filesystem::path& data) {
+  std::string listing;
+  for (const char* split : {"train", "val"}) {
+    if (!std::filesystem::is_directory(data / split)) continue;
+    for (const auto& image : list_images(data / split)) {
+      listing += std::string(split) + "/" + image.filename().string() + " " +
+                 sha256_file_hex(image) + "\n";
+    }
+  }
+  return sha256_hex(listing);
 }
 
 }  // namespace ern

@@ -70,6 +70,10 @@ class PairedNoiseData : public TrainingData {
   std::vector<std::vector<torch::Tensor>> pairs_;  // {noisy, clean}
 };
 
+// Digest of the train/ and val/ images under `data` (each file's split, name and SHA-256): which
+// photographs a run read, for lineage.
+std::string image_folder_digest(const std::filesystem::path& data);
+
 // Paired data when `directory` has noisy/ and clean/ subfolders, synthetic noise otherwise.
 std::unique_ptr<TrainingData> open_training_data(const std::filesystem::path& directory,
                                                  const std::vector<double>& sigmas, uint64_t seed,

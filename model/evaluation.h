@@ -10,6 +10,7 @@
 #include <opencv2/core.hpp>
 
 #include "model/nafnet.h"
+#include "model/nlm_reference.h"
 #include "model/tiled_inference.h"
 
 namespace ern {
@@ -31,6 +32,7 @@ struct EvaluationOptions {
   std::vector<double> sigmas{15, 25, 50};
   uint64_t seed = 0;
   bool classical_reference = true;
+  NlmStrength nlm;  // the classical reference's tuned strength
   TileOptions tiles;
 };
 
@@ -38,9 +40,6 @@ struct EvaluationOptions {
 std::vector<SigmaEvaluation> evaluate_denoiser(Nafnet& network,
                                                const std::vector<std::filesystem::path>& images,
                                                const EvaluationOptions& options);
-
-// OpenCV's colour non-local means with filter strength chosen for `sigma` (0..255 scale).
-cv::Mat nlm_denoise(const cv::Mat& rgb8, double sigma);
 
 // The noise seed used for image `index` at `sigma`, so every tool adds the same noise.
 uint64_t evaluation_noise_seed(uint64_t seed, size_t index, double sigma);

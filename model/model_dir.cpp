@@ -67,10 +67,14 @@ void load_named_tensors(torch::nn::Module& module, const NamedTensors& tensors,
 }
 
 void save_model_dir(const std::filesystem::path& directory, Nafnet& network,
-                    const nlohmann::json& provenance) {
+                    const nlohmann::json& provenance, WeightStorage storage) {
   std::filesystem::create_directories(directory);
   const auto& architecture = network->architecture();
-  write_safetensors(directory / kWeightsFile, named_tensors_of(*network));
+  auto tensors = named_tensors_of(*network);
+  if (storage == WeightStorage::kFloat16) {
+    for (auto& [name, tensor] : tensors) tensor = tensor.detach().to(torch::kHalf);
+  }
+  write_safetensors(directory / kWeightsFile, tensors);
 
   const int64_t macs = count_conv_macs(
       *network, [&](const torch::Tensor& x) { return network->forward(x); },
@@ -84,6 +88,7 @@ void save_model_dir(const std::filesystem::path& directory, Nafnet& network,
         {"macs_256", macs},
         {"gmacs_256", static_cast<double>(macs) / 1e9},
         {"created_at", utc_now()},
+        {"weights_dtype", storage == WeightStorage::kFloat16 ? "F16" : "F32"},
         {"provenance", provenance}}},
   };
   write_file_atomically(directory / kModelJson, model.dump(2) + "\n");

@@ -21,10 +21,14 @@ struct LoadedModel {
   Nafnet network{nullptr};
 };
 
+// How weights are stored. Loading always restores fp32; fp16 halves the size of a shipped model.
+enum class WeightStorage { kFloat32, kFloat16 };
+
 // Writes weights first and model.json last (both atomically), so a directory with a model.json
 // always has complete weights. `provenance` says where the weights came from.
 void save_model_dir(const std::filesystem::path& directory, Nafnet& network,
-                    const nlohmann::json& provenance);
+                    const nlohmann::json& provenance,
+                    WeightStorage storage = WeightStorage::kFloat32);
 
 // Reads model.json only (cheap; no weights).
 nlohmann::json read_model_json(const std::filesystem::path& directory);

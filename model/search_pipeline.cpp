@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/atomic_file.h"
+#include "common/sha256.h"
 #include "model/dataset.h"
 #include "model/evaluation.h"
 #include "model/mac_counter.h"
@@ -23,6 +24,8 @@ namespace fs = std::filesystem;
 struct LatencyTable {
   torch::Tensor ms;  // [blocks, alternatives]
   double baseline_ms = 0.0;
+  std::string sha256;  // digest of the rows read (query and answer), the table's version
+  int rows = 0;
 };
 
 LatencyTable build_latency_table(const SearchSpec& spec, LatencyOracle& farm) {
@@ -38,6 +41,15 @@ LatencyTable build_latency_table(const SearchSpec& spec, LatencyOracle& farm) {
   const auto latencies = farm.block_latencies_ms(spec.device, queries);
   const int64_t k = static_cast<int64_t>(spec.alternatives.size());
   LatencyTable table;
+  std::ostringstream rows;
+  rows.precision(9);
+  for (size_t i = 0; i < queries.size(); ++i) {
+    rows << spec.device << '\t' << alternative_id(queries[i].alternative) << '\t'
+         << queries[i].channels << '\t' << queries[i].height << '\t' << queries[i].width << '\t'
+         << latencies[i] << '\n';
+  }
+  table.sha256 = sha256_hex(rows.str());
+  table.rows = static_cast<int>(queries.size());
   table.ms = torch::zeros({static_cast<int64_t>(blocks.size()), k}, torch::kFloat64);
   size_t next = 0;
   for (size_t b = 0; b < blocks.size(); ++b) {
@@ -401,6 +413,11 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
         {"lut_latency_ms_baseline", table.baseline_ms},
         {"history", search.history()}}},
       {"spec", spec.to_json()},
+      {"lineage",
+       {{"data_sha256", image_folder_digest(spec.data)},
+        {"latency_device", spec.device},
+        {"latency_table_sha256", table.sha256},
+        {"latency_table_rows", table.rows}}},
   };
   report["latency_speedup"] =
       baseline_latency.latency.median_ms / derived_latency.latency.median_ms;

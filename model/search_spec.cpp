@@ -75,6 +75,7 @@ nlohmann::json SearchSpec::to_json() const {
           {"device", device},
           {"data", data.string()},
           {"init_model", init_model.string()},
+          {"promote", promote},
           {"architecture", architecture.to_json()},
           {"alternatives", alternative_ids},
           {"training",
@@ -107,10 +108,11 @@ namespace {
 SearchSpec spec_from_yaml(const YAML::Node& root) {
   SearchSpec spec;
   reject_unknown_fields(root, "",
-                        {"name", "device", "data", "init_model", "architecture", "alternatives",
-                         "training", "stages", "search", "latency", "evaluation"});
+                        {"name", "device", "data", "init_model", "promote", "architecture",
+                         "alternatives", "training", "stages", "search", "latency", "evaluation"});
   read_yaml_field(root, "", "name", spec.name);
   read_yaml_field(root, "", "device", spec.device);
+  read_yaml_field(root, "", "promote", spec.promote);
   if (root["data"]) spec.data = root["data"].as<std::string>();
   if (root["init_model"] && !root["init_model"].IsNull())
     spec.init_model = root["init_model"].as<std::string>();

@@ -26,7 +26,8 @@ struct SearchSpec {
   std::string device = "cpu-1t";
   std::filesystem::path data = "data/images";  // train/ and val/
   std::filesystem::path init_model;            // optional pretrained NAFNet model directory
-  NafnetArchitecture architecture;             // the supernet's skeleton (plain NAFNet)
+  bool promote = false;  // on the coordinator: make the result the default if it passes the gate
+  NafnetArchitecture architecture;  // the supernet's skeleton (plain NAFNet)
   std::vector<BlockAlternative> alternatives = all_alternatives();
 
   // Training of weights (warm-up, search, fine-tune) on synthetic noise.

@@ -24,9 +24,10 @@ CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file
   const auto root = load_yaml_file(yaml_file);
   CoordinatorConfig config;
   try {
-    reject_unknown_fields(root, "",
-                          {"listen", "metrics_listen", "data", "heartbeat_interval_ms",
-                           "lease_duration_ms", "devicefarm", "serving"});
+    reject_unknown_fields(
+        root, "",
+        {"listen", "metrics_listen", "data", "heartbeat_interval_ms", "lease_duration_ms",
+         "devicefarm", "serving", "shipped_models", "promotion"});
     read_yaml_field(root, "", "listen", config.listen);
     read_yaml_field(root, "", "metrics_listen", config.metrics_listen);
     std::string data;
@@ -36,6 +37,8 @@ CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file
     read_yaml_field(root, "", "lease_duration_ms", config.timing.lease_duration_ms);
     read_yaml_field(root, "", "devicefarm", config.devicefarm);
     config.serving = read_serving_options(root["serving"]);
+    config.shipped = read_shipped_models(root["shipped_models"]);
+    config.promotion = read_promotion_config(root["promotion"]);
     if (config.timing.heartbeat_interval_ms < 10) {
       throw std::invalid_argument("heartbeat_interval_ms: must be >= 10");
     }
@@ -53,9 +56,10 @@ Coordinator::Coordinator(CoordinatorConfig config)
     : config_(std::move(config)),
       store_(config_.data_dir / "coordinator.db"),
       artifacts_(config_.data_dir / "artifacts"),
+      gate_(store_, artifacts_, config_.promotion),
       search_(store_, device_checker(config_.devicefarm)),
-      models_(store_, artifacts_),
-      workers_(store_, artifacts_, config_.timing),
+      models_(store_, artifacts_, gate_),
+      workers_(store_, artifacts_, config_.timing, gate_),
       denoise_(store_, artifacts_, config_.serving) {}
 
 Coordinator::~Coordinator() {
@@ -66,6 +70,8 @@ Coordinator::~Coordinator() {
 }
 
 const std::string& Coordinator::start() {
+  register_shipped_models(store_, artifacts_, config_.shipped);
+  gate_.start();
   running_ = start_grpc_server(config_.listen, {&search_, &models_, &workers_, &denoise_},
                                "ern-coordinator",
                                // Artifact uploads need their chunks whatever Denoise allows.

@@ -15,7 +15,9 @@
 #include "server/denoise_service.h"
 #include "server/job_store.h"
 #include "server/model_service.h"
+#include "server/quality_gate.h"
 #include "server/search_service.h"
+#include "server/shipped_models.h"
 #include "server/worker_service.h"
 
 namespace ern::server {
@@ -27,10 +29,12 @@ struct CoordinatorConfig {
   LeaseTiming timing;
   std::string devicefarm;  // HOST:PORT used to check a submitted spec's device; empty: not checked
   ServingOptions serving;  // Denoise limits and batching
+  ShippedModels shipped;   // registered on an empty registry
+  PromotionConfig promotion;
 };
 
 // Reads a YAML config (listen, metrics_listen, data, heartbeat_interval_ms, lease_duration_ms,
-// devicefarm, serving: {...}).
+// devicefarm, serving: {...}, shipped_models: {...}, promotion: {...}).
 CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file);
 
 class Coordinator {
@@ -52,6 +56,7 @@ class Coordinator {
   CoordinatorConfig config_;
   JobStore store_;
   ArtifactStore artifacts_;
+  QualityGate gate_;
   SearchServiceImpl search_;
   ModelServiceImpl models_;
   WorkerServiceImpl workers_;

@@ -77,29 +77,17 @@ v1::Job job_from_row(const Statement& row) {
   return job;
 }
 
-constexpr char kModelColumns[] =
-    "id, name, source, team, job_id, spec_yaml, architecture_json, report_json, params, sha256, "
-    "created_ms";
-
-v1::Model model_from_row(const Statement& row) {
-  v1::Model model;
-  model.set_id(row.text(0));
-  model.set_name(row.text(1));
-  model.set_source(row.text(2));
-  model.set_team(row.text(3));
-  model.set_job_id(row.text(4));
-  model.set_spec_yaml(row.text(5));
-  model.set_architecture_json(row.text(6));
-  model.set_report_json(row.text(7));
-  model.set_params(row.integer(8));
-  model.set_sha256(row.text(9));
-  model.set_created_unix_ms(row.integer(10));
-  return model;
-}
-
 bool is_terminal(v1::JobState state) {
   return state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
 }
+
+RpcError stale_lease(const v1::Lease& lease, const std::string& why) {
+  return RpcError(grpc::StatusCode::FAILED_PRECONDITION,
+                  "lease.fencing_token: " + std::to_string(lease.fencing_token()) +
+                      " is not current for job " + lease.job_id() + " (" + why + ")");
+}
+
+}  // namespace
 
 std::string numbered_id(const char* prefix, int64_t number) {
   char id[32];
@@ -114,21 +102,15 @@ std::string next_id(SqliteDatabase& db, const std::string& table, const char* pr
   return numbered_id(prefix, next.integer(0));
 }
 
-RpcError stale_lease(const v1::Lease& lease, const std::string& why) {
-  return RpcError(grpc::StatusCode::FAILED_PRECONDITION,
-                  "lease.fencing_token: " + std::to_string(lease.fencing_token()) +
-                      " is not current for job " + lease.job_id() + " (" + why + ")");
-}
-
-}  // namespace
-
 int64_t now_unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-JobStore::JobStore(const std::filesystem::path& database) : db_(database, kSchema) {}
+JobStore::JobStore(const std::filesystem::path& database) : db_(database, kSchema) {
+  add_model_columns();
+}
 
 void JobStore::changed() {
   {
@@ -547,93 +529,6 @@ int JobStore::expire_leases() {
   transaction.commit();
   if (!ids.empty()) changed();
   return static_cast<int>(ids.size());
-}
-
-v1::Model JobStore::insert_model(const NewModel& model) {
-  Statement taken(db_, "SELECT COUNT(*) FROM models WHERE name=?1");
-  taken.bind(1, model.name);
-  taken.step();
-  if (taken.integer(0) > 0) {
-    throw RpcError(grpc::StatusCode::ALREADY_EXISTS,
-                   "name: a model named " + model.name + " is registered already");
-  }
-  const std::string id = next_id(db_, "models", "model");
-  Statement insert(db_,
-                   "INSERT INTO models (id, name, source, team, job_id, spec_yaml, "
-                   "architecture_json, report_json, params, sha256, created_ms) VALUES (?1, ?2, "
-                   "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-  insert.bind(1, id)
-      .bind(2, model.name)
-      .bind(3, model.source)
-      .bind(4, model.team)
-      .bind(5, model.job_id)
-      .bind(6, model.spec_yaml)
-      .bind(7, model.architecture_json)
-      .bind(8, model.report_json)
-      .bind(9, model.params)
-      .bind(10, model.sha256)
-      .bind(11, now_unix_ms());
-  insert.step();
-  // The first model registered becomes the default, so Denoise works without a set-default.
-  Statement first(db_, "INSERT OR IGNORE INTO settings (key, value) VALUES ('default_model', ?1)");
-  first.bind(1, id);
-  first.step();
-  return load_model(id);
-}
-
-v1::Model JobStore::add_model(const NewModel& model) {
-  std::lock_guard lock(mutex_);
-  Transaction transaction(db_);
-  auto added = insert_model(model);
-  transaction.commit();
-  return added;
-}
-
-v1::Model JobStore::load_model(const std::string& id_or_name) {
-  Statement query(
-      db_,
-      (std::string("SELECT ") + kModelColumns + " FROM models WHERE id=?1 OR name=?1").c_str());
-  query.bind(1, id_or_name);
-  if (!query.step()) throw RpcError(grpc::StatusCode::NOT_FOUND, "id: no model " + id_or_name);
-  auto model = model_from_row(query);
-  Statement default_id(db_, "SELECT value FROM settings WHERE key='default_model'");
-  model.set_is_default(default_id.step() && default_id.text(0) == model.id());
-  return model;
-}
-
-std::vector<v1::Model> JobStore::models() {
-  std::lock_guard lock(mutex_);
-  Statement query(db_, "SELECT id FROM models ORDER BY seq DESC");
-  std::vector<std::string> ids;
-  while (query.step()) ids.push_back(query.text(0));
-  std::vector<v1::Model> models;
-  for (const auto& id : ids) models.push_back(load_model(id));
-  return models;
-}
-
-v1::Model JobStore::model(const std::string& id_or_name) {
-  std::lock_guard lock(mutex_);
-  return load_model(id_or_name);
-}
-
-v1::Model JobStore::set_default_model(const std::string& id_or_name) {
-  std::lock_guard lock(mutex_);
-  Transaction transaction(db_);
-  const auto model = load_model(id_or_name);
-  Statement update(db_,
-                   "INSERT OR REPLACE INTO settings (key, value) VALUES ('default_model', ?1)");
-  update.bind(1, model.id());
-  update.step();
-  auto updated = load_model(model.id());
-  transaction.commit();
-  return updated;
-}
-
-std::optional<v1::Model> JobStore::default_model() {
-  std::lock_guard lock(mutex_);
-  Statement query(db_, "SELECT value FROM settings WHERE key='default_model'");
-  if (!query.step()) return std::nullopt;
-  return load_model(query.text(0));
 }
 
 }  // namespace ern::server

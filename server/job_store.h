@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -24,6 +25,9 @@
 namespace ern::server {
 
 int64_t now_unix_ms();
+// "job-000042": the next id of `table`, following its row sequence (rows are never deleted).
+std::string next_id(SqliteDatabase& db, const std::string& table, const char* prefix);
+std::string numbered_id(const char* prefix, int64_t number);
 
 struct NewJob {
   std::string name;
@@ -61,7 +65,14 @@ struct NewModel {
   std::string report_json;
   int64_t params = 0;
   std::string sha256;
+  v1::Lineage lineage;
+  bool promote = false;  // becomes the default once scored, if it passes the quality gate
 };
+
+// Decides whether `candidate` may replace `current` as the default model; throws RpcError to
+// refuse. Runs inside the transaction that changes the default.
+using DefaultModelGate =
+    std::function<void(const v1::Model& candidate, const std::optional<v1::Model>& current)>;
 
 struct WorkerCounts {
   int64_t live = 0;  // heartbeat within the window
@@ -115,17 +126,27 @@ class JobStore {
   std::map<v1::JobState, int64_t> job_counts();
   WorkerCounts worker_counts(int64_t live_within_ms);
 
-  // Models.
+  // Models (model_records.cpp).
   v1::Model add_model(const NewModel& model);
   std::vector<v1::Model> models();
   v1::Model model(const std::string& id_or_name);  // NOT_FOUND
-  v1::Model set_default_model(const std::string& id_or_name);
+  // `gate` (when set) may refuse by throwing.
+  v1::Model set_default_model(const std::string& id_or_name, const DefaultModelGate& gate = {});
   std::optional<v1::Model> default_model();
+  // Models with no score on `image_set_sha256` (never scored, or scored on another image set),
+  // oldest first.
+  std::vector<v1::Model> models_to_score(const std::string& image_set_sha256);
+  void set_quality(const std::string& model_id, const v1::QualityScore& score);
+  // Models waiting to be promoted (promotion "pending").
+  std::vector<v1::Model> pending_promotions();
+  // Records a promotion's outcome (the default itself changes through set_default_model).
+  void finish_promotion(const std::string& model_id, bool promoted, const std::string& reason);
 
  private:
   v1::Job load_job(const std::string& id);
   v1::Model load_model(const std::string& id_or_name);
   v1::Model insert_model(const NewModel& model);
+  void add_model_columns();  // columns added after the first release, on older databases too
   int64_t next_fencing_token();
   void log_event(const std::string& job_id, const std::string& kind, const std::string& detail);
   // Transitions, queue wait, stage durations and attempts, from the event being logged.

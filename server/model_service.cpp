@@ -26,11 +26,25 @@ void describe_model_directory(const std::filesystem::path& directory, NewModel& 
     throw std::invalid_argument(std::string("data: model.json: ") + error.what());
   }
   std::ifstream report(directory / "report.json");
-  if (report) model.report_json.assign(std::istreambuf_iterator<char>(report), {});
+  if (!report) return;
+  model.report_json.assign(std::istreambuf_iterator<char>(report), {});
+  // A search's lineage: the images it read and the lookup-table rows it used.
+  try {
+    const auto lineage =
+        nlohmann::json::parse(model.report_json).value("lineage", nlohmann::json());
+    if (lineage.is_object()) {
+      model.lineage.set_data_sha256(lineage.value("data_sha256", ""));
+      model.lineage.set_latency_device(lineage.value("latency_device", ""));
+      model.lineage.set_latency_table_sha256(lineage.value("latency_table_sha256", ""));
+      model.lineage.set_latency_table_rows(lineage.value("latency_table_rows", 0));
+    }
+  } catch (const nlohmann::json::exception& error) {
+    throw std::invalid_argument(std::string("data: report.json: ") + error.what());
+  }
 }
 
-ModelServiceImpl::ModelServiceImpl(JobStore& store, ArtifactStore& artifacts)
-    : store_(store), artifacts_(artifacts) {}
+ModelServiceImpl::ModelServiceImpl(JobStore& store, ArtifactStore& artifacts, QualityGate& gate)
+    : store_(store), artifacts_(artifacts), gate_(gate) {}
 
 grpc::Status ModelServiceImpl::ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
                                           v1::ListModelsResponse* response) {
@@ -52,8 +66,15 @@ grpc::Status ModelServiceImpl::SetDefaultModel(grpc::ServerContext*,
                                                v1::Model* response) {
   return guarded_rpc("SetDefaultModel", [&] {
     if (request->id().empty()) throw std::invalid_argument("id: must name a model");
-    *response = store_.set_default_model(request->id());
-    spdlog::info("default model is now {} ({})", response->id(), response->name());
+    DefaultModelGate gate;
+    if (!request->force()) {
+      gate = [this](const v1::Model& candidate, const std::optional<v1::Model>& current) {
+        gate_.check(candidate, current);
+      };
+    }
+    *response = store_.set_default_model(request->id(), gate);
+    spdlog::info("default model is now {} ({}){}", response->id(), response->name(),
+                 request->force() ? ", forced past the quality gate" : "");
   });
 }
 
@@ -71,6 +92,7 @@ grpc::Status ModelServiceImpl::ImportModel(grpc::ServerContext*,
     model.sha256 = artifacts_.commit_model(*upload);
     describe_model_directory(artifacts_.model_directory(model.sha256), model);
     *response = store_.add_model(model);
+    gate_.notify();
     spdlog::info("model {} imported as {} ({} parameters)", model.name, response->id(),
                  model.params);
   });

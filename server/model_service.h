@@ -4,6 +4,7 @@
 #include "ern/v1/models.grpc.pb.h"
 #include "server/artifact_store.h"
 #include "server/job_store.h"
+#include "server/quality_gate.h"
 
 namespace ern::server {
 
@@ -13,7 +14,7 @@ void describe_model_directory(const std::filesystem::path& directory, NewModel& 
 
 class ModelServiceImpl final : public v1::ModelService::Service {
  public:
-  ModelServiceImpl(JobStore& store, ArtifactStore& artifacts);
+  ModelServiceImpl(JobStore& store, ArtifactStore& artifacts, QualityGate& gate);
 
   grpc::Status ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
                           v1::ListModelsResponse* response) override;
@@ -27,6 +28,7 @@ class ModelServiceImpl final : public v1::ModelService::Service {
  private:
   JobStore& store_;
   ArtifactStore& artifacts_;
+  QualityGate& gate_;
 };
 
 }  // namespace ern::server

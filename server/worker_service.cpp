@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "common/rpc_error.h"
+#include "model/search_spec.h"
 #include "server/identifier.h"
 #include "server/model_service.h"
 #include "server/search_metrics.h"
@@ -19,8 +20,9 @@ void require_worker_id(const std::string& id) {
 
 }  // namespace
 
-WorkerServiceImpl::WorkerServiceImpl(JobStore& store, ArtifactStore& artifacts, LeaseTiming timing)
-    : store_(store), artifacts_(artifacts), timing_(timing) {}
+WorkerServiceImpl::WorkerServiceImpl(JobStore& store, ArtifactStore& artifacts, LeaseTiming timing,
+                                     QualityGate& gate)
+    : store_(store), artifacts_(artifacts), timing_(timing), gate_(gate) {}
 
 grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext*,
                                                const v1::RegisterWorkerRequest* request,
@@ -159,7 +161,10 @@ grpc::Status WorkerServiceImpl::CompleteTask(grpc::ServerContext*,
     if (model.report_json.empty()) {
       throw std::invalid_argument("model_sha256: the uploaded model has no report.json");
     }
+    // The spec was validated at submission; `promote: true` asks for the quality gate.
+    model.promote = parse_search_spec(job.spec_yaml()).promote;
     const auto registered = store_.complete(lease, model);
+    gate_.notify();
     spdlog::info("job {} succeeded: model {} ({})", job.id(), registered.id(), registered.name());
   });
 }

@@ -7,6 +7,7 @@
 #include "ern/v1/worker.grpc.pb.h"
 #include "server/artifact_store.h"
 #include "server/job_store.h"
+#include "server/quality_gate.h"
 
 namespace ern::server {
 
@@ -17,7 +18,8 @@ struct LeaseTiming {
 
 class WorkerServiceImpl final : public v1::WorkerService::Service {
  public:
-  WorkerServiceImpl(JobStore& store, ArtifactStore& artifacts, LeaseTiming timing);
+  WorkerServiceImpl(JobStore& store, ArtifactStore& artifacts, LeaseTiming timing,
+                    QualityGate& gate);
 
   grpc::Status RegisterWorker(grpc::ServerContext*, const v1::RegisterWorkerRequest* request,
                               v1::RegisterWorkerResponse* response) override;
@@ -43,6 +45,7 @@ class WorkerServiceImpl final : public v1::WorkerService::Service {
   JobStore& store_;
   ArtifactStore& artifacts_;
   LeaseTiming timing_;
+  QualityGate& gate_;
 };
 
 }  // namespace ern::server

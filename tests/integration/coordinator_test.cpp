@@ -159,6 +159,11 @@ TEST_F(CoordinatorTest, SubmittedJobSucceedsAndRegistersItsModelWithReportAndLin
   EXPECT_EQ(report["genotype"].size(), 4u);
   EXPECT_EQ(report["derived"]["params"].get<int64_t>(), registered.params());
   EXPECT_GT(report["baseline"]["latency_ms"].get<double>(), 0.0);
+  // Lineage: the images the search read and the lookup-table rows it used.
+  EXPECT_EQ(registered.lineage().data_sha256().size(), 64u);
+  EXPECT_EQ(registered.lineage().latency_device(), "cpu-1t");
+  EXPECT_EQ(registered.lineage().latency_table_sha256().size(), 64u);
+  EXPECT_EQ(registered.lineage().latency_table_rows(), 4 * (5 + 1));  // 4 blocks x (5 + naf)
 
   // The scriptable view.
   const auto cli = test::run({(test::bin_dir() / "ernctl").string(), "search", "get", job.id(),

@@ -59,6 +59,52 @@ TEST(ModelDir, SavesAndLoadsIdenticalWeightsAndMetadata) {
   EXPECT_TRUE(torch::equal(network->forward(x), loaded.network->forward(x)));
 }
 
+TEST(ModelDir, Fp16StorageLoadsAsFp32WithMatchingOutputs) {
+  test::TempDir dir;
+  Nafnet network(kSmall);
+  save_model_dir(dir.path(), network, {{"source", "test"}}, WeightStorage::kFloat16);
+  auto loaded = load_model_dir(dir.path());
+  EXPECT_EQ(loaded.metadata["weights_dtype"], "F16");
+  for (const auto& [name, tensor] : named_tensors_of(*loaded.network)) {
+    EXPECT_EQ(tensor.scalar_type(), torch::kFloat32) << name;
+  }
+  for (const auto& [name, tensor] : read_safetensors(dir / kWeightsFile)) {
+    EXPECT_EQ(tensor.scalar_type(), torch::kHalf) << name;
+  }
+  auto x = torch::rand({1, 3, 32, 32});
+  torch::NoGradGuard no_grad;
+  network->eval();
+  EXPECT_LT((network->forward(x) - loaded.network->forward(x)).abs().max().item<double>(), 1e-2);
+}
+
+// Every model shipped in models/: its weights match its architecture, it denoises an image of any
+// size to the same size, and its fp16 weights survive a load and save unchanged.
+TEST(ShippedModels, LoadWithTheirShapesAndRoundTripFp16) {
+  const auto shipped = test::source_dir() / "models";
+  int found = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(shipped)) {
+    if (!std::filesystem::exists(entry.path() / kModelJson)) continue;
+    ++found;
+    SCOPED_TRACE(entry.path().string());
+    auto model = load_model_dir(entry.path());
+    EXPECT_EQ(model.metadata["params"].get<int64_t>(), count_parameters(*model.network));
+    EXPECT_EQ(model.metadata["weights_dtype"], "F16");
+    torch::NoGradGuard no_grad;
+    const auto x = torch::rand({1, 3, 45, 61});
+    EXPECT_EQ(model.network->forward(x).sizes(), x.sizes());
+
+    test::TempDir copy;
+    save_model_dir(copy.path(), model.network, {}, WeightStorage::kFloat16);
+    const auto original = read_safetensors(entry.path() / kWeightsFile);
+    const auto again = read_safetensors(copy / kWeightsFile);
+    ASSERT_EQ(original.size(), again.size());
+    for (size_t i = 0; i < original.size(); ++i) {
+      EXPECT_TRUE(torch::equal(original[i].second, again[i].second)) << original[i].first;
+    }
+  }
+  EXPECT_GE(found, 1) << "no model directory under " << shipped;
+}
+
 TEST(ModelDir, LoadingNamesTheWrongTensor) {
   test::TempDir dir;
   Nafnet network(kSmall);
