@@ -27,12 +27,14 @@ train-demo: build data
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# Forward passes vs PyTorch eager: the paper-scale NAFNet, the demo's NAFNet and the demo's ERN-Net.
+# The shipped default model vs OpenCV NLM (holdout quality, time at 256x256); forward passes vs
+# PyTorch eager: the paper-scale NAFNet, the demo's NAFNet and the demo's ERN-Net.
 DEMO_ARCH = --width 16 --enc 1,1,1,1 --middle 1 --dec 1,1,1,1
 DEMO_GENOTYPE = naf_noca,naf_noca,skip,skip,skip,skip,naf_noca,naf_noca
 # Serving: the main job's ERN-Net when `make demo` has run, else the demo skeleton untrained.
 DEMO_MODEL = $(patsubst %/model.json,%,$(firstword $(wildcard out/demo/coordinator/artifacts/models/*/model.json)))
 bench: build data
+	$(BUILD)/bin/ern-bench-quality --images data/images/holdout
 	$(BUILD)/bin/ern-bench-inference --sizes 256 --repeats 5
 	$(BUILD)/bin/ern-bench-inference $(DEMO_ARCH) --sizes 256,512,1024
 	$(BUILD)/bin/ern-bench-inference $(DEMO_ARCH) --genotype $(DEMO_GENOTYPE) --sizes 256,512,1024

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job: starts the coordinator with an embedded device farm and worker on a free loopback
-# port, submits configs/search/demo.yaml, watches it to the end, makes the derived ERN-Net the
-# default model, prints baseline NAFNet vs ERN-Net (params, G MACs, measured latency, PSNR) and
-# denoises a noisy sample through the Denoise RPC.
+# port (a fresh registry: it registers the shipped models, nafnet-base and ern-net, and scores
+# them), submits configs/search/demo.yaml (a short search from the shipped baseline with
+# promote: true), watches it to the end, prints baseline NAFNet vs the derived ERN-Net (params,
+# G MACs, measured latency, peak memory, PSNR/SSIM per sigma), shows the quality gate deciding
+# whether the demo's model replaces the default, and denoises a noisy sample through Denoise.
 # Expects a build in build/ and data in data/images (make demo does both first).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,14 +31,38 @@ done
 [ -n "$address" ] || { echo "demo: ern-coordinator did not start:" >&2; cat "$log" >&2; exit 1; }
 echo "== coordinator on $address (embedded device farm and worker; log in $log)"
 
-echo "== submit configs/search/demo.yaml and watch it"
+# Waits until every registered model has its quality score and no promotion is pending.
+wait_for_gate() {
+  for _ in $(seq 600); do
+    if "$ernctl" models list --json --server "$address" | /usr/bin/python3 -c '
+import json, sys
+models = json.load(sys.stdin)
+sys.exit(0 if all("quality" in m and m.get("promotion") != "pending" for m in models) else 1)'; then
+      return 0
+    fi
+    sleep 1
+  done
+  echo "demo: the quality gate did not settle in 10 minutes" >&2
+  return 1
+}
+
+echo "== the shipped models, scored by the quality gate (val photographs, sigma 25)"
+wait_for_gate
+"$ernctl" models list --server "$address"
+
+echo "== submit configs/search/demo.yaml (from models/nafnet-base, promote: true) and watch it"
 job=$("$ernctl" search submit configs/search/demo.yaml --team demo --watch --server "$address" | tail -n 1)
 model=$("$ernctl" search get "$job" --json --server "$address" |
   /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["model"])')
-
-echo "== make $model the default model"
-"$ernctl" models set-default "$model" --server "$address"
 "$ernctl" models get "$model" --server "$address"
+
+echo "== the quality gate decides whether $model replaces the default"
+wait_for_gate
+"$ernctl" models list --server "$address"
+"$ernctl" models get "$model" --json --server "$address" | /usr/bin/python3 -c '
+import json, sys
+model = json.load(sys.stdin)
+print(model["name"] + ": promotion " + model.get("promotion", "not asked"))'
 
 echo "== denoise a sample through the service (Denoise RPC, default model)"
 sample=data/images/val/opencv-baboon.jpg
@@ -44,4 +70,4 @@ sample=data/images/val/opencv-baboon.jpg
 "$ernctl" denoise "$out/sample-noisy.png" -o "$out/sample-denoised.png" --server "$address"
 echo "sample $sample, sigma 25"
 echo "  before (noisy):    $("$ernctl" compare "$sample" "$out/sample-noisy.png")"
-echo "  after (ERN-Net):   $("$ernctl" compare "$sample" "$out/sample-denoised.png")"
+echo "  after (default):   $("$ernctl" compare "$sample" "$out/sample-denoised.png")"

@@ -12,5 +12,5 @@ mkdir -p "$out"
 if [ ! -f "$out/init/model.json" ]; then
   build/bin/ernctl model init --width 16 --enc 2,2,2,2 --middle 2 --dec 2,2,2,2 -o "$out/init"
 fi
-exec build/bin/ernctl train --config configs/train/nafnet-base.yaml --model "$out/init" \
+OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} exec build/bin/ernctl train --config configs/train/nafnet-base.yaml --model "$out/init" \
   --data data/images --checkpoint-every 1000 --val-every 1000 --val-sigma 25 --resume -o "$out"

@@ -49,6 +49,15 @@ PromotionConfig read_promotion_config(const YAML::Node& node) {
 QualityGate::QualityGate(JobStore& store, ArtifactStore& artifacts, PromotionConfig config)
     : store_(store), artifacts_(artifacts), config_(std::move(config)) {
   if (config_.images.empty()) return;
+  if (!std::filesystem::is_directory(config_.images)) {
+    // Relative paths are relative to the working directory (as `data:` is); a coordinator started
+    // elsewhere keeps serving, ungated, and says so.
+    spdlog::warn(
+        "promotion.images: {} is not a folder here; models are not scored and set-default is not "
+        "gated",
+        config_.images.string());
+    return;
+  }
   try {
     images_ = list_images(config_.images);
   } catch (const std::runtime_error& error) {

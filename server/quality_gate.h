@@ -35,7 +35,8 @@ PromotionConfig read_promotion_config(const YAML::Node& node);
 
 class QualityGate {
  public:
-  // Throws std::invalid_argument when the configured image folder is missing, empty or too large.
+  // Throws std::invalid_argument when the configured image folder is empty or too large; a folder
+  // that does not exist leaves the gate off (with a warning).
   QualityGate(JobStore& store, ArtifactStore& artifacts, PromotionConfig config);
   ~QualityGate();
   QualityGate(const QualityGate&) = delete;
