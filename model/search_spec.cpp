@@ -1,5 +1,6 @@
 #include "model/search_spec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <stdexcept>
@@ -20,8 +21,11 @@ bool finite_non_negative(double value) { return std::isfinite(value) && value >=
 
 double EntropySchedule::weight_at(double fraction) const {
   if (fraction <= start) return 0.0;
-  if (fraction >= end) return max_weight;
-  return max_weight * (fraction - start) / (end - start);
+  if (fraction < end) return max_weight * (fraction - start) / (end - start);
+  const double last = final_weight < 0 ? max_weight : final_weight;
+  if (end >= 1.0 || max_weight <= 0.0 || last == max_weight) return max_weight;
+  const double rise = std::min(1.0, (fraction - end) / (1.0 - end));
+  return max_weight * std::pow(last / max_weight, rise);
 }
 
 void SearchSpec::validate() const {
@@ -57,6 +61,9 @@ void SearchSpec::validate() const {
   require(finite_non_negative(lambda_latency), "search.lambda_latency", "must be finite and >= 0");
   require(finite_non_negative(entropy.max_weight), "search.lambda_entropy.max",
           "must be finite and >= 0");
+  require(entropy.final_weight < 0 ||
+              (std::isfinite(entropy.final_weight) && entropy.final_weight >= entropy.max_weight),
+          "search.lambda_entropy.final", "must be finite and >= max");
   require(entropy.start >= 0 && entropy.start < entropy.end && entropy.end <= 1,
           "search.lambda_entropy", "needs 0 <= start < end <= 1");
   require(gumbel_temperature_start > 0 && gumbel_temperature_end > 0 &&
@@ -94,7 +101,10 @@ nlohmann::json SearchSpec::to_json() const {
             {"alpha_betas", {alpha_beta1, alpha_beta2}},
             {"lambda_latency", lambda_latency},
             {"lambda_entropy",
-             {{"max", entropy.max_weight}, {"start", entropy.start}, {"end", entropy.end}}},
+             {{"max", entropy.max_weight},
+              {"start", entropy.start},
+              {"end", entropy.end},
+              {"final", entropy.final_weight < 0 ? entropy.max_weight : entropy.final_weight}}},
             {"gumbel",
              {{"enabled", gumbel},
               {"temperature_start", gumbel_temperature_start},
@@ -167,10 +177,11 @@ SearchSpec spec_from_yaml(const YAML::Node& root) {
     spec.alpha_beta2 = betas[1];
     read_yaml_field(search, "search.", "lambda_latency", spec.lambda_latency);
     if (const auto entropy = search["lambda_entropy"]) {
-      reject_unknown_fields(entropy, "search.lambda_entropy.", {"max", "start", "end"});
+      reject_unknown_fields(entropy, "search.lambda_entropy.", {"max", "start", "end", "final"});
       read_yaml_field(entropy, "search.lambda_entropy.", "max", spec.entropy.max_weight);
       read_yaml_field(entropy, "search.lambda_entropy.", "start", spec.entropy.start);
       read_yaml_field(entropy, "search.lambda_entropy.", "end", spec.entropy.end);
+      read_yaml_field(entropy, "search.lambda_entropy.", "final", spec.entropy.final_weight);
     }
     if (const auto gumbel = search["gumbel"]) {
       reject_unknown_fields(gumbel, "search.gumbel.",

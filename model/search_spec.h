@@ -13,10 +13,15 @@
 
 namespace ern {
 
+// λ_ent over the search stage: 0 until `start`, a linear ramp to `max_weight` at `end`, then a
+// geometric rise to `final_weight` at the end of the search. The ramp lets α explore first; the
+// rise decides every block, including near-ties (where the entropy's gradient vanishes by
+// symmetry and run-to-run latency noise would otherwise leave a block undecided).
 struct EntropySchedule {
   double max_weight = 0.5;  // λ_ent once ramped up
   double start = 0.25;  // fraction of the search stage where the ramp begins (λ_ent = 0 before)
   double end = 0.75;    // fraction where it reaches max_weight
+  double final_weight = -1;  // λ_ent at the end of the search; < 0: max_weight (no rise)
 
   double weight_at(double search_fraction) const;
 };

@@ -104,7 +104,9 @@ def main():
         recipe = f.read()
     val = json.load(open(args.val, encoding="utf-8"))
     holdout = json.load(open(args.holdout, encoding="utf-8"))
-    rows = read_curve(args.curve)
+    # The curve may have run on past the exported weights (training goes on): stop at their step.
+    steps = meta.get("provenance", {}).get("steps")
+    rows = [r for r in read_curve(args.curve) if steps is None or r[0] <= steps]
     gain, from_step = gain_over_last_fifth(rows)
     plot_curve(rows, 25, os.path.join(args.model, "val-curve.png"))
     data_list = os.path.join(ROOT, "scripts", "data-split.tsv")

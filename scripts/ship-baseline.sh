@@ -12,7 +12,7 @@ build/bin/ernctl model export "$out" -o "$model" --fp16
 for split in val holdout; do
   build/bin/ernctl eval --local "$model" --images "data/images/$split" --json >"$out/eval-$split.json"
 done
-steps=$(tail -n 1 "$out/val-curve.tsv" | cut -f 1)
+steps=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["metadata"]["provenance"]["steps"])' "$model/model.json")
 planned=$(sed -n 's/^iterations: *//p' "$recipe")
 status=""
 if [ "$steps" -lt "$planned" ]; then status="training in progress: step $steps of $planned"; fi
@@ -24,5 +24,5 @@ ERN's own \`ernctl train\` for colour Gaussian denoising (one blind model for si
   --command "make build data" \
   --command "bash scripts/train-baseline.sh      # resumable; hours on 2 CPU cores" \
   --command "bash scripts/ship-baseline.sh       # fp16 export, evaluation, this card"
-cp "$out/val-curve.tsv" "$model/val-curve.tsv"
+awk -v last="$steps" 'NR == 1 || $1 <= last' "$out/val-curve.tsv" >"$model/val-curve.tsv"
 echo "shipped $model ($steps steps)"

@@ -1,8 +1,12 @@
 #include "model/supernet.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+
+#include "model/search_spec.h"
 
 namespace ern {
 namespace {
@@ -78,6 +82,24 @@ TEST(Supernet, UniformAlphasAreUndecidedAndGradientsReachThem) {
   out.mean().backward();
   EXPECT_GT(supernet->alphas().grad().abs().sum().item<double>(), 0.0);
   EXPECT_EQ(supernet->weight_parameters().size() + 1, supernet->parameters().size());
+}
+
+}  // namespace
+}  // namespace ern
+
+namespace ern {
+namespace {
+
+TEST(EntropySchedule, RampsThenRisesGeometricallyToTheFinalWeight) {
+  EntropySchedule schedule{3.0, 0.1, 0.5, 30.0};
+  EXPECT_EQ(schedule.weight_at(0.05), 0.0);
+  EXPECT_NEAR(schedule.weight_at(0.3), 1.5, 1e-12);
+  EXPECT_NEAR(schedule.weight_at(0.5), 3.0, 1e-12);
+  EXPECT_NEAR(schedule.weight_at(0.75), 3.0 * std::sqrt(10.0), 1e-9);
+  EXPECT_NEAR(schedule.weight_at(1.0), 30.0, 1e-9);
+  // Without a final weight the ramp holds at max.
+  EntropySchedule flat{3.0, 0.1, 0.5};
+  EXPECT_EQ(flat.weight_at(0.9), 3.0);
 }
 
 }  // namespace
