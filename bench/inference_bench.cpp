@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
+#include "bench/timing.h"
 #include "client/arguments.h"
 #include "common/heap_tuning.h"
 #include "common/subprocess.h"
@@ -31,24 +32,8 @@
 
 namespace {
 
-struct Timing {
-  double median_ms, p10_ms, p90_ms;
-};
-
-Timing time_repeats(int repeats, const std::function<void()>& work) {
-  work();  // warm-up
-  std::vector<double> times;
-  for (int i = 0; i < repeats; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    work();
-    times.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-            .count());
-  }
-  std::sort(times.begin(), times.end());
-  auto pick = [&](double q) { return times[std::min(times.size() - 1, size_t(q * times.size()))]; };
-  return {pick(0.5), pick(0.1), pick(0.9)};
-}
+using ern::bench::time_repeats;
+using ern::bench::Timing;
 
 void print_row(const char* name, const Timing& t, double serving_ms) {
   std::printf("  %-30s %9.1f %9.1f %9.1f %8.2fx\n", name, t.median_ms, t.p10_ms, t.p90_ms,

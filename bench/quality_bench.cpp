@@ -18,6 +18,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "bench/timing.h"
 #include "client/arguments.h"
 #include "common/heap_tuning.h"
 #include "common/image_io.h"
@@ -31,17 +32,7 @@
 namespace {
 
 double median_ms(int repeats, const std::function<void()>& work) {
-  work();  // warm-up
-  std::vector<double> times;
-  for (int i = 0; i < repeats; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    work();
-    times.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-            .count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  return ern::bench::time_repeats(repeats, work).median_ms;
 }
 
 const char* verdict(bool met) { return met ? "meets" : "MISSES"; }

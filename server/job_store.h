@@ -145,6 +145,8 @@ class JobStore {
  private:
   v1::Job load_job(const std::string& id);
   v1::Model load_model(const std::string& id_or_name);
+  // The models whose ids `id_query` selects, in its order.
+  std::vector<v1::Model> load_models(const char* id_query);
   v1::Model insert_model(const NewModel& model);
   void add_model_columns();  // columns added after the first release, on older databases too
   int64_t next_fencing_token();

@@ -121,14 +121,18 @@ v1::Model JobStore::load_model(const std::string& id_or_name) {
   return model;
 }
 
-std::vector<v1::Model> JobStore::models() {
-  std::lock_guard lock(mutex_);
-  Statement query(db_, "SELECT id FROM models ORDER BY seq DESC");
+std::vector<v1::Model> JobStore::load_models(const char* id_query) {
+  Statement query(db_, id_query);
   std::vector<std::string> ids;
   while (query.step()) ids.push_back(query.text(0));
   std::vector<v1::Model> models;
   for (const auto& id : ids) models.push_back(load_model(id));
   return models;
+}
+
+std::vector<v1::Model> JobStore::models() {
+  std::lock_guard lock(mutex_);
+  return load_models("SELECT id FROM models ORDER BY seq DESC");
 }
 
 v1::Model JobStore::model(const std::string& id_or_name) {
@@ -164,12 +168,8 @@ std::optional<v1::Model> JobStore::default_model() {
 
 std::vector<v1::Model> JobStore::models_to_score(const std::string& image_set_sha256) {
   std::lock_guard lock(mutex_);
-  Statement query(db_, "SELECT id FROM models ORDER BY seq");
-  std::vector<std::string> ids;
-  while (query.step()) ids.push_back(query.text(0));
   std::vector<v1::Model> unscored;
-  for (const auto& id : ids) {
-    auto model = load_model(id);
+  for (auto& model : load_models("SELECT id FROM models ORDER BY seq")) {
     if (model.quality().image_set_sha256() != image_set_sha256) {
       unscored.push_back(std::move(model));
     }
@@ -186,12 +186,7 @@ void JobStore::set_quality(const std::string& model_id, const v1::QualityScore& 
 
 std::vector<v1::Model> JobStore::pending_promotions() {
   std::lock_guard lock(mutex_);
-  Statement query(db_, "SELECT id FROM models WHERE promotion='pending' ORDER BY seq");
-  std::vector<std::string> ids;
-  while (query.step()) ids.push_back(query.text(0));
-  std::vector<v1::Model> pending;
-  for (const auto& id : ids) pending.push_back(load_model(id));
-  return pending;
+  return load_models("SELECT id FROM models WHERE promotion='pending' ORDER BY seq");
 }
 
 void JobStore::finish_promotion(const std::string& model_id, bool promoted,
