@@ -24,6 +24,7 @@ Models (offline):
   model import-nafnet CHECKPOINT --width 32 --enc 2,2,4,8 --middle 12 --dec 2,2,2,2 -o DIR
   model info DIR [--json]                                 params, G MACs at 256x256, architecture
   model export DIR -o DIR2 [--fp16]                       a copy, weights stored as fp16 or fp32
+  model derive DIR --genotype naf,skip,... -o DIR2        a child network with DIR's weights
 Training and evaluation (offline):
   train --model DIR --data data/images --iters N --patch P --batch B -o DIR2
   eval --local DIR --images DIR [--sigma 15,25,50] [--nlm-strength configs/nlm.yaml] [--json]
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
       {"model import-nafnet", ern::cli::model_import_nafnet},
       {"model info", ern::cli::model_info},
       {"model export", ern::cli::model_export},
+      {"model derive", ern::cli::model_derive},
       {"train", ern::cli::train},
       {"eval", ern::cli::evaluate},
       {"tune-nlm", ern::cli::tune_nlm},

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -9,6 +10,7 @@
 #include "client/commands.h"
 #include "model/checkpoint_import.h"
 #include "model/model_dir.h"
+#include "model/supernet.h"
 
 namespace ern::cli {
 namespace {
@@ -74,6 +76,43 @@ int model_import_nafnet(const Args& raw) {
   save_model_dir(output, network,
                  {{"source", "import-nafnet"},
                   {"checkpoint", std::filesystem::absolute(checkpoint).string()}});
+  print_saved(output);
+  return 0;
+}
+
+// Network surgery without a search: the child of `genotype` with the base NAFNet's weights (every
+// alternative of a block shares the full block's weights), e.g. the simple genotypes a searched
+// ERN-Net is compared with, fine-tuned afterwards with `ernctl train`.
+int model_derive(const Args& raw) {
+  Arguments args(raw, {"genotype", "o"});
+  args.expect_positionals(1, "ernctl model derive DIR --genotype naf,skip,... -o DIR2");
+  const std::filesystem::path base = args.positional(0, "DIR");
+  auto pretrained = load_model_dir(base);
+  if (!pretrained.architecture.genotype.empty()) {
+    throw UsageError(base.string() + ": already derived (has a genotype); give a plain NAFNet");
+  }
+  std::vector<BlockAlternative> genotype;
+  std::stringstream ids(args.required("genotype"));
+  for (std::string id; std::getline(ids, id, ',');) {
+    try {
+      genotype.push_back(parse_alternative(id));
+    } catch (const std::invalid_argument& error) {
+      throw UsageError(std::string("--genotype: ") + error.what());
+    }
+  }
+  const size_t blocks = pretrained.architecture.searchable_blocks().size();
+  if (genotype.size() != blocks) {
+    throw UsageError("--genotype: " + std::to_string(genotype.size()) + " alternatives given, " +
+                     base.string() + " has " + std::to_string(blocks) + " searchable blocks");
+  }
+  Supernet supernet(pretrained.architecture, all_alternatives());
+  load_named_tensors(*supernet->network(), named_tensors_of(*pretrained.network), base.string());
+  auto child = derive_child(supernet, genotype);
+  const std::filesystem::path output = args.required("o");
+  save_model_dir(output, child,
+                 {{"source", "derive"},
+                  {"base_model", std::filesystem::absolute(base).string()},
+                  {"genotype", args.required("genotype")}});
   print_saved(output);
   return 0;
 }

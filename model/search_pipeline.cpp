@@ -59,6 +59,17 @@ LatencyTable build_latency_table(const SearchSpec& spec, LatencyOracle& farm) {
   return table;
 }
 
+// Per block (rows) and alternative (columns, in spec.alternatives' order), in ms.
+nlohmann::json latency_table_json(const LatencyTable& table) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (int64_t b = 0; b < table.ms.size(0); ++b) {
+    nlohmann::json row = nlohmann::json::array();
+    for (int64_t j = 0; j < table.ms.size(1); ++j) row.push_back(table.ms[b][j].item<double>());
+    rows.push_back(row);
+  }
+  return rows;
+}
+
 double lut_latency(const LatencyTable& table, const SearchSpec& spec,
                    const std::vector<BlockAlternative>& genotype) {
   double total = 0.0;
@@ -411,6 +422,7 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
        {{"final_normalized_entropy", final_entropy},
         {"expected_latency_ms", expected_ms},
         {"lut_latency_ms_baseline", table.baseline_ms},
+        {"latency_table_ms", latency_table_json(table)},
         {"history", search.history()}}},
       {"spec", spec.to_json()},
       {"lineage",

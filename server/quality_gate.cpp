@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/openmp_threads.h"
 #include "common/rpc_error.h"
 #include "common/sha256.h"
 #include "common/yaml_config.h"
@@ -175,6 +176,9 @@ int QualityGate::run_once() {
 }
 
 void QualityGate::loop() {
+  // Background work: one core, so scoring never takes the cores Denoise's forward passes use (and
+  // never spins OpenMP threads against a busy core).
+  set_openmp_threads_of_this_thread(1);
   while (true) {
     {
       std::unique_lock lock(mutex_);

@@ -120,6 +120,57 @@ TEST(Cli, TrainDenoiseAndEvaluateATinyModel) {
   EXPECT_GT(json["15"]["noisy"]["psnr"].get<double>(), json["50"]["noisy"]["psnr"].get<double>());
 }
 
+TEST(Cli, DeriveAndExportKeepTheBaseWeights) {
+  test::TempDir dir;
+  ASSERT_EQ(ernctl(concat({"model", "init", "-o", (dir / "base").string()}, kTinyFlags)).exit_code,
+            0);
+  const auto derived = ernctl({"model", "derive", (dir / "base").string(), "--genotype",
+                               "naf_lite,skip,naf,naf_noca", "-o", (dir / "child").string()});
+  ASSERT_EQ(derived.exit_code, 0) << derived.output;
+  const auto info =
+      nlohmann::json::parse(ernctl({"model", "info", (dir / "child").string(), "--json"}).output);
+  EXPECT_EQ(info["architecture"]["genotype"],
+            nlohmann::json({"naf_lite", "skip", "naf", "naf_noca"}));
+  EXPECT_EQ(info["metadata"]["provenance"]["source"], "derive");
+  // An all-naf child is the base network itself: the same output.
+  ASSERT_EQ(ernctl({"model", "derive", (dir / "base").string(), "--genotype", "naf,naf,naf,naf",
+                    "-o", (dir / "same").string()})
+                .exit_code,
+            0);
+  ASSERT_EQ(
+      ernctl({"model", "export", (dir / "same").string(), "--fp16", "-o", (dir / "half").string()})
+          .exit_code,
+      0);
+  ASSERT_EQ(
+      ernctl({"noise", val_image().string(), "--sigma", "25", "-o", (dir / "noisy.png").string()})
+          .exit_code,
+      0);
+  for (const char* model : {"base", "same", "half"}) {
+    ASSERT_EQ(ernctl({"denoise", "--local", (dir / model).string(), (dir / "noisy.png").string(),
+                      "-o", (dir / (std::string(model) + ".png")).string()})
+                  .exit_code,
+              0);
+  }
+  const auto same = nlohmann::json::parse(
+      ernctl({"compare", (dir / "base.png").string(), (dir / "same.png").string(), "--json"})
+          .output);
+  EXPECT_TRUE(same["psnr"].is_null()) << same.dump() << ": identical images have no finite PSNR";
+  const auto half = nlohmann::json::parse(
+      ernctl({"compare", (dir / "base.png").string(), (dir / "half.png").string(), "--json"})
+          .output);
+  EXPECT_TRUE(half["psnr"].is_null() || half["psnr"].get<double>() > 40.0) << half.dump();
+
+  expect_one_line_error(ernctl({"model", "derive", (dir / "base").string(), "--genotype",
+                                "naf,skip", "-o", (dir / "bad").string()}),
+                        "--genotype: 2 alternatives given", 2);
+  expect_one_line_error(ernctl({"model", "derive", (dir / "base").string(), "--genotype",
+                                "naf,skip,warp,naf", "-o", (dir / "bad").string()}),
+                        "warp", 2);
+  expect_one_line_error(ernctl({"model", "derive", (dir / "child").string(), "--genotype",
+                                "naf,naf,naf,naf", "-o", (dir / "bad").string()}),
+                        "already derived", 2);
+}
+
 TEST(Cli, BadInputEndsWithOneLineNamingTheProblem) {
   test::TempDir dir;
   std::ofstream(dir / "corrupt.png") << "not an image";

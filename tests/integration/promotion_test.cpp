@@ -74,7 +74,7 @@ class PromotionTest : public ::testing::Test {
       bool all = true;
       for (const auto& entry : models()) all = all && entry.contains("quality");
       if (all) return;
-      std::this_thread::sleep_for(100ms);
+      std::this_thread::sleep_for(1s);  // each poll starts ernctl (LibTorch loads): not too often
     }
     ADD_FAILURE() << "models not scored in time:\n" << models().dump(2);
   }
@@ -189,7 +189,7 @@ TEST_F(PromotionTest, SearchWithPromoteBecomesTheDefaultOnceItPassesTheGate) {
       if (entry["source"] == "search") searched = entry;
     }
     if (searched.value("promotion", "") == "promoted") break;
-    std::this_thread::sleep_for(100ms);
+    std::this_thread::sleep_for(1s);  // each poll starts ernctl (LibTorch loads): not too often
   }
   ASSERT_EQ(searched.value("promotion", ""), "promoted") << searched.dump(2);
   EXPECT_TRUE(searched["is_default"].get<bool>());

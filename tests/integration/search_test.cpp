@@ -238,7 +238,8 @@ namespace ern {
 namespace {
 
 TEST(SearchSpecs, ShippedSpecsAreValid) {
-  for (const char* name : {"configs/search/demo.yaml", "configs/search/nafnet-sidd.yaml"}) {
+  for (const char* name : {"configs/search/demo.yaml", "configs/search/nafnet-sidd.yaml",
+                           "configs/search/ern-net.yaml"}) {
     const auto spec = load_search_spec(test::source_dir() / name);
     EXPECT_EQ(spec.alternatives.size(), 5u) << name;
   }
