@@ -182,7 +182,8 @@ void QualityGate::loop() {
   while (true) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_ || pending_; });
+      // Woken by a registration (notify) or shutdown; nothing changes in between that needs a pass.
+      wake_.wait(lock, [this] { return stopping_ || pending_; });
       if (stopping_) return;
       pending_ = false;
     }
