@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "client/arguments.h"
+#include "common/auth/token_channel.h"
+#include "common/auth/token_file.h"
 #include "common/heap_tuning.h"
 #include "common/image_io.h"
 #include "common/subprocess.h"
@@ -159,8 +161,12 @@ int main(int argc, char** argv) {
     config.data_dir = scratch / "coordinator";
     ern::server::Coordinator coordinator(config);
     const std::string address = coordinator.start();
-    run_or_throw({ernctl, "models", "import", model_dir.string(), "--server", address});
-    auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    const std::string token =
+        ern::auth::read_token_file(config.data_dir / "admin.token", "token-file");
+    run_or_throw(
+        {ernctl, "models", "import", model_dir.string(), "--server", address, "--token", token});
+    auto channel = ern::auth::channel_with_token(address, grpc::InsecureChannelCredentials(),
+                                                 grpc::ChannelArguments(), token);
     auto stub = ern::v1::DenoiseService::NewStub(channel);
 
     auto bare = ern::load_model_dir(model_dir);

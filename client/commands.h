@@ -32,5 +32,9 @@ int models_list(const Args& args);
 int models_get(const Args& args);
 int models_set_default(const Args& args);
 int models_import(const Args& args);
+int tokens_create(const Args& args);
+int tokens_list(const Args& args);
+int tokens_revoke(const Args& args);
+int audit(const Args& args);
 
 }  // namespace ern::cli

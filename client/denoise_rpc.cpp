@@ -37,7 +37,7 @@ std::string read_file(const fs::path& path) {
 v1::DenoiseResponse denoise_streamed(v1::DenoiseService::Stub& stub,
                                      const v1::DenoiseRequest& request,
                                      const ServerConnection& server) {
-  auto context = call_context(600);
+  auto context = server.context(600);
   auto stream = stub.DenoiseStream(context.get());
   v1::DenoiseStreamRequest first;
   *first.mutable_request() = request;
@@ -69,7 +69,7 @@ v1::DenoiseResponse denoise_one(v1::DenoiseService::Stub& stub, const std::strin
   request.set_output_format(args.value_or("format", ""));
   if (bytes.size() > kUnaryBytes) return denoise_streamed(stub, request, server);
   v1::DenoiseResponse response;
-  check_rpc(stub.Denoise(call_context(600).get(), request, &response), "Denoise", server);
+  check_rpc(stub.Denoise(server.context(600).get(), request, &response), "Denoise", server);
   return response;
 }
 

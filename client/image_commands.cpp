@@ -22,8 +22,8 @@ int denoise(const Args& raw) {
       "ernctl denoise INPUT|DIR -o OUTPUT|DIR2 [--model M] [--format png] [--concurrency 4] "
       "[--server HOST:PORT], or "
       "ernctl denoise --local DIR INPUT -o OUTPUT [--tile 512] [--overlap 64] [--device cpu]";
-  Arguments args(
-      raw, {"local", "o", "tile", "overlap", "device", "model", "format", "server", "concurrency"});
+  Arguments args(raw, {"local", "o", "tile", "overlap", "device", "model", "format", "server",
+                       "token", "concurrency"});
   args.expect_positionals(1, usage);
   if (!args.has("local")) return denoise_on_server(args);
   const auto input_path = args.positional(0, "INPUT");

@@ -36,7 +36,7 @@ Images:
   compare REFERENCE TEST [--json]                         PSNR and SSIM
 Search (in this process, against a device farm):
   search run-local SPEC.yaml --devicefarm HOST:PORT -o DIR
-Search jobs on the coordinator (--server HOST:PORT, default localhost:50051):
+Search jobs on the coordinator (--server HOST:PORT, default localhost:50051; --token T):
   search submit SPEC.yaml [--team T] [--priority 0..100] [--max-attempts N] [--watch] [--json]
   search list [--state QUEUED|RUNNING|SUCCEEDED|FAILED|CANCELLED] [--team T] [--limit N] [--json]
   search get JOB [--json]
@@ -47,7 +47,15 @@ Model registry on the coordinator (--server HOST:PORT):
   models get MODEL [--json]                 report (baseline vs ERN-Net) and lineage
   models set-default MODEL [--force]        the model Denoise uses when none is named (must
                                             pass the quality gate unless forced)
-  models import DIR [--name NAME] [--team T])";
+  models import DIR [--name NAME] [--team T]
+Access on the coordinator (admin; audit also operator):
+  tokens create --team T --role admin|operator|member|viewer|app|worker [--name N]
+                [--models a,b (app)] [--expires 30d]      prints the new token as its last line
+  tokens list [--json]                      ids, teams, roles, expiry; never secrets
+  tokens revoke TOKEN_ID                    takes effect at once
+  audit [--since 1h] [--limit N] [--json]   every mutating call: who, role, team, what, result
+Every online command sends the token of --token, else $ERN_TOKEN (a fresh coordinator writes an
+admin token to DATA/admin.token).)";
 
 }  // namespace
 
@@ -75,6 +83,10 @@ int main(int argc, char** argv) {
       {"models get", ern::cli::models_get},
       {"models set-default", ern::cli::models_set_default},
       {"models import", ern::cli::models_import},
+      {"tokens create", ern::cli::tokens_create},
+      {"tokens list", ern::cli::tokens_list},
+      {"tokens revoke", ern::cli::tokens_revoke},
+      {"audit", ern::cli::audit},
   };
   ern::cli::Args args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {

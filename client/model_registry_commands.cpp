@@ -21,7 +21,7 @@ v1::Model get_model(const ServerConnection& server, const std::string& id) {
   request.set_id(id);
   v1::Model model;
   check_rpc(
-      v1::ModelService::NewStub(server.channel)->GetModel(call_context().get(), request, &model),
+      v1::ModelService::NewStub(server.channel)->GetModel(server.context().get(), request, &model),
       "GetModel", server);
   return model;
 }
@@ -37,12 +37,12 @@ std::string score_text(const v1::Model& model) {
 }  // namespace
 
 int models_list(const Args& raw) {
-  Arguments args(raw, {"server"}, {"json"});
+  Arguments args(raw, {"server", "token"}, {"json"});
   args.expect_positionals(0, "ernctl models list [--json]");
   const auto server = connect_to_server(args);
   v1::ListModelsResponse response;
   check_rpc(v1::ModelService::NewStub(server.channel)
-                ->ListModels(call_context().get(), v1::ListModelsRequest(), &response),
+                ->ListModels(server.context().get(), v1::ListModelsRequest(), &response),
             "ListModels", server);
   if (args.has("json")) {
     nlohmann::json models = nlohmann::json::array();
@@ -67,7 +67,7 @@ int models_list(const Args& raw) {
 }
 
 int models_get(const Args& raw) {
-  Arguments args(raw, {"server"}, {"json"});
+  Arguments args(raw, {"server", "token"}, {"json"});
   args.expect_positionals(1, "ernctl models get MODEL [--json]");
   const auto model = get_model(connect_to_server(args), args.positional(0, "MODEL"));
   if (args.has("json")) {
@@ -95,7 +95,7 @@ int models_get(const Args& raw) {
 }
 
 int models_set_default(const Args& raw) {
-  Arguments args(raw, {"server"}, {"force"});
+  Arguments args(raw, {"server", "token"}, {"force"});
   args.expect_positionals(1, "ernctl models set-default MODEL [--force]");
   const auto server = connect_to_server(args);
   v1::SetDefaultModelRequest request;
@@ -103,14 +103,14 @@ int models_set_default(const Args& raw) {
   request.set_force(args.has("force"));
   v1::Model model;
   check_rpc(v1::ModelService::NewStub(server.channel)
-                ->SetDefaultModel(call_context().get(), request, &model),
+                ->SetDefaultModel(server.context().get(), request, &model),
             "SetDefaultModel", server);
   std::printf("default model: %s (%s)\n", model.id().c_str(), model.name().c_str());
   return 0;
 }
 
 int models_import(const Args& raw) {
-  Arguments args(raw, {"server", "name", "team"});
+  Arguments args(raw, {"server", "token", "name", "team"});
   args.expect_positionals(1, "ernctl models import DIR [--name NAME] [--team T]");
   const fs::path directory = args.positional(0, "DIR");
   if (!fs::exists(directory / "model.json")) {
@@ -123,7 +123,7 @@ int models_import(const Args& raw) {
   v1::Model model;
   grpc::Status status;
   {
-    auto context = call_context(600);
+    auto context = server.context(600);
     auto writer = v1::ModelService::NewStub(server.channel)->ImportModel(context.get(), &model);
     v1::ImportModelRequest message;
     auto normal = fs::absolute(directory).lexically_normal();

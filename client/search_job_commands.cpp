@@ -12,10 +12,11 @@
 namespace ern::cli {
 namespace {
 
-const std::set<std::string> kServerFlag = {"server"};
+const std::set<std::string> kServerFlag = {"server", "token"};
 
 std::set<std::string> with_server(std::set<std::string> flags) {
   flags.insert("server");
+  flags.insert("token");
   return flags;
 }
 
@@ -38,7 +39,7 @@ void print_job_line(const v1::Job& job) {
 // Follows a job to its end with a progress bar; returns 0 when it SUCCEEDED.
 int watch_job(const ServerConnection& server, const std::string& id) {
   auto stub = v1::SearchService::NewStub(server.channel);
-  auto context = call_context(0);
+  auto context = server.context(0);
   v1::WatchJobRequest request;
   request.set_id(id);
   auto reader = stub->WatchJob(context.get(), request);
@@ -94,7 +95,7 @@ int search_submit(const Args& raw) {
   request.set_max_attempts(static_cast<int>(args.integer_or("max-attempts", 3, 1, 100)));
   v1::Job job;
   check_rpc(v1::SearchService::NewStub(server.channel)
-                ->SubmitSearchJob(call_context().get(), request, &job),
+                ->SubmitSearchJob(server.context().get(), request, &job),
             "SubmitSearchJob", server);
   if (args.has("json")) {
     std::printf("%s\n", job_json(job).dump(2).c_str());
@@ -124,7 +125,7 @@ int search_list(const Args& raw) {
   do {
     request.set_page_size(static_cast<int>(std::min<long long>(remaining, 1000)));
     v1::ListJobsResponse response;
-    check_rpc(stub->ListJobs(call_context().get(), request, &response), "ListJobs", server);
+    check_rpc(stub->ListJobs(server.context().get(), request, &response), "ListJobs", server);
     for (const auto& job : response.jobs()) {
       if (args.has("json")) {
         jobs.push_back(job_json(job));
@@ -146,8 +147,9 @@ int search_get(const Args& raw) {
   v1::GetJobRequest request;
   request.set_id(args.positional(0, "JOB"));
   v1::Job job;
-  check_rpc(v1::SearchService::NewStub(server.channel)->GetJob(call_context().get(), request, &job),
-            "GetJob", server);
+  check_rpc(
+      v1::SearchService::NewStub(server.channel)->GetJob(server.context().get(), request, &job),
+      "GetJob", server);
   if (args.has("json")) {
     std::printf("%s\n", job_json(job).dump(2).c_str());
     return 0;
@@ -174,7 +176,7 @@ int search_cancel(const Args& raw) {
   request.set_id(args.positional(0, "JOB"));
   v1::Job job;
   check_rpc(
-      v1::SearchService::NewStub(server.channel)->CancelJob(call_context().get(), request, &job),
+      v1::SearchService::NewStub(server.channel)->CancelJob(server.context().get(), request, &job),
       "CancelJob", server);
   std::printf("%s %s\n", job.id().c_str(), v1::JobState_Name(job.state()).c_str());
   return 0;

@@ -1,51 +1,23 @@
 #include "client/server_connection.h"
 
 #include <chrono>
+#include <cstdlib>
 
+#include "common/auth/token_channel.h"
 #include "common/grpc_server.h"
+#include "common/status_names.h"
 
 namespace ern::cli {
-namespace {
-
-std::string status_code_name(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "UNAUTHENTICATED";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    default:
-      return "code " + std::to_string(static_cast<int>(code));
-  }
-}
-
-}  // namespace
-
 ServerConnection connect_to_server(const Arguments& args) {
   ServerConnection server;
   server.address = args.value_or("server", kDefaultServer);
+  const char* environment_token = std::getenv("ERN_TOKEN");
+  server.token = args.value_or("token", environment_token ? environment_token : "");
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   channel_args.SetMaxSendMessageSize(kMaxMessageBytes);
-  server.channel =
-      grpc::CreateCustomChannel(server.address, grpc::InsecureChannelCredentials(), channel_args);
+  server.channel = auth::channel_with_token(server.address, grpc::InsecureChannelCredentials(),
+                                            channel_args, server.token);
   return server;
 }
 
@@ -59,7 +31,7 @@ void check_rpc(const grpc::Status& status, const char* method, const ServerConne
                            status_code_name(status.error_code()) + ": " + message);
 }
 
-std::unique_ptr<grpc::ClientContext> call_context(int seconds) {
+std::unique_ptr<grpc::ClientContext> ServerConnection::context(int seconds) const {
   auto context = std::make_unique<grpc::ClientContext>();
   if (seconds > 0) {
     context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));

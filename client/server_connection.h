@@ -1,5 +1,6 @@
 #pragma once
-// What every online ernctl command shares: the channel to --server (default localhost:50051), a
+// What every online ernctl command shares: the channel to --server (default localhost:50051) with
+// the caller's token (--token or ERN_TOKEN), a
 // failed status as one line naming the server and the status code, and jobs and models as JSON.
 
 #include <grpcpp/grpcpp.h>
@@ -19,16 +20,17 @@ constexpr char kDefaultServer[] = "localhost:50051";
 
 struct ServerConnection {
   std::string address;
-  std::shared_ptr<grpc::Channel> channel;
+  std::string token;                       // bearer token: --token, else $ERN_TOKEN
+  std::shared_ptr<grpc::Channel> channel;  // every call carries the token
+
+  // A call's context with a deadline (seconds); 0 means none (streams that run for the job).
+  std::unique_ptr<grpc::ClientContext> context(int seconds = 30) const;
 };
 
 ServerConnection connect_to_server(const Arguments& args);
 
 // Throws std::runtime_error "METHOD on SERVER: CODE: message" for a failed call.
 void check_rpc(const grpc::Status& status, const char* method, const ServerConnection& server);
-
-// A client context with a deadline (seconds); 0 means none (streams that run for the job).
-std::unique_ptr<grpc::ClientContext> call_context(int seconds = 30);
 
 nlohmann::json job_json(const v1::Job& job);
 nlohmann::json model_json(const v1::Model& model);

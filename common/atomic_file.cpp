@@ -18,7 +18,8 @@ namespace {
 
 }  // namespace
 
-void write_file_atomically(const std::filesystem::path& path, std::string_view content) {
+void write_file_atomically(const std::filesystem::path& path, std::string_view content,
+                           mode_t mode) {
   const auto directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::string temp_template =
       (directory / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
@@ -37,7 +38,7 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
     }
     written += static_cast<size_t>(n);
   }
-  if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0) {
+  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
     ::close(fd);
     std::filesystem::remove(temp_path);
     fail("cannot flush", path);

@@ -30,6 +30,9 @@ for _ in $(seq 100); do
 done
 [ -n "$address" ] || { echo "demo: ern-coordinator did not start:" >&2; cat "$log" >&2; exit 1; }
 echo "== coordinator on $address (embedded device farm and worker; log in $log)"
+# The admin token it wrote on first start; ernctl reads ERN_TOKEN.
+ERN_TOKEN=$(cat "$out/coordinator/admin.token")
+export ERN_TOKEN
 
 # Waits until every registered model has its quality score and no promotion is pending.
 wait_for_gate() {

@@ -55,12 +55,16 @@ CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file
 Coordinator::Coordinator(CoordinatorConfig config)
     : config_(std::move(config)),
       store_(config_.data_dir / "coordinator.db"),
+      tokens_(config_.data_dir / "coordinator.db"),
+      audit_(config_.data_dir / "coordinator.db"),
+      authority_(tokens_, audit_),
       artifacts_(config_.data_dir / "artifacts"),
       gate_(store_, artifacts_, config_.promotion),
-      search_(store_, device_checker(config_.devicefarm)),
-      models_(store_, artifacts_, gate_),
-      workers_(store_, artifacts_, config_.timing, gate_),
-      denoise_(store_, artifacts_, config_.serving) {}
+      access_(tokens_, audit_, authority_),
+      search_(store_, authority_, device_checker(config_.devicefarm)),
+      models_(store_, artifacts_, gate_, authority_),
+      workers_(store_, artifacts_, config_.timing, gate_, authority_),
+      denoise_(store_, artifacts_, config_.serving, tokens_) {}
 
 Coordinator::~Coordinator() {
   stopping_ = true;
@@ -70,9 +74,10 @@ Coordinator::~Coordinator() {
 }
 
 const std::string& Coordinator::start() {
+  tokens_.bootstrap_admin(config_.data_dir / "admin.token");
   register_shipped_models(store_, artifacts_, config_.shipped);
   gate_.start();
-  running_ = start_grpc_server(config_.listen, {&search_, &models_, &workers_, &denoise_},
+  running_ = start_grpc_server(config_.listen, {&search_, &models_, &workers_, &denoise_, &access_},
                                "ern-coordinator",
                                // Artifact uploads need their chunks whatever Denoise allows.
                                std::max(config_.serving.max_message_bytes, kMaxMessageBytes));

@@ -1,6 +1,8 @@
 #pragma once
-// The coordinator assembled: job store, artifact store, the Search/Model/Worker/Denoise services
-// on one gRPC server, and the sweeper that returns tasks whose lease expired to the queue.
+// The coordinator assembled: job store, tokens and audit log, artifact store, the
+// Search/Model/Worker/Denoise/Access services on one gRPC server, and the sweeper that returns
+// tasks whose lease expired to the queue. On first start it writes an admin token to
+// DATA/admin.token (mode 0600).
 
 #include <atomic>
 #include <filesystem>
@@ -11,13 +13,17 @@
 #include "common/grpc_server.h"
 #include "common/metrics.h"
 #include "common/metrics_server.h"
+#include "server/access_service.h"
 #include "server/artifact_store.h"
+#include "server/audit_log.h"
+#include "server/call_authority.h"
 #include "server/denoise_service.h"
 #include "server/job_store.h"
 #include "server/model_service.h"
 #include "server/quality_gate.h"
 #include "server/search_service.h"
 #include "server/shipped_models.h"
+#include "server/token_store.h"
 #include "server/worker_service.h"
 
 namespace ern::server {
@@ -49,14 +55,20 @@ class Coordinator {
   // Readiness answers 503 from now on (a terminating coordinator).
   void begin_shutdown() { stopping_ = true; }
   JobStore& store() { return store_; }
+  // For the coordinator's own workers (role worker, never written anywhere).
+  const std::string& embedded_worker_token() const { return tokens_.embedded_worker_token(); }
 
  private:
   void sweep_leases();
 
   CoordinatorConfig config_;
   JobStore store_;
+  TokenStore tokens_;
+  AuditLog audit_;
+  CallAuthority authority_;
   ArtifactStore artifacts_;
   QualityGate gate_;
+  AccessServiceImpl access_;
   SearchServiceImpl search_;
   ModelServiceImpl models_;
   WorkerServiceImpl workers_;

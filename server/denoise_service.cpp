@@ -7,6 +7,7 @@
 #include "common/rpc_error.h"
 #include "model/tiled_inference.h"
 #include "server/denoise_codec.h"
+#include "server/team_scope.h"
 
 namespace ern::server {
 namespace {
@@ -42,6 +43,20 @@ struct TimingTotals {
   }
 };
 
+// app tokens may be limited to named models; every caller sees its team's models, the shipped
+// ones and the default.
+void require_denoise_access(const auth::Identity& caller, const v1::Model& model,
+                            const std::string& requested) {
+  if (!caller.models.empty() &&
+      std::find_if(caller.models.begin(), caller.models.end(), [&](const std::string& allowed) {
+        return allowed == model.name() || allowed == model.id();
+      }) == caller.models.end()) {
+    throw RpcError(grpc::StatusCode::PERMISSION_DENIED,
+                   "model: this token may not call model " + model.name());
+  }
+  require_visible(caller, model, requested.empty() ? model.name() : requested);
+}
+
 }  // namespace
 
 DenoiseServiceImpl::CallSlot::CallSlot(std::atomic<int>& in_flight, int limit)
@@ -62,10 +77,15 @@ DenoiseServiceImpl::CallSlot::~CallSlot() {
   serving_metrics().in_flight.add(-1);
 }
 
-grpc::Status DenoiseServiceImpl::observed(const char* method,
-                                          const std::function<void(Call&)>& body) {
+grpc::Status DenoiseServiceImpl::observed(
+    const char* method, const grpc::ServerContext& context,
+    const std::function<void(Call&, const auth::Identity&)>& body) {
   Call call;
-  const auto status = guarded_rpc(method, [&] { body(call); });
+  const auto status = guarded_rpc(method, [&] {
+    const auto caller = authorizer_.authenticate(context);
+    auth::Authorizer::authorize(caller, auth::Action::kDenoise);
+    body(call, caller);
+  });
   auto& series = call.model ? *call.model->metrics : serving_metrics().unresolved;
   series.requests(status.error_code()).inc();
   if (status.ok()) {
@@ -76,14 +96,15 @@ grpc::Status DenoiseServiceImpl::observed(const char* method,
 }
 
 DenoiseServiceImpl::DenoiseServiceImpl(JobStore& store, ArtifactStore& artifacts,
-                                       ServingOptions options)
+                                       ServingOptions options, auth::TokenVerifier& tokens)
     : options_(options),
+      authorizer_(tokens),
       models_(store, artifacts, options.max_loaded_models),
       batcher_(options.max_batch, options.max_queue_delay, options.max_queue, options.threads) {}
 
-void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, Clock::time_point deadline,
-                               DynamicBatcher::Arrival& arrival, Call& call,
-                               v1::DenoiseResponse& response) {
+void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, const auth::Identity& caller,
+                               Clock::time_point deadline, DynamicBatcher::Arrival& arrival,
+                               Call& call, v1::DenoiseResponse& response) {
   const auto started = call.started;
   // A call's own tensor work (conversion, tiling, blending) is light: it runs on the call's thread
   // alone. Otherwise each of many concurrent calls starts an OpenMP team whose idle threads spin
@@ -93,7 +114,9 @@ void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, Clock::time_po
   (void)single_threaded;
   const RequestImage input = decode_request_image(request, options_.max_pixels);
   const std::string output_format = choose_output_format(request.output_format(), input);
-  call.model = models_.acquire(request.model());
+  call.model = models_.acquire(request.model(), [&](const v1::Model& model) {
+    require_denoise_access(caller, model, request.model());
+  });
   const auto& model = call.model;
 
   TimingTotals totals;
@@ -130,7 +153,7 @@ void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, Clock::time_po
 grpc::Status DenoiseServiceImpl::Denoise(grpc::ServerContext* context,
                                          const v1::DenoiseRequest* request,
                                          v1::DenoiseResponse* response) {
-  return observed("Denoise", [&](Call& call) {
+  return observed("Denoise", *context, [&](Call& call, const auth::Identity& caller) {
     CallSlot slot(in_flight_, options_.max_concurrent_requests);
     DynamicBatcher::Arrival arrival(batcher_);
     const size_t size = request->ByteSizeLong();
@@ -139,7 +162,7 @@ grpc::Status DenoiseServiceImpl::Denoise(grpc::ServerContext* context,
                      "request: " + std::to_string(size) + " bytes is over the unary limit of " +
                          std::to_string(options_.max_message_bytes) + "; use DenoiseStream");
     }
-    serve(*request, steady_deadline(*context), arrival, call, *response);
+    serve(*request, caller, steady_deadline(*context), arrival, call, *response);
   });
 }
 
@@ -156,7 +179,7 @@ v1::DenoiseRequest DenoiseServiceImpl::read_stream(
   bytes.clear();
   do {
     if (static_cast<int64_t>(bytes.size() + message.chunk().size()) > options_.max_stream_bytes) {
-      throw RpcError(grpc::StatusCode::INVALID_ARGUMENT,
+      throw RpcError(grpc::StatusCode::RESOURCE_EXHAUSTED,
                      "chunk: the image is over the stream limit of " +
                          std::to_string(options_.max_stream_bytes) + " bytes");
     }
@@ -168,12 +191,12 @@ v1::DenoiseRequest DenoiseServiceImpl::read_stream(
 grpc::Status DenoiseServiceImpl::DenoiseStream(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::DenoiseStreamResponse, v1::DenoiseStreamRequest>* stream) {
-  return observed("DenoiseStream", [&](Call& call) {
+  return observed("DenoiseStream", *context, [&](Call& call, const auth::Identity& caller) {
     CallSlot slot(in_flight_, options_.max_concurrent_requests);
     DynamicBatcher::Arrival arrival(batcher_);
     const auto request = read_stream(*stream);
     v1::DenoiseResponse response;
-    serve(request, steady_deadline(*context), arrival, call, response);
+    serve(request, caller, steady_deadline(*context), arrival, call, response);
 
     // The answer's bytes travel in chunks after a first message that carries everything else.
     std::string bytes = response.has_raw() ? std::move(*response.mutable_raw()->mutable_pixels())

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 
+#include "common/auth/authorizer.h"
 #include "ern/v1/denoise.grpc.pb.h"
 #include "server/dynamic_batcher.h"
 #include "server/model_pool.h"
@@ -16,7 +17,9 @@ namespace ern::server {
 
 class DenoiseServiceImpl final : public v1::DenoiseService::Service {
  public:
-  DenoiseServiceImpl(JobStore& store, ArtifactStore& artifacts, ServingOptions options);
+  // Callers need a token whose role may call Denoise (verified by `tokens`).
+  DenoiseServiceImpl(JobStore& store, ArtifactStore& artifacts, ServingOptions options,
+                     auth::TokenVerifier& tokens);
 
   grpc::Status Denoise(grpc::ServerContext* context, const v1::DenoiseRequest* request,
                        v1::DenoiseResponse* response) override;
@@ -40,15 +43,19 @@ class DenoiseServiceImpl final : public v1::DenoiseService::Service {
     DynamicBatcher::Clock::time_point started = DynamicBatcher::Clock::now();
     std::shared_ptr<const ServingModel> model;
   };
-  // Runs `body` as guarded_rpc does and records the call's status code and duration.
-  grpc::Status observed(const char* method, const std::function<void(Call&)>& body);
+  // Authenticates the caller, runs `body` as guarded_rpc does and records the call's status code
+  // and duration.
+  grpc::Status observed(const char* method, const grpc::ServerContext& context,
+                        const std::function<void(Call&, const auth::Identity&)>& body);
   // `arrival`: announced when the call began (a stream's upload counts as work on its way).
-  void serve(const v1::DenoiseRequest& request, DynamicBatcher::Clock::time_point deadline,
-             DynamicBatcher::Arrival& arrival, Call& call, v1::DenoiseResponse& response);
+  void serve(const v1::DenoiseRequest& request, const auth::Identity& caller,
+             DynamicBatcher::Clock::time_point deadline, DynamicBatcher::Arrival& arrival,
+             Call& call, v1::DenoiseResponse& response);
   v1::DenoiseRequest read_stream(
       grpc::ServerReaderWriter<v1::DenoiseStreamResponse, v1::DenoiseStreamRequest>& stream);
 
   const ServingOptions options_;
+  const auth::Authorizer authorizer_;
   ModelPool models_;
   DynamicBatcher batcher_;
   std::atomic<int> in_flight_{0};

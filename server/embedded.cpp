@@ -28,11 +28,12 @@ EmbeddedDeviceFarm::EmbeddedDeviceFarm(const std::filesystem::path& config_file,
 EmbeddedDeviceFarm::~EmbeddedDeviceFarm() { shut_down(running_); }
 
 EmbeddedWorkers::EmbeddedWorkers(int count, const std::string& coordinator,
-                                 const std::string& devicefarm,
+                                 const std::string& token, const std::string& devicefarm,
                                  const std::filesystem::path& data_dir) {
   for (int i = 1; i <= count; ++i) {
     worker::WorkerOptions options;
     options.coordinator = coordinator;
+    options.token = token;
     options.devicefarm = devicefarm;
     options.name = "embedded-" + std::to_string(i);
     // The workers share the host's cores.

@@ -31,10 +31,10 @@ class EmbeddedDeviceFarm {
 
 class EmbeddedWorkers {
  public:
-  // Starts `count` workers leasing from `coordinator` and measuring on `devicefarm`; their scratch
-  // directories live under `data_dir`/workers/.
-  EmbeddedWorkers(int count, const std::string& coordinator, const std::string& devicefarm,
-                  const std::filesystem::path& data_dir);
+  // Starts `count` workers leasing from `coordinator` (with `token`, of role worker) and measuring
+  // on `devicefarm`; their scratch directories live under `data_dir`/workers/.
+  EmbeddedWorkers(int count, const std::string& coordinator, const std::string& token,
+                  const std::string& devicefarm, const std::filesystem::path& data_dir);
   // Stops them: each running task is left at its next step, its checkpoint kept by the coordinator.
   ~EmbeddedWorkers();
 

@@ -3,9 +3,13 @@
 // registered models, the default model, and an event log. Every state change is one transaction,
 // so a coordinator killed at any moment restarts with every acknowledged job, checkpoint and model.
 //
-// Leases: a job RUNNING on a worker holds a fencing token (a counter that only grows) and an
-// expiry. Writes for the job must present the current token; when the lease expires or the job is
-// cancelled the token stops being current, so a worker that lost its lease cannot write.
+// Workers belong to the token that registered them. Leases: a job RUNNING on a worker holds a
+// fencing token (128 random bits) and an expiry. Writes for the job must present the current token;
+// when the lease expires or the job is cancelled the token stops being current, so a worker that
+// lost its lease cannot write.
+//
+// Jobs and events are in job_store.cpp, workers and leases in lease_records.cpp, models in
+// model_records.cpp.
 
 #include <condition_variable>
 #include <cstdint>
@@ -41,7 +45,7 @@ struct NewJob {
 
 struct Assignment {
   v1::Job job;
-  int64_t fencing_token = 0;
+  std::string fencing_token;
   std::string checkpoint_sha;  // empty: start fresh
   int64_t lease_expires_ms = 0;
 };
@@ -103,11 +107,17 @@ class JobStore {
   uint64_t version();
 
   // Workers.
-  std::string register_worker(const v1::RegisterWorkerRequest& request);
+  // `owner`: the id of the token that registers it; only that token may act for the worker.
+  std::string register_worker(const v1::RegisterWorkerRequest& request, const std::string& owner);
   // Keeps the worker alive and, with a current token, extends its lease by `lease_ms`.
-  v1::LeaseStatus heartbeat(const std::string& worker_id, const v1::Lease* lease, int64_t lease_ms);
+  // NOT_FOUND for an unknown worker or one `owner` did not register.
+  v1::LeaseStatus heartbeat(const std::string& worker_id, const std::string& owner,
+                            const v1::Lease* lease, int64_t lease_ms);
   // Highest priority, then oldest QUEUED job → RUNNING on this worker with a new token.
-  std::optional<Assignment> acquire(const std::string& worker_id, int64_t lease_ms);
+  std::optional<Assignment> acquire(const std::string& worker_id, const std::string& owner,
+                                    int64_t lease_ms);
+  // FAILED_PRECONDITION unless the job's lease is held by a worker `owner` registered.
+  void require_holder(const v1::Lease& lease, const std::string& owner);
   v1::LeaseStatus report_progress(const v1::Lease& lease, const Progress& progress);
   // Throws RpcError FAILED_PRECONDITION unless `lease` is current.
   void require_current(const v1::Lease& lease);
@@ -148,8 +158,8 @@ class JobStore {
   // The models whose ids `id_query` selects, in its order.
   std::vector<v1::Model> load_models(const char* id_query);
   v1::Model insert_model(const NewModel& model);
-  void add_model_columns();  // columns added after the first release, on older databases too
-  int64_t next_fencing_token();
+  void add_columns();  // columns added after the first release, on older databases too
+  void require_worker_owner(const std::string& worker_id, const std::string& owner);
   void log_event(const std::string& job_id, const std::string& kind, const std::string& detail);
   // Transitions, queue wait, stage durations and attempts, from the event being logged.
   void record_event_metrics(const std::string& job_id, const std::string& kind,

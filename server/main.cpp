@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
     ern::server::Coordinator coordinator(config);
     const std::string address = ern::loopback_address(coordinator.start());
     auto workers = std::make_unique<ern::server::EmbeddedWorkers>(
-        embedded_workers, address, config.devicefarm, config.data_dir);
+        embedded_workers, address, coordinator.embedded_worker_token(), config.devicefarm,
+        config.data_dir);
     ern::wait_for_termination_signal();
     coordinator.begin_shutdown();
     workers.reset();  // running tasks stop at their next step; their checkpoints stay stored

@@ -31,7 +31,8 @@ std::shared_ptr<const ServingModel> ModelPool::load(const v1::Model& model) cons
   return serving;
 }
 
-std::shared_ptr<const ServingModel> ModelPool::acquire(const std::string& requested) {
+std::shared_ptr<const ServingModel> ModelPool::acquire(
+    const std::string& requested, const std::function<void(const v1::Model&)>& check_access) {
   v1::Model model;
   if (requested.empty()) {
     const auto fallback = store_.default_model();
@@ -43,6 +44,7 @@ std::shared_ptr<const ServingModel> ModelPool::acquire(const std::string& reques
   } else {
     model = store_.model(requested);
   }
+  check_access(model);
 
   Loading loading;
   std::promise<std::shared_ptr<const ServingModel>> promise;

@@ -4,6 +4,7 @@
 // disturbs a request in flight: it finishes on the model it started with.
 
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -34,8 +35,10 @@ class ModelPool {
 
   // `requested`: a model id or name, or empty for the default model. NOT_FOUND for an unknown
   // model, FAILED_PRECONDITION when none is named and there is no default. A model's first use
-  // loads it once; requests for other models go on meanwhile.
-  std::shared_ptr<const ServingModel> acquire(const std::string& requested);
+  // loads it once; requests for other models go on meanwhile. `check_access` sees the resolved
+  // record first and refuses by throwing.
+  std::shared_ptr<const ServingModel> acquire(
+      const std::string& requested, const std::function<void(const v1::Model&)>& check_access);
 
  private:
   using Loading = std::shared_future<std::shared_ptr<const ServingModel>>;

@@ -15,13 +15,6 @@ constexpr char kModelColumns[] =
     "id, name, source, team, job_id, spec_yaml, architecture_json, report_json, params, sha256, "
     "created_ms, quality_json, lineage_json, promotion";
 
-// Columns added after the first schema, with their definitions.
-constexpr std::pair<const char*, const char*> kAddedColumns[] = {
-    {"quality_json", "TEXT NOT NULL DEFAULT ''"},
-    {"lineage_json", "TEXT NOT NULL DEFAULT ''"},
-    {"promotion", "TEXT NOT NULL DEFAULT ''"},
-};
-
 std::string to_json(const google::protobuf::Message& message) {
   std::string json;
   google::protobuf::util::MessageToJsonString(message, &json);
@@ -54,18 +47,6 @@ v1::Model model_from_row(const Statement& row) {
 }
 
 }  // namespace
-
-void JobStore::add_model_columns() {
-  std::lock_guard lock(mutex_);
-  std::vector<std::string> present;
-  Statement columns(db_, "SELECT name FROM pragma_table_info('models')");
-  while (columns.step()) present.push_back(columns.text(0));
-  for (const auto& [name, definition] : kAddedColumns) {
-    if (std::find(present.begin(), present.end(), name) == present.end()) {
-      db_.exec(std::string("ALTER TABLE models ADD COLUMN ") + name + " " + definition);
-    }
-  }
-}
 
 v1::Model JobStore::insert_model(const NewModel& model) {
   Statement taken(db_, "SELECT COUNT(*) FROM models WHERE name=?1");

@@ -7,6 +7,7 @@
 #include "common/rpc_error.h"
 #include "model/architecture.h"
 #include "server/identifier.h"
+#include "server/team_scope.h"
 #include "server/upload_stream.h"
 
 namespace ern::server {
@@ -43,59 +44,81 @@ void describe_model_directory(const std::filesystem::path& directory, NewModel& 
   }
 }
 
-ModelServiceImpl::ModelServiceImpl(JobStore& store, ArtifactStore& artifacts, QualityGate& gate)
-    : store_(store), artifacts_(artifacts), gate_(gate) {}
+using auth::Action;
 
-grpc::Status ModelServiceImpl::ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
+ModelServiceImpl::ModelServiceImpl(JobStore& store, ArtifactStore& artifacts, QualityGate& gate,
+                                   CallAuthority& authority)
+    : store_(store), artifacts_(artifacts), gate_(gate), authority_(authority) {}
+
+grpc::Status ModelServiceImpl::ListModels(grpc::ServerContext* context,
+                                          const v1::ListModelsRequest*,
                                           v1::ListModelsResponse* response) {
-  return guarded_rpc("ListModels", [&] {
-    for (auto& model : store_.models()) *response->add_models() = std::move(model);
-  });
+  return authority_.read("ListModels", context, Action::kReadModels,
+                         [&](const auth::Identity& caller) {
+                           for (auto& model : store_.models()) {
+                             if (is_visible(caller, model)) {
+                               *response->add_models() = std::move(model);
+                             }
+                           }
+                         });
 }
 
-grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext*, const v1::GetModelRequest* request,
-                                        v1::Model* response) {
-  return guarded_rpc("GetModel", [&] {
-    if (request->id().empty()) throw std::invalid_argument("id: must name a model");
-    *response = store_.model(request->id());
-  });
+grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext* context,
+                                        const v1::GetModelRequest* request, v1::Model* response) {
+  return authority_.read("GetModel", context, Action::kReadModels,
+                         [&](const auth::Identity& caller) {
+                           if (request->id().empty()) {
+                             throw std::invalid_argument("id: must name a model");
+                           }
+                           *response = store_.model(request->id());
+                           require_visible(caller, *response, request->id());
+                         });
 }
 
-grpc::Status ModelServiceImpl::SetDefaultModel(grpc::ServerContext*,
+grpc::Status ModelServiceImpl::SetDefaultModel(grpc::ServerContext* context,
                                                const v1::SetDefaultModelRequest* request,
                                                v1::Model* response) {
-  return guarded_rpc("SetDefaultModel", [&] {
-    if (request->id().empty()) throw std::invalid_argument("id: must name a model");
-    DefaultModelGate gate;
-    if (!request->force()) {
-      gate = [this](const v1::Model& candidate, const std::optional<v1::Model>& current) {
-        gate_.check(candidate, current);
-      };
-    }
-    *response = store_.set_default_model(request->id(), gate);
-    spdlog::info("default model is now {} ({}){}", response->id(), response->name(),
-                 request->force() ? ", forced past the quality gate" : "");
-  });
+  return authority_.write(
+      "SetDefaultModel", context, Action::kSetDefaultModel,
+      [&](const auth::Identity&, std::string& target) {
+        if (request->id().empty()) throw std::invalid_argument("id: must name a model");
+        target = request->id().substr(0, 64) + (request->force() ? " (forced)" : "");
+        DefaultModelGate gate;
+        if (!request->force()) {
+          gate = [this](const v1::Model& candidate, const std::optional<v1::Model>& current) {
+            gate_.check(candidate, current);
+          };
+        }
+        *response = store_.set_default_model(request->id(), gate);
+        spdlog::info("default model is now {} ({}){}", response->id(), response->name(),
+                     request->force() ? ", forced past the quality gate" : "");
+      });
 }
 
-grpc::Status ModelServiceImpl::ImportModel(grpc::ServerContext*,
+grpc::Status ModelServiceImpl::ImportModel(grpc::ServerContext* context,
                                            grpc::ServerReader<v1::ImportModelRequest>* reader,
                                            v1::Model* response) {
-  return guarded_rpc("ImportModel", [&] {
-    auto [header, upload] = receive_upload(reader, artifacts_);
-    require_identifier("header.name", header.name());
-    NewModel model;
-    model.name = header.name();
-    model.team = header.team().empty() ? "default" : header.team();
-    require_identifier("header.team", model.team);
-    model.source = "import";
-    model.sha256 = artifacts_.commit_model(*upload);
-    describe_model_directory(artifacts_.model_directory(model.sha256), model);
-    *response = store_.add_model(model);
-    gate_.notify();
-    spdlog::info("model {} imported as {} ({} parameters)", model.name, response->id(),
-                 model.params);
-  });
+  return authority_.write(
+      "ImportModel", context, Action::kImportModel,
+      [&](const auth::Identity& caller, std::string& target) {
+        std::string team;
+        auto [header, upload] = receive_upload(reader, artifacts_, [&](const auto& header) {
+          require_identifier("header.name", header.name());
+          target = header.name();
+          team = acting_team(caller, header.team(), "header.team");
+        });
+        NewModel model;
+        model.name = header.name();
+        model.team = team;
+        require_identifier("header.team", model.team);
+        model.source = "import";
+        model.sha256 = artifacts_.commit_model(*upload);
+        describe_model_directory(artifacts_.model_directory(model.sha256), model);
+        *response = store_.add_model(model);
+        gate_.notify();
+        spdlog::info("model {} imported as {} ({} parameters)", model.name, response->id(),
+                     model.params);
+      });
 }
 
 }  // namespace ern::server

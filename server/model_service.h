@@ -3,6 +3,7 @@
 
 #include "ern/v1/models.grpc.pb.h"
 #include "server/artifact_store.h"
+#include "server/call_authority.h"
 #include "server/job_store.h"
 #include "server/quality_gate.h"
 
@@ -14,7 +15,8 @@ void describe_model_directory(const std::filesystem::path& directory, NewModel& 
 
 class ModelServiceImpl final : public v1::ModelService::Service {
  public:
-  ModelServiceImpl(JobStore& store, ArtifactStore& artifacts, QualityGate& gate);
+  ModelServiceImpl(JobStore& store, ArtifactStore& artifacts, QualityGate& gate,
+                   CallAuthority& authority);
 
   grpc::Status ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
                           v1::ListModelsResponse* response) override;
@@ -29,6 +31,7 @@ class ModelServiceImpl final : public v1::ModelService::Service {
   JobStore& store_;
   ArtifactStore& artifacts_;
   QualityGate& gate_;
+  CallAuthority& authority_;
 };
 
 }  // namespace ern::server

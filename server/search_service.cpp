@@ -4,6 +4,7 @@
 #include "model/search_pipeline.h"
 #include "model/search_spec.h"
 #include "server/identifier.h"
+#include "server/team_scope.h"
 
 namespace ern::server {
 namespace {
@@ -30,64 +31,72 @@ bool same_view(const v1::Job& a, const v1::Job& b) {
 
 }  // namespace
 
-SearchServiceImpl::SearchServiceImpl(JobStore& store,
-                                     std::function<void(const std::string&)> check_device)
-    : store_(store), check_device_(std::move(check_device)) {}
+using auth::Action;
 
-grpc::Status SearchServiceImpl::SubmitSearchJob(grpc::ServerContext*,
+SearchServiceImpl::SearchServiceImpl(JobStore& store, CallAuthority& authority,
+                                     std::function<void(const std::string&)> check_device)
+    : store_(store), authority_(authority), check_device_(std::move(check_device)) {}
+
+grpc::Status SearchServiceImpl::SubmitSearchJob(grpc::ServerContext* context,
                                                 const v1::SubmitSearchJobRequest* request,
                                                 v1::Job* response) {
-  return guarded_rpc("SubmitSearchJob", [&] {
-    if (request->spec_yaml().empty()) throw std::invalid_argument("spec_yaml: must not be empty");
-    SearchSpec spec;
-    try {
-      spec = parse_search_spec(request->spec_yaml());
-    } catch (const std::invalid_argument& error) {
-      throw std::invalid_argument(std::string("spec_yaml: ") + error.what());
-    }
-    const std::string team = request->team().empty() ? "default" : request->team();
-    require_identifier("team", team);
-    if (request->priority() < 0 || request->priority() > 100) {
-      throw std::invalid_argument("priority: must be in 0..100");
-    }
-    const int max_attempts = request->max_attempts() == 0 ? 3 : request->max_attempts();
-    if (max_attempts < 1 || max_attempts > 100) {
-      throw std::invalid_argument("max_attempts: must be in 1..100");
-    }
-    if (check_device_) {
-      try {
-        check_device_(spec.device);
-      } catch (const std::invalid_argument& error) {
-        throw std::invalid_argument(std::string("spec_yaml: ") + error.what());
-      } catch (const std::runtime_error& error) {
-        throw RpcError(grpc::StatusCode::UNAVAILABLE,
-                       std::string("cannot check spec_yaml.device: ") + error.what());
-      }
-    }
-    NewJob job{spec.name,
-               team,
-               spec.device,
-               request->spec_yaml(),
-               request->priority(),
-               max_attempts,
-               pipeline_total_steps(spec)};
-    *response = store_.submit(job);
-    spdlog::info("job {} submitted by team {}: {} on {}", response->id(), team, spec.name,
-                 spec.device);
-  });
+  return authority_.write(
+      "SubmitSearchJob", context, Action::kSubmitJob,
+      [&](const auth::Identity& caller, std::string& target) {
+        if (request->spec_yaml().empty())
+          throw std::invalid_argument("spec_yaml: must not be empty");
+        SearchSpec spec;
+        try {
+          spec = parse_search_spec(request->spec_yaml());
+        } catch (const std::invalid_argument& error) {
+          throw std::invalid_argument(std::string("spec_yaml: ") + error.what());
+        }
+        const std::string team = acting_team(caller, request->team(), "team");
+        require_identifier("team", team);
+        if (request->priority() < 0 || request->priority() > 100) {
+          throw std::invalid_argument("priority: must be in 0..100");
+        }
+        const int max_attempts = request->max_attempts() == 0 ? 3 : request->max_attempts();
+        if (max_attempts < 1 || max_attempts > 100) {
+          throw std::invalid_argument("max_attempts: must be in 1..100");
+        }
+        if (check_device_) {
+          try {
+            check_device_(spec.device);
+          } catch (const std::invalid_argument& error) {
+            throw std::invalid_argument(std::string("spec_yaml: ") + error.what());
+          } catch (const std::runtime_error& error) {
+            throw RpcError(grpc::StatusCode::UNAVAILABLE,
+                           std::string("cannot check spec_yaml.device: ") + error.what());
+          }
+        }
+        NewJob job{spec.name,
+                   team,
+                   spec.device,
+                   request->spec_yaml(),
+                   request->priority(),
+                   max_attempts,
+                   pipeline_total_steps(spec)};
+        *response = store_.submit(job);
+        target = response->id();
+        spdlog::info("job {} submitted by team {}: {} on {}", response->id(), team, spec.name,
+                     spec.device);
+      });
 }
 
-grpc::Status SearchServiceImpl::GetJob(grpc::ServerContext*, const v1::GetJobRequest* request,
-                                       v1::Job* response) {
-  return guarded_rpc("GetJob", [&] {
+grpc::Status SearchServiceImpl::GetJob(grpc::ServerContext* context,
+                                       const v1::GetJobRequest* request, v1::Job* response) {
+  return authority_.read("GetJob", context, Action::kReadJobs, [&](const auth::Identity& caller) {
     require_id(request->id());
     *response = store_.job(request->id());
+    require_visible(caller, *response);
   });
 }
 
-grpc::Status SearchServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest* request,
+grpc::Status SearchServiceImpl::ListJobs(grpc::ServerContext* context,
+                                         const v1::ListJobsRequest* request,
                                          v1::ListJobsResponse* response) {
-  return guarded_rpc("ListJobs", [&] {
+  return authority_.read("ListJobs", context, Action::kReadJobs, [&](const auth::Identity& caller) {
     const int page_size = request->page_size() == 0 ? 100 : request->page_size();
     if (page_size < 1 || page_size > 1000) {
       throw std::invalid_argument("page_size: must be in 1..1000");
@@ -95,30 +104,35 @@ grpc::Status SearchServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJob
     if (!v1::JobState_IsValid(request->state())) {
       throw std::invalid_argument("state: unknown job state " + std::to_string(request->state()));
     }
-    auto listed = store_.list(request->state(), request->team(), page_size, request->page_token());
+    auto listed = store_.list(request->state(), listing_team(caller, request->team()), page_size,
+                              request->page_token());
     for (auto& job : listed.jobs) *response->add_jobs() = std::move(job);
     response->set_next_page_token(listed.next_page_token);
   });
 }
 
-grpc::Status SearchServiceImpl::CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* request,
-                                          v1::Job* response) {
-  return guarded_rpc("CancelJob", [&] {
-    require_id(request->id());
-    *response = store_.cancel(request->id());
-    spdlog::info("job {} cancelled", request->id());
-  });
+grpc::Status SearchServiceImpl::CancelJob(grpc::ServerContext* context,
+                                          const v1::CancelJobRequest* request, v1::Job* response) {
+  return authority_.write("CancelJob", context, Action::kCancelJob,
+                          [&](const auth::Identity& caller, std::string& target) {
+                            require_id(request->id());
+                            target = request->id().substr(0, 64);
+                            require_visible(caller, store_.job(request->id()));
+                            *response = store_.cancel(request->id());
+                            spdlog::info("job {} cancelled", request->id());
+                          });
 }
 
 grpc::Status SearchServiceImpl::WatchJob(grpc::ServerContext* context,
                                          const v1::WatchJobRequest* request,
                                          grpc::ServerWriter<v1::JobEvent>* writer) {
-  return guarded_rpc("WatchJob", [&] {
+  return authority_.read("WatchJob", context, Action::kReadJobs, [&](const auth::Identity& caller) {
     require_id(request->id());
     uint64_t version = store_.version();
     v1::JobEvent event;
     event.set_kind(v1::JobEvent::SNAPSHOT);
     *event.mutable_job() = store_.job(request->id());
+    require_visible(caller, event.job());
     if (!writer->Write(event)) return;
     v1::Job last = event.job();
     while (!is_terminal(last.state()) && !context->IsCancelled()) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "ern/v1/search.grpc.pb.h"
+#include "server/call_authority.h"
 #include "server/job_store.h"
 
 namespace ern::server {
@@ -13,7 +14,8 @@ class SearchServiceImpl final : public v1::SearchService::Service {
  public:
   // `check_device` throws std::invalid_argument when the target device is unknown (it asks the
   // device farm); empty: devices are checked by the worker only.
-  SearchServiceImpl(JobStore& store, std::function<void(const std::string&)> check_device);
+  SearchServiceImpl(JobStore& store, CallAuthority& authority,
+                    std::function<void(const std::string&)> check_device);
 
   grpc::Status SubmitSearchJob(grpc::ServerContext*, const v1::SubmitSearchJobRequest* request,
                                v1::Job* response) override;
@@ -28,6 +30,7 @@ class SearchServiceImpl final : public v1::SearchService::Service {
 
  private:
   JobStore& store_;
+  CallAuthority& authority_;
   std::function<void(const std::string&)> check_device_;
 };
 

@@ -4,6 +4,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <utility>
 
@@ -15,14 +16,17 @@ namespace ern::server {
 // Caps a single upload (a paper-scale search checkpoint is ~0.4 GB).
 constexpr int64_t kMaxUploadBytes = int64_t{8} << 30;
 
-template <typename Request>
+// `check_header` runs before a byte of data is stored, so a refused upload (no lease, another
+// team, a bad name) costs no disk.
+template <typename Request, typename CheckHeader>
 std::pair<typename Request::Header, std::unique_ptr<IncomingArtifact>> receive_upload(
-    grpc::ServerReader<Request>* reader, ArtifactStore& artifacts) {
+    grpc::ServerReader<Request>* reader, ArtifactStore& artifacts, CheckHeader&& check_header) {
   Request message;
   if (!reader->Read(&message) || !message.has_header()) {
     throw std::invalid_argument("header: the first message must carry the header");
   }
   auto header = message.header();
+  check_header(header);
   auto upload = artifacts.begin_upload();
   while (reader->Read(&message)) {
     if (message.has_header()) throw std::invalid_argument("header: sent twice");

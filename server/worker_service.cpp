@@ -1,6 +1,7 @@
 #include "server/worker_service.h"
 
 #include <fstream>
+#include <regex>
 
 #include "common/rpc_error.h"
 #include "model/search_spec.h"
@@ -18,165 +19,218 @@ void require_worker_id(const std::string& id) {
   if (id.empty()) throw std::invalid_argument("worker_id: must be the id RegisterWorker returned");
 }
 
+// Artifacts are named by their content hash; nothing else may reach a path.
+void require_sha256(const char* field, const std::string& value) {
+  static const std::regex kSha256("[0-9a-f]{64}");
+  if (!std::regex_match(value, kSha256)) {
+    throw std::invalid_argument(std::string(field) + ": must be a SHA-256 (64 hex digits)");
+  }
+}
+
 }  // namespace
 
-WorkerServiceImpl::WorkerServiceImpl(JobStore& store, ArtifactStore& artifacts, LeaseTiming timing,
-                                     QualityGate& gate)
-    : store_(store), artifacts_(artifacts), timing_(timing), gate_(gate) {}
+using auth::Action;
 
-grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext*,
+WorkerServiceImpl::WorkerServiceImpl(JobStore& store, ArtifactStore& artifacts, LeaseTiming timing,
+                                     QualityGate& gate, CallAuthority& authority)
+    : store_(store), artifacts_(artifacts), timing_(timing), gate_(gate), authority_(authority) {}
+
+void WorkerServiceImpl::require_holder(const auth::Identity& caller, const v1::Lease& lease) {
+  if (lease.job_id().empty()) throw std::invalid_argument("lease.job_id: must name the leased job");
+  store_.require_holder(lease, caller.token_id);
+  store_.require_current(lease);
+}
+
+grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext* context,
                                                const v1::RegisterWorkerRequest* request,
                                                v1::RegisterWorkerResponse* response) {
-  return guarded_rpc("RegisterWorker", [&] {
-    require_identifier("name", request->name());
-    if (request->device().empty()) throw std::invalid_argument("device: must be cpu or cuda:N");
-    response->set_worker_id(store_.register_worker(*request));
-    response->set_heartbeat_interval_ms(timing_.heartbeat_interval_ms);
-    response->set_lease_duration_ms(timing_.lease_duration_ms);
-    spdlog::info("worker {} registered ({}, {} MiB)", response->worker_id(), request->device(),
-                 request->memory_bytes() >> 20);
-  });
+  return authority_.write(
+      "RegisterWorker", context, Action::kWorkerService,
+      [&](const auth::Identity& caller, std::string& target) {
+        require_identifier("name", request->name());
+        if (request->device().empty()) throw std::invalid_argument("device: must be cpu or cuda:N");
+        response->set_worker_id(store_.register_worker(*request, caller.token_id));
+        target = response->worker_id();
+        response->set_heartbeat_interval_ms(timing_.heartbeat_interval_ms);
+        response->set_lease_duration_ms(timing_.lease_duration_ms);
+        spdlog::info("worker {} registered ({}, {} MiB)", response->worker_id(), request->device(),
+                     request->memory_bytes() >> 20);
+      });
 }
 
-grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* request,
+grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext* context,
+                                          const v1::HeartbeatRequest* request,
                                           v1::HeartbeatResponse* response) {
-  return guarded_rpc("Heartbeat", [&] {
-    require_worker_id(request->worker_id());
-    *response->mutable_lease() =
-        store_.heartbeat(request->worker_id(), request->has_lease() ? &request->lease() : nullptr,
-                         timing_.lease_duration_ms);
-    search_metrics().heartbeats.inc();
-  });
+  return authority_.read(
+      "Heartbeat", context, Action::kWorkerService, [&](const auth::Identity& caller) {
+        require_worker_id(request->worker_id());
+        *response->mutable_lease() = store_.heartbeat(
+            request->worker_id(), caller.token_id,
+            request->has_lease() ? &request->lease() : nullptr, timing_.lease_duration_ms);
+        search_metrics().heartbeats.inc();
+      });
 }
 
-grpc::Status WorkerServiceImpl::AcquireTask(grpc::ServerContext*,
+grpc::Status WorkerServiceImpl::AcquireTask(grpc::ServerContext* context,
                                             const v1::AcquireTaskRequest* request,
                                             v1::AcquireTaskResponse* response) {
-  return guarded_rpc("AcquireTask", [&] {
-    require_worker_id(request->worker_id());
-    const auto assignment = store_.acquire(request->worker_id(), timing_.lease_duration_ms);
-    if (!assignment) return;
-    search_metrics().leases_granted.inc();
-    const auto& job = assignment->job;
-    response->set_assigned(true);
-    response->mutable_lease()->set_job_id(job.id());
-    response->mutable_lease()->set_fencing_token(assignment->fencing_token);
-    response->set_spec_yaml(job.spec_yaml());
-    response->set_attempt(job.attempts());
-    response->set_checkpoint_step(assignment->checkpoint_sha.empty() ? 0 : job.checkpoint_step());
-    response->set_lease_expires_unix_ms(assignment->lease_expires_ms);
-    spdlog::info("job {} attempt {} leased to {} (token {}, from step {})", job.id(),
-                 job.attempts(), request->worker_id(), assignment->fencing_token,
-                 response->checkpoint_step());
-  });
+  // Polled every few seconds by idle workers: only the leases it grants go to the audit log.
+  return authority_.read(
+      "AcquireTask", context, Action::kWorkerService, [&](const auth::Identity& caller) {
+        require_worker_id(request->worker_id());
+        const auto assignment =
+            store_.acquire(request->worker_id(), caller.token_id, timing_.lease_duration_ms);
+        if (!assignment) return;
+        authority_.record(caller, "AcquireTask",
+                          assignment->job.id() + " to " + request->worker_id(), grpc::Status::OK);
+        search_metrics().leases_granted.inc();
+        const auto& job = assignment->job;
+        response->set_assigned(true);
+        response->mutable_lease()->set_job_id(job.id());
+        response->mutable_lease()->set_fencing_token(assignment->fencing_token);
+        response->set_spec_yaml(job.spec_yaml());
+        response->set_attempt(job.attempts());
+        response->set_checkpoint_step(assignment->checkpoint_sha.empty() ? 0
+                                                                         : job.checkpoint_step());
+        response->set_lease_expires_unix_ms(assignment->lease_expires_ms);
+        spdlog::info("job {} attempt {} leased to {} (from step {})", job.id(), job.attempts(),
+                     request->worker_id(), response->checkpoint_step());
+      });
 }
 
-grpc::Status WorkerServiceImpl::ReportProgress(grpc::ServerContext*,
+grpc::Status WorkerServiceImpl::ReportProgress(grpc::ServerContext* context,
                                                const v1::ReportProgressRequest* request,
                                                v1::LeaseStatus* response) {
-  return guarded_rpc("ReportProgress", [&] {
-    *response = store_.report_progress(
-        request->lease(),
-        {request->stage(), request->step(), request->total_steps(), request->loss(),
-         request->expected_latency_ms(), request->normalized_entropy()});
-  });
+  return authority_.read(
+      "ReportProgress", context, Action::kWorkerService, [&](const auth::Identity& caller) {
+        store_.require_holder(request->lease(), caller.token_id);
+        *response = store_.report_progress(
+            request->lease(),
+            {request->stage(), request->step(), request->total_steps(), request->loss(),
+             request->expected_latency_ms(), request->normalized_entropy()});
+      });
 }
 
-grpc::Status WorkerServiceImpl::UploadCheckpoint(grpc::ServerContext*,
+grpc::Status WorkerServiceImpl::UploadCheckpoint(grpc::ServerContext* context,
                                                  grpc::ServerReader<v1::UploadRequest>* reader,
                                                  v1::UploadResponse* response) {
-  return guarded_rpc("UploadCheckpoint", [&] {
-    auto [header, upload] = receive_upload(reader, artifacts_);
-    const auto& lease = header.lease();
-    store_.require_current(lease);
-    if (header.step() <= 0) throw std::invalid_argument("header.step: must be > 0");
-    const auto bytes = upload->size();
-    const std::string sha = artifacts_.commit_checkpoint(lease.job_id(), *upload);
-    std::string replaced;
-    try {
-      replaced = store_.record_checkpoint(lease, header.step(), sha);
-    } catch (...) {
-      artifacts_.remove_checkpoint(lease.job_id(), sha);
-      throw;
-    }
-    if (!replaced.empty()) artifacts_.remove_checkpoint(lease.job_id(), replaced);
-    response->set_sha256(sha);
-    response->set_bytes(bytes);
-    spdlog::info("job {} checkpoint at step {} stored ({} bytes, {})", lease.job_id(),
-                 header.step(), bytes, sha.substr(0, 12));
-  });
+  return authority_.write(
+      "UploadCheckpoint", context, Action::kWorkerService,
+      [&](const auth::Identity& caller, std::string& target) {
+        auto [header, upload] = receive_upload(reader, artifacts_, [&](const auto& header) {
+          target = header.lease().job_id().substr(0, 64);
+          require_holder(caller, header.lease());
+          if (header.step() <= 0) throw std::invalid_argument("header.step: must be > 0");
+        });
+        const auto& lease = header.lease();
+        const auto bytes = upload->size();
+        const std::string sha = artifacts_.commit_checkpoint(lease.job_id(), *upload);
+        std::string replaced;
+        try {
+          replaced = store_.record_checkpoint(lease, header.step(), sha);
+        } catch (...) {
+          // Refused (the lease ended meanwhile): drop the file, unless it is byte for byte the
+          // checkpoint already acknowledged, which must stay.
+          if (store_.checkpoint_sha(lease.job_id()) != sha) {
+            artifacts_.remove_checkpoint(lease.job_id(), sha);
+          }
+          throw;
+        }
+        if (!replaced.empty()) artifacts_.remove_checkpoint(lease.job_id(), replaced);
+        response->set_sha256(sha);
+        response->set_bytes(bytes);
+        spdlog::info("job {} checkpoint at step {} stored ({} bytes, {})", lease.job_id(),
+                     header.step(), bytes, sha.substr(0, 12));
+      });
 }
 
-grpc::Status WorkerServiceImpl::DownloadCheckpoint(grpc::ServerContext*,
+grpc::Status WorkerServiceImpl::DownloadCheckpoint(grpc::ServerContext* context,
                                                    const v1::DownloadCheckpointRequest* request,
                                                    grpc::ServerWriter<v1::DownloadChunk>* writer) {
-  return guarded_rpc("DownloadCheckpoint", [&] {
-    store_.require_current(request->lease());
-    const auto& job_id = request->lease().job_id();
-    const std::string sha = store_.checkpoint_sha(job_id);
-    if (sha.empty()) throw RpcError(grpc::StatusCode::NOT_FOUND, "job " + job_id + " has none");
-    std::ifstream in(artifacts_.checkpoint_path(job_id, sha), std::ios::binary);
-    if (!in) throw std::runtime_error("checkpoint " + sha + " of job " + job_id + " is missing");
-    v1::DownloadChunk chunk;
-    chunk.set_step(store_.job(job_id).checkpoint_step());
-    std::string buffer(kChunkBytes, '\0');
-    while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) {
-      chunk.set_data(buffer.data(), static_cast<size_t>(in.gcount()));
-      if (!writer->Write(chunk)) return;
-    }
-  });
+  return authority_.read(
+      "DownloadCheckpoint", context, Action::kWorkerService, [&](const auth::Identity& caller) {
+        require_holder(caller, request->lease());
+        const auto& job_id = request->lease().job_id();
+        const std::string sha = store_.checkpoint_sha(job_id);
+        if (sha.empty()) throw RpcError(grpc::StatusCode::NOT_FOUND, "job " + job_id + " has none");
+        std::ifstream in(artifacts_.checkpoint_path(job_id, sha), std::ios::binary);
+        if (!in)
+          throw std::runtime_error("checkpoint " + sha + " of job " + job_id + " is missing");
+        v1::DownloadChunk chunk;
+        chunk.set_step(store_.job(job_id).checkpoint_step());
+        std::string buffer(kChunkBytes, '\0');
+        while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) ||
+               in.gcount() > 0) {
+          chunk.set_data(buffer.data(), static_cast<size_t>(in.gcount()));
+          if (!writer->Write(chunk)) return;
+        }
+      });
 }
 
-grpc::Status WorkerServiceImpl::UploadModel(grpc::ServerContext*,
+grpc::Status WorkerServiceImpl::UploadModel(grpc::ServerContext* context,
                                             grpc::ServerReader<v1::UploadRequest>* reader,
                                             v1::UploadResponse* response) {
-  return guarded_rpc("UploadModel", [&] {
-    auto [header, upload] = receive_upload(reader, artifacts_);
-    store_.require_current(header.lease());
-    response->set_bytes(upload->size());
-    response->set_sha256(artifacts_.commit_model(*upload));
-  });
+  return authority_.write("UploadModel", context, Action::kWorkerService,
+                          [&](const auth::Identity& caller, std::string& target) {
+                            auto [header, upload] =
+                                receive_upload(reader, artifacts_, [&](const auto& header) {
+                                  target = header.lease().job_id().substr(0, 64);
+                                  require_holder(caller, header.lease());
+                                });
+                            response->set_bytes(upload->size());
+                            response->set_sha256(artifacts_.commit_model(*upload));
+                          });
 }
 
-grpc::Status WorkerServiceImpl::CompleteTask(grpc::ServerContext*,
+grpc::Status WorkerServiceImpl::CompleteTask(grpc::ServerContext* context,
                                              const v1::CompleteTaskRequest* request,
                                              v1::LeaseStatus* response) {
-  return guarded_rpc("CompleteTask", [&] {
-    const auto& lease = request->lease();
-    store_.require_current(lease);
-    const auto directory = artifacts_.model_directory(request->model_sha256());
-    if (request->model_sha256().empty() || !std::filesystem::exists(directory)) {
-      throw std::invalid_argument("model_sha256: no model uploaded under '" +
-                                  request->model_sha256() + "'");
-    }
-    const auto job = store_.job(lease.job_id());
-    NewModel model;
-    model.name = job.name() + "-" + job.id();
-    model.source = "search";
-    model.team = job.team();
-    model.job_id = job.id();
-    model.spec_yaml = job.spec_yaml();
-    model.sha256 = request->model_sha256();
-    describe_model_directory(directory, model);
-    if (model.report_json.empty()) {
-      throw std::invalid_argument("model_sha256: the uploaded model has no report.json");
-    }
-    // The spec was validated at submission; `promote: true` asks for the quality gate.
-    model.promote = parse_search_spec(job.spec_yaml()).promote;
-    const auto registered = store_.complete(lease, model);
-    gate_.notify();
-    spdlog::info("job {} succeeded: model {} ({})", job.id(), registered.id(), registered.name());
-  });
+  return authority_.write(
+      "CompleteTask", context, Action::kWorkerService,
+      [&](const auth::Identity& caller, std::string& target) {
+        const auto& lease = request->lease();
+        target = lease.job_id().substr(0, 64);
+        require_holder(caller, lease);
+        require_sha256("model_sha256", request->model_sha256());
+        const auto directory = artifacts_.model_directory(request->model_sha256());
+        if (!std::filesystem::exists(directory)) {
+          throw std::invalid_argument("model_sha256: no model uploaded under '" +
+                                      request->model_sha256() + "'");
+        }
+        const auto job = store_.job(lease.job_id());
+        NewModel model;
+        model.name = job.name() + "-" + job.id();
+        model.source = "search";
+        model.team = job.team();
+        model.job_id = job.id();
+        model.spec_yaml = job.spec_yaml();
+        model.sha256 = request->model_sha256();
+        describe_model_directory(directory, model);
+        if (model.report_json.empty()) {
+          throw std::invalid_argument("model_sha256: the uploaded model has no report.json");
+        }
+        // The spec was validated at submission; `promote: true` asks for the quality gate.
+        model.promote = parse_search_spec(job.spec_yaml()).promote;
+        const auto registered = store_.complete(lease, model);
+        gate_.notify();
+        spdlog::info("job {} succeeded: model {} ({})", job.id(), registered.id(),
+                     registered.name());
+      });
 }
 
-grpc::Status WorkerServiceImpl::FailTask(grpc::ServerContext*, const v1::FailTaskRequest* request,
+grpc::Status WorkerServiceImpl::FailTask(grpc::ServerContext* context,
+                                         const v1::FailTaskRequest* request,
                                          v1::LeaseStatus* response) {
-  return guarded_rpc("FailTask", [&] {
-    if (request->reason().empty()) throw std::invalid_argument("reason: must say why");
-    *response = store_.fail(request->lease(), request->reason(), request->retryable());
-    spdlog::warn("job {} attempt failed ({}): {}", request->lease().job_id(),
-                 request->retryable() ? "retryable" : "final", request->reason());
-  });
+  return authority_.write(
+      "FailTask", context, Action::kWorkerService,
+      [&](const auth::Identity& caller, std::string& target) {
+        target = request->lease().job_id().substr(0, 64);
+        if (request->reason().empty()) throw std::invalid_argument("reason: must say why");
+        store_.require_holder(request->lease(), caller.token_id);
+        *response = store_.fail(request->lease(), request->reason(), request->retryable());
+        spdlog::warn("job {} attempt failed ({}): {}", request->lease().job_id(),
+                     request->retryable() ? "retryable" : "final", request->reason());
+      });
 }
 
 }  // namespace ern::server

@@ -1,11 +1,13 @@
 #pragma once
 // ern.v1.WorkerService: how workers lease tasks, report progress and hand in checkpoints and
-// results. Every write is checked against the lease's fencing token (JobStore).
+// results (role worker). Each worker id belongs to the token that registered it, and every write is
+// checked against the caller's lease and its fencing token (JobStore).
 
 #include <cstdint>
 
 #include "ern/v1/worker.grpc.pb.h"
 #include "server/artifact_store.h"
+#include "server/call_authority.h"
 #include "server/job_store.h"
 #include "server/quality_gate.h"
 
@@ -19,7 +21,7 @@ struct LeaseTiming {
 class WorkerServiceImpl final : public v1::WorkerService::Service {
  public:
   WorkerServiceImpl(JobStore& store, ArtifactStore& artifacts, LeaseTiming timing,
-                    QualityGate& gate);
+                    QualityGate& gate, CallAuthority& authority);
 
   grpc::Status RegisterWorker(grpc::ServerContext*, const v1::RegisterWorkerRequest* request,
                               v1::RegisterWorkerResponse* response) override;
@@ -46,6 +48,10 @@ class WorkerServiceImpl final : public v1::WorkerService::Service {
   ArtifactStore& artifacts_;
   LeaseTiming timing_;
   QualityGate& gate_;
+  CallAuthority& authority_;
+
+  // The caller's worker holds `lease`, and it is current; FAILED_PRECONDITION otherwise.
+  void require_holder(const auth::Identity& caller, const v1::Lease& lease);
 };
 
 }  // namespace ern::server

@@ -7,13 +7,29 @@
 
 #include <stdexcept>
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+
+#include "common/auth/token_channel.h"
+#include "common/auth/token_file.h"
 
 namespace ern::test {
 std::filesystem::path source_dir() { return ERN_TEST_SOURCE_DIR; }
 std::filesystem::path bin_dir() { return ERN_TEST_BIN_DIR; }
 std::filesystem::path test_data_dir() { return ERN_TEST_DATA_DIR; }
 std::string python() { return ERN_TEST_PYTHON; }
+
+std::string admin_token(const std::filesystem::path& coordinator_data) {
+  return auth::read_token_file(coordinator_data / "admin.token", "token-file");
+}
+
+std::shared_ptr<grpc::Channel> channel_with_token(const std::string& address,
+                                                  const std::string& token) {
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(256 << 20);
+  arguments.SetMaxSendMessageSize(256 << 20);
+  return auth::channel_with_token(address, grpc::InsecureChannelCredentials(), arguments, token);
+}
 
 HttpResponse http_get(const std::string& host_port, const std::string& path_and_query) {
   const auto colon = host_port.rfind(':');

@@ -4,11 +4,16 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/subprocess.h"
 #include "common/temp_dir.h"
+
+namespace grpc {
+class Channel;
+}
 
 namespace ern::test {
 
@@ -32,6 +37,12 @@ HttpResponse http_get(const std::string& host_port, const std::string& path_and_
 // A search spec small enough for a test: width 8, (1-1)-1-(1-1), on device cpu-1t, with the
 // test photographs; 10 warm-up, `search_steps`, 10 + 10 fine-tune steps.
 std::string tiny_search_spec(int search_steps, int checkpoint_every = 20);
+
+// The admin token a coordinator writes to DATA/admin.token on its first start.
+std::string admin_token(const std::filesystem::path& coordinator_data);
+// A plaintext channel whose every call carries `token` (none when empty).
+std::shared_ptr<grpc::Channel> channel_with_token(const std::string& address,
+                                                  const std::string& token);
 
 // Runs a program, failing the test (with its output) if it cannot be started.
 SubprocessResult run(const std::vector<std::string>& argv);

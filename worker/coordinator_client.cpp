@@ -7,6 +7,8 @@
 #include <fstream>
 #include <thread>
 
+#include "common/auth/token_channel.h"
+
 namespace ern::worker {
 namespace {
 
@@ -36,11 +38,12 @@ void check(const grpc::Status& status, const char* method) {
 
 }  // namespace
 
-CoordinatorClient::CoordinatorClient(const std::string& address, std::chrono::seconds retry_budget)
+CoordinatorClient::CoordinatorClient(const std::string& address, const std::string& token,
+                                     std::chrono::seconds retry_budget)
     : address_(address),
       retry_budget_(retry_budget),
-      stub_(v1::WorkerService::NewStub(
-          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+      stub_(v1::WorkerService::NewStub(auth::channel_with_token(
+          address, grpc::InsecureChannelCredentials(), grpc::ChannelArguments(), token))) {}
 
 template <typename Call>
 void CoordinatorClient::with_retries(std::chrono::seconds budget, Call&& call) {

@@ -25,7 +25,9 @@ struct CoordinatorUnavailable : std::runtime_error {
 
 class CoordinatorClient {
  public:
-  CoordinatorClient(const std::string& address, std::chrono::seconds retry_budget);
+  // `token`: a bearer token of role worker.
+  CoordinatorClient(const std::string& address, const std::string& token,
+                    std::chrono::seconds retry_budget);
 
   v1::RegisterWorkerResponse register_worker(const v1::RegisterWorkerRequest& request);
   // One attempt each: the heartbeat loop and progress reports simply try again next time.

@@ -1,6 +1,7 @@
 // ern-worker: leases search tasks from the coordinator and runs them.
 //
-// usage: ern-worker --coordinator HOST:PORT --devicefarm HOST:PORT [--device cpu] [--name NAME]
+// usage: ern-worker --coordinator HOST:PORT --token-file FILE --devicefarm HOST:PORT
+//                   [--device cpu] [--name NAME]
 //                   [--data DIR] [--threads N] [--poll-ms N] [--progress-ms N]
 //                   [--retry-seconds N] [--metrics-listen HOST:PORT (default 0.0.0.0:9093;
 //                   "" for none)]
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "client/arguments.h"
+#include "common/auth/token_file.h"
 #include "common/grpc_server.h"
 #include "common/heap_tuning.h"
 #include "common/logging.h"
@@ -28,11 +30,13 @@ int main(int argc, char** argv) {
   try {
     ern::cli::Arguments args(
         std::vector<std::string>(argv + 1, argv + argc),
-        {"coordinator", "devicefarm", "device", "name", "data", "poll-ms", "progress-ms",
-         "retry-seconds", "threads", "log-level", "metrics-listen"});
+        {"coordinator", "token-file", "devicefarm", "device", "name", "data", "poll-ms",
+         "progress-ms", "retry-seconds", "threads", "log-level", "metrics-listen"});
     ern::init_logging(args.value_or("log-level", ""));
     ern::worker::WorkerOptions options;
     options.coordinator = args.value_or("coordinator", options.coordinator);
+    // A token of role worker (ernctl tokens create --role worker).
+    options.token = ern::auth::read_token_file(args.required("token-file"), "token-file");
     options.devicefarm = args.value_or("devicefarm", options.devicefarm);
     options.device = args.value_or("device", options.device);
     char host[256] = "worker";

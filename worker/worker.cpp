@@ -21,7 +21,8 @@ int64_t host_memory_bytes() {
 }
 
 Worker::Worker(WorkerOptions options)
-    : options_(std::move(options)), coordinator_(options_.coordinator, options_.retry_budget) {
+    : options_(std::move(options)),
+      coordinator_(options_.coordinator, options_.token, options_.retry_budget) {
   if (options_.device != "cpu") {
     throw std::invalid_argument("--device: '" + options_.device +
                                 "' is not available; the search pipeline trains on cpu");

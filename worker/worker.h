@@ -15,6 +15,7 @@ namespace ern::worker {
 
 struct WorkerOptions {
   std::string coordinator = "localhost:50051";
+  std::string token;  // bearer token of role worker (ern-worker --token-file)
   std::string devicefarm = "localhost:50052";
   std::string device = "cpu";
   int threads = 0;              // LibTorch threads for training; 0: one per core

@@ -55,7 +55,10 @@ class CoordinatorTest : public ::testing::Test {
                                  "--heartbeat-ms", std::to_string(kHeartbeatMs), "--lease-ms",
                                  std::to_string(kLeaseMs), "--devicefarm", farm_->address()},
         dir_ / ("coordinator-" + std::to_string(++coordinator_starts_) + ".log"));
-    auto channel = grpc::CreateChannel(coordinator_->address(), grpc::InsecureChannelCredentials());
+    // The admin token it wrote on first start; ernctl reads it from ERN_TOKEN.
+    token_ = test::admin_token(dir_ / "coordinator");
+    setenv("ERN_TOKEN", token_.c_str(), 1);
+    auto channel = test::channel_with_token(coordinator_->address(), token_);
     search_ = v1::SearchService::NewStub(channel);
     models_ = v1::ModelService::NewStub(channel);
     workers_ = v1::WorkerService::NewStub(channel);
@@ -64,7 +67,8 @@ class CoordinatorTest : public ::testing::Test {
   std::unique_ptr<test::ServerProcess> start_worker(const std::string& name) {
     return std::make_unique<test::ServerProcess>(
         (test::bin_dir() / "ern-worker").string(),
-        std::vector<std::string>{"--coordinator", coordinator_->address(), "--devicefarm",
+        std::vector<std::string>{"--coordinator", coordinator_->address(), "--token-file",
+                                 (dir_ / "coordinator" / "admin.token").string(), "--devicefarm",
                                  farm_->address(), "--name", name, "--data", (dir_ / name).string(),
                                  "--poll-ms", "100", "--progress-ms", "100", "--threads", "1"},
         dir_ / (name + ".log"), "registered with ");
@@ -130,6 +134,7 @@ class CoordinatorTest : public ::testing::Test {
   test::TempDir dir_;
   int coordinator_starts_ = 0;
   std::unique_ptr<test::ServerProcess> coordinator_;
+  std::string token_;
   std::unique_ptr<v1::SearchService::Stub> search_;
   std::unique_ptr<v1::ModelService::Stub> models_;
   std::unique_ptr<v1::WorkerService::Stub> workers_;
@@ -210,8 +215,8 @@ TEST_F(CoordinatorTest, SubmittedJobSucceedsAndRegistersItsModelWithReportAndLin
 }
 
 TEST_F(CoordinatorTest, DenoiseRejectsBadRequestsNamingTheField) {
-  auto channel = grpc::CreateChannel(coordinator_->address(), grpc::InsecureChannelCredentials());
-  auto denoise = v1::DenoiseService::NewStub(channel);
+  auto denoise =
+      v1::DenoiseService::NewStub(test::channel_with_token(coordinator_->address(), token_));
   const auto call = [&](const std::string& image, const std::string& model) {
     v1::DenoiseRequest request;
     request.set_image(image);
@@ -430,7 +435,8 @@ TEST_F(CoordinatorTest, WorkerWhoseLeaseExpiredCannotWrite) {
       std::chrono::seconds(kLeaseMs / 1000 + 10));
   const auto second = acquire(register_worker("successor"));
   ASSERT_TRUE(second.assigned());
-  EXPECT_GT(second.lease().fencing_token(), first.lease().fencing_token());
+  EXPECT_NE(second.lease().fencing_token(), first.lease().fencing_token());
+  EXPECT_GE(second.lease().fencing_token().size(), 32u) << "128 random bits or more";
   EXPECT_EQ(second.checkpoint_step(), 5);
 
   // The first worker comes back: every write is refused, nothing changes.

@@ -53,7 +53,9 @@ class DenoiseTest : public ::testing::Test {
         std::vector<std::string>{"--config", config.string(), "--listen", "127.0.0.1:0", "--data",
                                  (dir_ / "coordinator").string()},
         dir_ / "coordinator.log");
-    channel_ = grpc::CreateChannel(coordinator_->address(), grpc::InsecureChannelCredentials());
+    token_ = test::admin_token(dir_ / "coordinator");
+    setenv("ERN_TOKEN", token_.c_str(), 1);  // for ernctl
+    channel_ = test::channel_with_token(coordinator_->address(), token_);
     denoise_ = v1::DenoiseService::NewStub(channel_);
     const auto ernctl = (test::bin_dir() / "ernctl").string();
     for (const std::string name : {"first", "second"}) {
@@ -83,6 +85,7 @@ class DenoiseTest : public ::testing::Test {
 
   test::TempDir dir_;
   std::unique_ptr<test::ServerProcess> coordinator_;
+  std::string token_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::DenoiseService::Stub> denoise_;
 };

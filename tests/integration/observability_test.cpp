@@ -101,13 +101,16 @@ class ObservabilityTest : public ::testing::Test {
                                  (dir_ / "coordinator").string(), "--heartbeat-ms", "300",
                                  "--lease-ms", "3000", "--devicefarm", farm_->address()},
         dir_ / "coordinator.log");
+    const auto token = test::admin_token(dir_ / "coordinator");
+    setenv("ERN_TOKEN", token.c_str(), 1);  // for ernctl
     worker_ = std::make_unique<test::ServerProcess>(
         (test::bin_dir() / "ern-worker").string(),
-        std::vector<std::string>{"--coordinator", coordinator_->address(), "--devicefarm",
+        std::vector<std::string>{"--coordinator", coordinator_->address(), "--token-file",
+                                 (dir_ / "coordinator" / "admin.token").string(), "--devicefarm",
                                  farm_->address(), "--name", "w1", "--data", (dir_ / "w1").string(),
                                  "--poll-ms", "100", "--progress-ms", "100", "--threads", "1"},
         dir_ / "worker.log", "registered with ");
-    channel_ = grpc::CreateChannel(coordinator_->address(), grpc::InsecureChannelCredentials());
+    channel_ = test::channel_with_token(coordinator_->address(), token);
 
     const auto ernctl = (test::bin_dir() / "ernctl").string();
     const auto model_dir = dir_ / "tiny";

@@ -46,6 +46,8 @@ class PromotionTest : public ::testing::Test {
                                  "127.0.0.1:0", "--data", (dir_ / "coordinator").string(),
                                  "--heartbeat-ms", "300", "--lease-ms", "3000"},
         dir_ / ("coordinator-" + std::to_string(++starts_) + ".log"));
+    // ernctl reads the admin token it wrote on first start.
+    setenv("ERN_TOKEN", test::admin_token(dir_ / "coordinator").c_str(), 1);
   }
 
   SubprocessResult ernctl(std::vector<std::string> args) {
@@ -174,8 +176,9 @@ TEST_F(PromotionTest, SearchWithPromoteBecomesTheDefaultOnceItPassesTheGate) {
                            dir_ / "farm.log");
   test::ServerProcess worker(
       (test::bin_dir() / "ern-worker").string(),
-      {"--coordinator", server, "--devicefarm", farm.address(), "--name", "w1", "--data",
-       (dir_ / "w1").string(), "--poll-ms", "100", "--progress-ms", "100", "--threads", "1"},
+      {"--coordinator", server, "--token-file", (dir_ / "coordinator" / "admin.token").string(),
+       "--devicefarm", farm.address(), "--name", "w1", "--data", (dir_ / "w1").string(),
+       "--poll-ms", "100", "--progress-ms", "100", "--threads", "1"},
       dir_ / "w1.log", "registered with ");
   std::ofstream(dir_ / "spec.yaml") << test::tiny_search_spec(20) << "promote: true\n";
   const auto submitted =

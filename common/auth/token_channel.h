@@ -1,0 +1,17 @@
+#pragma once
+// A client channel whose every call carries `authorization: Bearer <token>`: ernctl, workers and
+// tests set the token once, where the channel is made, instead of on each call.
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+namespace ern::auth {
+
+// An empty token makes a plain channel.
+std::shared_ptr<grpc::Channel> channel_with_token(
+    const std::string& target, const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+    const grpc::ChannelArguments& arguments, const std::string& token);
+
+}  // namespace ern::auth

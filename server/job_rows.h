@@ -1,0 +1,22 @@
+#pragma once
+// Rows of the jobs table as messages, shared by the parts of the JobStore (job_store.cpp,
+// lease_records.cpp).
+
+#include <string>
+
+#include "common/rpc_error.h"
+#include "common/sqlite.h"
+#include "ern/v1/search.pb.h"
+#include "ern/v1/worker.pb.h"
+
+namespace ern::server {
+
+// The columns job_from_row reads, in its order.
+extern const char kJobColumns[];
+
+v1::Job job_from_row(const Statement& row);
+bool is_terminal(v1::JobState state);
+// FAILED_PRECONDITION: `lease` is not the job's current lease.
+RpcError stale_lease(const v1::Lease& lease, const std::string& why);
+
+}  // namespace ern::server
