@@ -122,7 +122,15 @@ LoadedModel load_model_dir(const std::filesystem::path& directory) {
   }
   loaded.metadata = json.value("metadata", nlohmann::json::object());
   loaded.network = Nafnet(loaded.architecture);
-  const auto weights_path = directory / json.value("weights", std::string(kWeightsFile));
+  // A model directory may come from anyone (an import): its weights file is a plain name inside
+  // it, never a path to somewhere else.
+  const std::string weights = json.value("weights", std::string(kWeightsFile));
+  if (weights.empty() || weights.size() > 255 || weights.find('/') != std::string::npos ||
+      weights.front() == '.') {
+    throw std::runtime_error(std::string(kModelJson) +
+                             ": weights must name a file in the model directory");
+  }
+  const auto weights_path = directory / weights;
   load_named_tensors(*loaded.network, read_safetensors(weights_path), weights_path.string());
   loaded.network->eval();
   return loaded;

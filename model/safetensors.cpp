@@ -71,6 +71,17 @@ void write_safetensors(const std::filesystem::path& path, const NamedTensors& te
 
 NamedTensors read_safetensors(const std::filesystem::path& path) {
   const std::string where = path.string();
+  // A plain file of bounded size: not a device, a FIFO or a link to one.
+  std::error_code error;
+  const auto status = std::filesystem::symlink_status(path, error);
+  if (error || !std::filesystem::is_regular_file(status)) {
+    throw std::runtime_error(where + ": not a regular file");
+  }
+  const auto size = std::filesystem::file_size(path, error);
+  if (error || size > kMaxSafetensorsBytes) {
+    throw std::runtime_error(where + ": larger than " + std::to_string(kMaxSafetensorsBytes >> 20) +
+                             " MiB");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(where + ": cannot open");
   std::ostringstream buffer;

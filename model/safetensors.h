@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -20,6 +21,9 @@ void write_safetensors(const std::filesystem::path& path, const NamedTensors& te
                        const std::map<std::string, std::string>& metadata = {});
 
 // Throws std::runtime_error naming the file and what is wrong with it.
+// The largest weights file read (a width-64 NAFNet in fp32 is about 0.3 GB).
+constexpr uint64_t kMaxSafetensorsBytes = uint64_t{2} << 30;
+
 NamedTensors read_safetensors(const std::filesystem::path& path);
 
 }  // namespace ern

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <regex>
 #include <set>
 #include <stdexcept>
 
@@ -17,6 +18,17 @@ void require(bool condition, const std::string& field, const std::string& rule) 
 
 bool finite_non_negative(double value) { return std::isfinite(value) && value >= 0; }
 
+// Spec names become job names, model names and file names.
+bool is_name(const std::string& name) {
+  static const std::regex kName("[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}");
+  return std::regex_match(name, kName);
+}
+
+// Any stage longer than this is a mistake, and sums of stages stay far from overflow.
+constexpr int64_t kMaxStageSteps = 100'000'000;
+// Pixels of one training step (batch x patch²): a paper-scale step is 8 x 256² = 0.5 MP.
+constexpr int64_t kMaxStepPixels = int64_t{1} << 24;
+
 }  // namespace
 
 double EntropySchedule::weight_at(double fraction) const {
@@ -29,7 +41,8 @@ double EntropySchedule::weight_at(double fraction) const {
 }
 
 void SearchSpec::validate() const {
-  require(!name.empty(), "name", "must not be empty");
+  require(is_name(name), "name",
+          "must be 1..64 characters of A-Z a-z 0-9 . _ -, not starting with a dot");
   require(!device.empty(), "device", "must name a device of the farm");
   try {
     architecture.validate();
@@ -50,9 +63,14 @@ void SearchSpec::validate() const {
     require(sigma >= 0 && sigma <= 255, "training.sigmas", "each must be in 0..255");
   require(std::isfinite(learning_rate) && learning_rate > 0 && learning_rate < 1,
           "training.learning_rate", "must be in (0, 1)");
-  require(warmup_steps >= 0, "stages.warmup_steps", "must be >= 0");
-  require(search_steps >= 1, "stages.search_steps", "must be >= 1");
-  require(finetune_steps >= 1, "stages.finetune_steps", "must be >= 1");
+  require(static_cast<int64_t>(batch) * patch * patch <= kMaxStepPixels, "training",
+          "batch x patch² must be at most " + std::to_string(kMaxStepPixels) + " pixels");
+  const std::string step_range = "must be in 1.." + std::to_string(kMaxStageSteps);
+  require(warmup_steps >= 0 && warmup_steps <= kMaxStageSteps, "stages.warmup_steps",
+          "must be in 0.." + std::to_string(kMaxStageSteps));
+  require(search_steps >= 1 && search_steps <= kMaxStageSteps, "stages.search_steps", step_range);
+  require(finetune_steps >= 1 && finetune_steps <= kMaxStageSteps, "stages.finetune_steps",
+          step_range);
   require(checkpoint_every >= 1, "stages.checkpoint_every", "must be >= 1");
   require(std::isfinite(alpha_learning_rate) && alpha_learning_rate > 0,
           "search.alpha_learning_rate", "must be finite and > 0");
@@ -67,12 +85,14 @@ void SearchSpec::validate() const {
   require(entropy.start >= 0 && entropy.start < entropy.end && entropy.end <= 1,
           "search.lambda_entropy", "needs 0 <= start < end <= 1");
   require(gumbel_temperature_start > 0 && gumbel_temperature_end > 0 &&
-              std::isfinite(gumbel_temperature_start),
+              std::isfinite(gumbel_temperature_start) && std::isfinite(gumbel_temperature_end),
           "search.gumbel", "temperatures must be finite and > 0");
   require(
       latency_height > 0 && latency_width > 0 && latency_height <= 8192 && latency_width <= 8192,
       "latency.size", "height and width must be in 1..8192");
   require(!eval_sigmas.empty(), "evaluation.sigmas", "at least one noise level is needed");
+  for (double sigma : eval_sigmas)
+    require(sigma >= 0 && sigma <= 255, "evaluation.sigmas", "each must be in 0..255");
 }
 
 nlohmann::json SearchSpec::to_json() const {

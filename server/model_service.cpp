@@ -1,6 +1,7 @@
 #include "server/model_service.h"
 
 #include <fstream>
+#include <regex>
 
 #include <nlohmann/json.hpp>
 
@@ -45,6 +46,21 @@ void describe_model_directory(const std::filesystem::path& directory, NewModel& 
 }
 
 using auth::Action;
+
+namespace {
+
+// Searched models are named NAME-job-NNNNNN when their job ends; an import may not take such a
+// name first and make that job's completion fail.
+void require_not_reserved(const std::string& name) {
+  static const std::regex kSearchedName(".*-job-[0-9]+");
+  if (std::regex_match(name, kSearchedName)) {
+    throw std::invalid_argument(
+        "header.name: names ending in -job-NNNNNN are reserved for "
+        "searched models");
+  }
+}
+
+}  // namespace
 
 ModelServiceImpl::ModelServiceImpl(JobStore& store, ArtifactStore& artifacts, QualityGate& gate,
                                    CallAuthority& authority)
@@ -104,6 +120,7 @@ grpc::Status ModelServiceImpl::ImportModel(grpc::ServerContext* context,
         std::string team;
         auto [header, upload] = receive_upload(reader, artifacts_, [&](const auto& header) {
           require_identifier("header.name", header.name());
+          require_not_reserved(header.name());
           target = header.name();
           team = acting_team(caller, header.team(), "header.team");
         });

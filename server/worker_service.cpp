@@ -1,7 +1,9 @@
 #include "server/worker_service.h"
 
+#include <cmath>
 #include <fstream>
 #include <regex>
+#include <set>
 
 #include "common/rpc_error.h"
 #include "model/search_spec.h"
@@ -17,6 +19,21 @@ constexpr size_t kChunkBytes = 1 << 20;
 
 void require_worker_id(const std::string& id) {
   if (id.empty()) throw std::invalid_argument("worker_id: must be the id RegisterWorker returned");
+}
+
+// The stage is a metric label: only the pipeline's own stages are accepted, so a client cannot
+// grow the number of series.
+void require_known_stage(const std::string& stage) {
+  static const std::set<std::string> kStages = {"WARMUP",   "SEARCH",   "DERIVE",
+                                                "FINETUNE", "EVALUATE", "EXPORT"};
+  if (kStages.count(stage) == 0) {
+    throw std::invalid_argument(
+        "stage: must be one of WARMUP, SEARCH, DERIVE, FINETUNE, EVALUATE, EXPORT");
+  }
+}
+
+void require_finite(const char* field, double value) {
+  if (!std::isfinite(value)) throw std::invalid_argument(std::string(field) + ": must be finite");
 }
 
 // Artifacts are named by their content hash; nothing else may reach a path.
@@ -104,6 +121,13 @@ grpc::Status WorkerServiceImpl::ReportProgress(grpc::ServerContext* context,
   return authority_.read(
       "ReportProgress", context, Action::kWorkerService, [&](const auth::Identity& caller) {
         store_.require_holder(request->lease(), caller.token_id);
+        require_known_stage(request->stage());
+        require_finite("loss", request->loss());
+        require_finite("expected_latency_ms", request->expected_latency_ms());
+        require_finite("normalized_entropy", request->normalized_entropy());
+        if (request->step() < 0 || request->total_steps() < 0) {
+          throw std::invalid_argument("step: step and total_steps must be >= 0");
+        }
         *response = store_.report_progress(
             request->lease(),
             {request->stage(), request->step(), request->total_steps(), request->loss(),

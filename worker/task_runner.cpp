@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 
+#include <regex>
 #include <thread>
 
 #include "common/dir_archive.h"
@@ -47,6 +48,12 @@ TaskRunner::TaskRunner(CoordinatorClient& coordinator, TaskSettings settings)
 TaskOutcome TaskRunner::run(const v1::AcquireTaskResponse& task,
                             const std::atomic<bool>& abandoned) {
   const auto& lease = task.lease();
+  // The job id names a scratch directory that is later removed: it must be a job id, not a path.
+  static const std::regex kJobId("job-[0-9]{1,18}");
+  if (!std::regex_match(lease.job_id(), kJobId)) {
+    spdlog::error("refusing a task whose job id is not a job id ({} bytes)", lease.job_id().size());
+    return TaskOutcome::kFailed;
+  }
   const fs::path directory = settings_.work_root / "jobs" / lease.job_id();
   spdlog::info("job {} attempt {}: starting{}", lease.job_id(), task.attempt(),
                task.checkpoint_step() > 0

@@ -218,6 +218,22 @@ TEST_F(SearchTest, SpecErrorsNameTheField) {
   EXPECT_NE(message_of("stages: {search_steps: 0}\n").find("stages.search_steps"),
             std::string::npos);
   EXPECT_NE(message_of("colour: red\n").find("colour: unknown field"), std::string::npos);
+  // Review findings: overflowing steps, infinite temperatures, bad sigmas, names that are paths,
+  // and steps too large for any worker.
+  EXPECT_NE(message_of("stages: {search_steps: 4611686018427387904}\n").find("stages.search_steps"),
+            std::string::npos);
+  EXPECT_NE(message_of("search: {gumbel: {temperature_end: .inf}}\n").find("search.gumbel"),
+            std::string::npos);
+  for (const char* sigmas : {"[.nan]", "[-5]", "[1e308]"}) {
+    EXPECT_NE(
+        message_of(std::string("evaluation: {sigmas: ") + sigmas + "}\n").find("evaluation.sigmas"),
+        std::string::npos)
+        << sigmas;
+  }
+  EXPECT_NE(message_of("name: ../../etc\n").find("name:"), std::string::npos);
+  EXPECT_NE(message_of("name: \"two\\nlines\"\n").find("name:"), std::string::npos);
+  EXPECT_NE(message_of("training: {batch: 1024, patch: 2048}\n").find("batch x patch"),
+            std::string::npos);
   fs::create_directories(out / "empty" / "train");
   fs::create_directories(out / "empty" / "val");
   const std::string farm_device =

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <fstream>
 
 #include "tests/test_support.h"
@@ -130,6 +132,28 @@ TEST(ModelDir, RejectsDirectoriesWithoutModelJson) {
   EXPECT_NE(message.find("model.json"), std::string::npos) << message;
   std::ofstream(dir / kModelJson) << "{ not json";
   EXPECT_NE(message_of([&] { load_model_dir(dir.path()); }).find("model.json"), std::string::npos);
+}
+
+// An imported model.json names its weights: only a file inside the directory, and only a regular
+// one of bounded size (no /etc/shadow, no ../elsewhere, no /dev/zero behind a link).
+TEST(ModelDir, WeightsAreAPlainFileInsideTheDirectory) {
+  test::TempDir dir;
+  Nafnet network(kSmall);
+  save_model_dir(dir.path(), network, {});
+  auto json = nlohmann::json::parse(std::ifstream(dir / kModelJson));
+  for (const std::string weights : {"/etc/shadow", "../outside.safetensors", "..", ""}) {
+    json["weights"] = weights;
+    std::ofstream(dir / kModelJson) << json.dump();
+    const auto message = message_of([&] { load_model_dir(dir.path()); });
+    EXPECT_NE(message.find("weights must name a file in the model directory"), std::string::npos)
+        << weights << ": " << message;
+    EXPECT_EQ(message.find("shadow"), std::string::npos) << "no path is echoed: " << message;
+  }
+  std::filesystem::create_symlink("/dev/zero", dir / "zero.safetensors");
+  json["weights"] = "zero.safetensors";
+  std::ofstream(dir / kModelJson) << json.dump();
+  EXPECT_NE(message_of([&] { load_model_dir(dir.path()); }).find("not a regular file"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,193 @@
+// Findings of the security review, each against a real coordinator on loopback: uploads refused
+// before they cost disk, hashes that are paths, a stale upload that deleted the acknowledged
+// checkpoint, free-form strings in metric labels, NaN in progress reports, name squatting.
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <thread>
+
+#include "ern/v1/denoise.grpc.pb.h"
+#include "ern/v1/models.grpc.pb.h"
+#include "ern/v1/search.grpc.pb.h"
+#include "ern/v1/worker.grpc.pb.h"
+#include "tests/test_support.h"
+
+namespace ern {
+namespace {
+
+namespace fs = std::filesystem;
+using grpc::StatusCode;
+using namespace std::chrono_literals;
+
+int64_t directory_bytes(const fs::path& directory) {
+  int64_t bytes = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(directory)) {
+    if (entry.is_regular_file()) bytes += static_cast<int64_t>(entry.file_size());
+  }
+  return bytes;
+}
+
+class HardeningTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    coordinator_ = std::make_unique<test::ServerProcess>(
+        (test::bin_dir() / "ern-coordinator").string(),
+        std::vector<std::string>{"--listen", "127.0.0.1:0", "--data",
+                                 (dir_ / "coordinator").string(), "--heartbeat-ms", "100",
+                                 "--lease-ms", "600"},
+        dir_ / "coordinator.log");
+    auto channel =
+        test::channel_with_token(coordinator_->address(), test::admin_token(dir_ / "coordinator"));
+    search_ = v1::SearchService::NewStub(channel);
+    workers_ = v1::WorkerService::NewStub(channel);
+    models_ = v1::ModelService::NewStub(channel);
+  }
+
+  std::string register_worker(const std::string& name) {
+    v1::RegisterWorkerRequest request;
+    request.set_name(name);
+    request.set_device("cpu");
+    v1::RegisterWorkerResponse response;
+    grpc::ClientContext context;
+    EXPECT_TRUE(workers_->RegisterWorker(&context, request, &response).ok());
+    return response.worker_id();
+  }
+
+  // A job leased to a new worker.
+  v1::AcquireTaskResponse leased_job() {
+    v1::SubmitSearchJobRequest submit;
+    submit.set_spec_yaml(test::tiny_search_spec(20));
+    v1::Job job;
+    grpc::ClientContext submit_context;
+    EXPECT_TRUE(search_->SubmitSearchJob(&submit_context, submit, &job).ok());
+    return acquire(register_worker("w"));
+  }
+
+  v1::AcquireTaskResponse acquire(const std::string& worker) {
+    v1::AcquireTaskRequest request;
+    request.set_worker_id(worker);
+    v1::AcquireTaskResponse response;
+    grpc::ClientContext context;
+    EXPECT_TRUE(workers_->AcquireTask(&context, request, &response).ok());
+    EXPECT_TRUE(response.assigned());
+    return response;
+  }
+
+  // Header, then `chunks` chunks of 1 MiB (until the server stops reading).
+  grpc::Status upload_checkpoint(const v1::Lease& lease, int64_t step, int chunks,
+                                 const std::string& content = "") {
+    v1::UploadResponse response;
+    grpc::ClientContext context;
+    auto writer = workers_->UploadCheckpoint(&context, &response);
+    v1::UploadRequest message;
+    *message.mutable_header()->mutable_lease() = lease;
+    message.mutable_header()->set_step(step);
+    writer->Write(message);
+    message.set_data(content.empty() ? std::string(1 << 20, 'x') : content);
+    for (int i = 0; i < chunks; ++i) {
+      if (!writer->Write(message)) break;
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  }
+
+  grpc::Status report(const v1::Lease& lease, const std::string& stage, double loss) {
+    v1::ReportProgressRequest request;
+    *request.mutable_lease() = lease;
+    request.set_stage(stage);
+    request.set_step(1);
+    request.set_total_steps(40);
+    request.set_loss(loss);
+    v1::LeaseStatus response;
+    grpc::ClientContext context;
+    return workers_->ReportProgress(&context, request, &response);
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<test::ServerProcess> coordinator_;
+  std::unique_ptr<v1::SearchService::Stub> search_;
+  std::unique_ptr<v1::WorkerService::Stub> workers_;
+  std::unique_ptr<v1::ModelService::Stub> models_;
+};
+
+TEST_F(HardeningTest, UploadForAJobWithoutALeaseIsRefusedBeforeItsBytesAreStored) {
+  v1::Lease lease;
+  lease.set_job_id("job-999999");
+  lease.set_fencing_token("lease-0123456789abcdef0123456789abcdef");
+  const auto status = upload_checkpoint(lease, 5, 64);
+  EXPECT_EQ(status.error_code(), StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_LT(directory_bytes(dir_ / "coordinator" / "artifacts"), 1 << 20)
+      << "refused before the data reached the disk";
+}
+
+TEST_F(HardeningTest, ModelHashFromAWorkerIsAHashNotAPath) {
+  const auto task = leased_job();
+  v1::CompleteTaskRequest request;
+  *request.mutable_lease() = task.lease();
+  request.set_model_sha256("../../outside/dir");
+  v1::LeaseStatus response;
+  grpc::ClientContext context;
+  const auto status = workers_->CompleteTask(&context, request, &response);
+  EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("model_sha256: must be a SHA-256"), std::string::npos)
+      << status.error_message();
+}
+
+TEST_F(HardeningTest, StaleUploadOfTheSameContentKeepsTheAcknowledgedCheckpoint) {
+  const auto first = leased_job();
+  const std::string content = "ERNAR1\nthe same bytes twice";
+  ASSERT_TRUE(upload_checkpoint(first.lease(), 5, 1, content).ok());
+  // No heartbeats: the lease expires (600 ms) and a second worker takes the job.
+  std::this_thread::sleep_for(1500ms);
+  const auto second = acquire(register_worker("successor"));
+  ASSERT_EQ(second.checkpoint_step(), 5);
+  EXPECT_EQ(upload_checkpoint(first.lease(), 6, 1, content).error_code(),
+            StatusCode::FAILED_PRECONDITION);
+
+  v1::DownloadCheckpointRequest download;
+  *download.mutable_lease() = second.lease();
+  grpc::ClientContext context;
+  auto reader = workers_->DownloadCheckpoint(&context, download);
+  v1::DownloadChunk chunk;
+  std::string received;
+  while (reader->Read(&chunk)) received += chunk.data();
+  const auto status = reader->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(received, content);
+}
+
+TEST_F(HardeningTest, ProgressReportsCarryKnownStagesAndFiniteNumbers) {
+  const auto task = leased_job();
+  EXPECT_TRUE(report(task.lease(), "SEARCH", 0.5).ok());
+  auto status = report(task.lease(), "stage-300", 0.5);
+  EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("stage:"), std::string::npos) << status.error_message();
+  status = report(task.lease(), "SEARCH", std::nan(""));
+  EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("loss: must be finite"), std::string::npos);
+  EXPECT_EQ(status.error_message().find(".db"), std::string::npos) << "no server path";
+}
+
+TEST_F(HardeningTest, ImportsCannotTakeASearchedModelsNameOrADotName) {
+  const auto ernctl = (test::bin_dir() / "ernctl").string();
+  const auto model = dir_ / "m";
+  ASSERT_EQ(test::run({ernctl, "model", "init", "--width", "8", "--enc", "1,1", "--middle", "1",
+                       "--dec", "1,1", "-o", model.string()})
+                .exit_code,
+            0);
+  const auto token = test::admin_token(dir_ / "coordinator");
+  for (const std::string name : {"demo-job-000004", ".."}) {
+    const auto imported = test::run({ernctl, "models", "import", model.string(), "--name", name,
+                                     "--server", coordinator_->address(), "--token", token});
+    EXPECT_EQ(imported.exit_code, 1) << imported.output;
+    EXPECT_NE(imported.output.find("INVALID_ARGUMENT: header.name"), std::string::npos)
+        << imported.output;
+  }
+  EXPECT_LT(directory_bytes(dir_ / "coordinator" / "artifacts"), 1 << 20)
+      << "refused imports leave nothing behind";
+}
+
+}  // namespace
+}  // namespace ern
