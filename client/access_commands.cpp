@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <sstream>
 
 #include "client/commands.h"
 #include "client/server_connection.h"
@@ -76,12 +77,8 @@ int tokens_create(const Args& raw) {
   request.set_team(args.value_or("team", ""));
   request.set_role(args.required("role"));
   request.set_name(args.value_or("name", ""));
-  const std::string models = args.value_or("models", "");
-  for (size_t start = 0; start < models.size();) {
-    const size_t comma = std::min(models.find(',', start), models.size());
-    request.add_models(models.substr(start, comma - start));
-    start = comma + 1;
-  }
+  std::istringstream models(args.value_or("models", ""));
+  for (std::string model; std::getline(models, model, ',');) request.add_models(model);
   if (args.has("expires"))
     request.set_ttl_seconds(parse_duration(args.required("expires"), "expires"));
   const auto server = connect_to_server(args);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sstream>
+
 #include "common/atomic_file.h"
 #include "common/auth/secure_random.h"
 #include "common/rpc_error.h"
@@ -29,12 +31,8 @@ v1::Token token_from_row(const Statement& row) {
   token.set_name(row.text(1));
   token.set_team(row.text(2));
   token.set_role(row.text(3));
-  const std::string models = row.text(4);
-  for (size_t start = 0; start < models.size();) {
-    const size_t comma = std::min(models.find(',', start), models.size());
-    token.add_models(models.substr(start, comma - start));
-    start = comma + 1;
-  }
+  std::istringstream models(row.text(4));
+  for (std::string model; std::getline(models, model, ',');) token.add_models(model);
   token.set_created_unix_ms(row.integer(5));
   token.set_expires_unix_ms(row.integer(6));
   token.set_revoked_unix_ms(row.integer(7));

@@ -18,12 +18,13 @@ bool is_token_character(char c) {
 std::string read_token_file(const std::filesystem::path& file, const std::string& flag) {
   std::ifstream in(file);
   if (!in) throw std::invalid_argument("--" + flag + ": cannot read " + file.string());
-  std::string line(kMaxTokenBytes + 1, '\0');
-  in.getline(line.data(), static_cast<std::streamsize>(line.size()));
-  line.resize(static_cast<size_t>(std::max<std::streamsize>(in.gcount(), 0)));
-  while (!line.empty() && (line.back() == '\0' || line.back() == '\r' || line.back() == ' ')) {
-    line.pop_back();
-  }
+  // A bounded read: the file may be anything, /dev/zero included. A first line longer than a token
+  // is refused, never cut short.
+  std::string head(kMaxTokenBytes + 2, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  std::string line = head.substr(0, head.find('\n'));
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
   if (line.empty() || line.size() > kMaxTokenBytes) {
     throw std::invalid_argument("--" + flag + ": " + file.string() + " holds no token");
   }
