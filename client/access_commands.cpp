@@ -69,7 +69,8 @@ std::unique_ptr<v1::AccessService::Stub> access_stub(const ServerConnection& ser
 }  // namespace
 
 int tokens_create(const Args& raw) {
-  Arguments args(raw, {"server", "token", "team", "role", "name", "models", "expires"}, {"json"});
+  Arguments args(raw, with_connection_flags({"team", "role", "name", "models", "expires"}),
+                 {"json"});
   args.expect_positionals(0,
                           "ernctl tokens create --team T --role R [--name N] [--models a,b] "
                           "[--expires 30d]");
@@ -100,7 +101,7 @@ int tokens_create(const Args& raw) {
 }
 
 int tokens_list(const Args& raw) {
-  Arguments args(raw, {"server", "token"}, {"json"});
+  Arguments args(raw, with_connection_flags({}), {"json"});
   args.expect_positionals(0, "ernctl tokens list [--json]");
   const auto server = connect_to_server(args);
   v1::ListTokensResponse response;
@@ -129,7 +130,7 @@ int tokens_list(const Args& raw) {
 }
 
 int tokens_revoke(const Args& raw) {
-  Arguments args(raw, {"server", "token"});
+  Arguments args(raw, with_connection_flags({}));
   args.expect_positionals(1, "ernctl tokens revoke TOKEN_ID");
   const auto server = connect_to_server(args);
   v1::RevokeTokenRequest request;
@@ -142,7 +143,7 @@ int tokens_revoke(const Args& raw) {
 }
 
 int audit(const Args& raw) {
-  Arguments args(raw, {"server", "token", "since", "limit"}, {"json"});
+  Arguments args(raw, with_connection_flags({"since", "limit"}), {"json"});
   args.expect_positionals(0, "ernctl audit [--since 1h] [--limit N] [--json]");
   v1::ListAuditEventsRequest request;
   if (args.has("since")) {

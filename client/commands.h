@@ -15,6 +15,7 @@ int model_init(const Args& args);
 int model_info(const Args& args);
 int model_export(const Args& args);
 int model_derive(const Args& args);
+int model_profile(const Args& args);
 int train(const Args& args);
 int denoise(const Args& args);
 int noise(const Args& args);

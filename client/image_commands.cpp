@@ -8,6 +8,7 @@
 #include "client/arguments.h"
 #include "client/commands.h"
 #include "client/denoise_rpc.h"
+#include "client/server_connection.h"
 #include "common/image_io.h"
 #include "model/image_metrics.h"
 #include "model/model_dir.h"
@@ -22,8 +23,8 @@ int denoise(const Args& raw) {
       "ernctl denoise INPUT|DIR -o OUTPUT|DIR2 [--model M] [--format png] [--concurrency 4] "
       "[--server HOST:PORT], or "
       "ernctl denoise --local DIR INPUT -o OUTPUT [--tile 512] [--overlap 64] [--device cpu]";
-  Arguments args(raw, {"local", "o", "tile", "overlap", "device", "model", "format", "server",
-                       "token", "concurrency"});
+  Arguments args(raw, with_connection_flags({"local", "o", "tile", "overlap", "device", "model",
+                                             "format", "concurrency"}));
   args.expect_positionals(1, usage);
   if (!args.has("local")) return denoise_on_server(args);
   const auto input_path = args.positional(0, "INPUT");

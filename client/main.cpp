@@ -25,6 +25,8 @@ Models (offline):
   model info DIR [--json]                                 params, G MACs at 256x256, architecture
   model export DIR -o DIR2 [--fp16]                       a copy, weights stored as fp16 or fp32
   model derive DIR --genotype naf,skip,... -o DIR2        a child network with DIR's weights
+  model profile DIR --devicefarm HOST:PORT [--device cpu-1t] [--size 256x256] [--json]
+                                                          latency and peak memory on a device
 Training and evaluation (offline):
   train --model DIR --data data/images --iters N --patch P --batch B -o DIR2
   eval --local DIR --images DIR [--sigma 15,25,50] [--nlm-strength configs/nlm.yaml] [--json]
@@ -67,6 +69,7 @@ int main(int argc, char** argv) {
       {"model info", ern::cli::model_info},
       {"model export", ern::cli::model_export},
       {"model derive", ern::cli::model_derive},
+      {"model profile", ern::cli::model_profile},
       {"train", ern::cli::train},
       {"eval", ern::cli::evaluate},
       {"tune-nlm", ern::cli::tune_nlm},

@@ -37,7 +37,7 @@ std::string score_text(const v1::Model& model) {
 }  // namespace
 
 int models_list(const Args& raw) {
-  Arguments args(raw, {"server", "token"}, {"json"});
+  Arguments args(raw, with_connection_flags({}), {"json"});
   args.expect_positionals(0, "ernctl models list [--json]");
   const auto server = connect_to_server(args);
   v1::ListModelsResponse response;
@@ -67,7 +67,7 @@ int models_list(const Args& raw) {
 }
 
 int models_get(const Args& raw) {
-  Arguments args(raw, {"server", "token"}, {"json"});
+  Arguments args(raw, with_connection_flags({}), {"json"});
   args.expect_positionals(1, "ernctl models get MODEL [--json]");
   const auto model = get_model(connect_to_server(args), args.positional(0, "MODEL"));
   if (args.has("json")) {
@@ -95,7 +95,7 @@ int models_get(const Args& raw) {
 }
 
 int models_set_default(const Args& raw) {
-  Arguments args(raw, {"server", "token"}, {"force"});
+  Arguments args(raw, with_connection_flags({}), {"force"});
   args.expect_positionals(1, "ernctl models set-default MODEL [--force]");
   const auto server = connect_to_server(args);
   v1::SetDefaultModelRequest request;
@@ -110,7 +110,7 @@ int models_set_default(const Args& raw) {
 }
 
 int models_import(const Args& raw) {
-  Arguments args(raw, {"server", "token", "name", "team"});
+  Arguments args(raw, with_connection_flags({"name", "team"}));
   args.expect_positionals(1, "ernctl models import DIR [--name NAME] [--team T]");
   const fs::path directory = args.positional(0, "DIR");
   if (!fs::exists(directory / "model.json")) {

@@ -8,13 +8,14 @@
 #include "client/commands.h"
 #include "client/progress_bar.h"
 #include "client/report_table.h"
+#include "client/server_connection.h"
 #include "devicefarm/latency_client.h"
 #include "model/search_pipeline.h"
 
 namespace ern::cli {
 
 int search_run_local(const Args& raw) {
-  Arguments args(raw, {"devicefarm", "o"});
+  Arguments args(raw, with_connection_flags({"devicefarm", "o"}));
   args.expect_positionals(1, "ernctl search run-local SPEC.yaml --devicefarm HOST:PORT -o DIR");
   SearchSpec spec;
   try {
@@ -23,7 +24,8 @@ int search_run_local(const Args& raw) {
     throw UsageError(error.what());
   }
   const std::string output = args.required("o");
-  farm::LatencyClient farm(args.value_or("devicefarm", "localhost:50052"));
+  farm::LatencyClient farm(args.value_or("devicefarm", "localhost:50052"), client_tls_from(args),
+                           token_from(args));
 
   std::unique_ptr<ProgressBar> bar;
   std::string stage;

@@ -12,14 +12,6 @@
 namespace ern::cli {
 namespace {
 
-const std::set<std::string> kServerFlag = {"server", "token"};
-
-std::set<std::string> with_server(std::set<std::string> flags) {
-  flags.insert("server");
-  flags.insert("token");
-  return flags;
-}
-
 std::string read_text_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw UsageError(path + ": cannot read");
@@ -83,7 +75,8 @@ int watch_job(const ServerConnection& server, const std::string& id) {
 }  // namespace
 
 int search_submit(const Args& raw) {
-  Arguments args(raw, with_server({"team", "priority", "max-attempts"}), {"watch", "json"});
+  Arguments args(raw, with_connection_flags({"team", "priority", "max-attempts"}),
+                 {"watch", "json"});
   args.expect_positionals(1,
                           "ernctl search submit SPEC.yaml [--team T] [--priority 0..100] "
                           "[--watch] [--json] [--server HOST:PORT]");
@@ -109,7 +102,7 @@ int search_submit(const Args& raw) {
 }
 
 int search_list(const Args& raw) {
-  Arguments args(raw, with_server({"state", "team", "limit"}), {"json"});
+  Arguments args(raw, with_connection_flags({"state", "team", "limit"}), {"json"});
   args.expect_positionals(0, "ernctl search list [--state S] [--team T] [--limit N] [--json]");
   const auto server = connect_to_server(args);
   auto stub = v1::SearchService::NewStub(server.channel);
@@ -141,7 +134,7 @@ int search_list(const Args& raw) {
 }
 
 int search_get(const Args& raw) {
-  Arguments args(raw, kServerFlag, {"json"});
+  Arguments args(raw, with_connection_flags({}), {"json"});
   args.expect_positionals(1, "ernctl search get JOB [--json]");
   const auto server = connect_to_server(args);
   v1::GetJobRequest request;
@@ -163,13 +156,13 @@ int search_get(const Args& raw) {
 }
 
 int search_watch(const Args& raw) {
-  Arguments args(raw, kServerFlag);
+  Arguments args(raw, with_connection_flags({}));
   args.expect_positionals(1, "ernctl search watch JOB");
   return watch_job(connect_to_server(args), args.positional(0, "JOB"));
 }
 
 int search_cancel(const Args& raw) {
-  Arguments args(raw, kServerFlag);
+  Arguments args(raw, with_connection_flags({}));
   args.expect_positionals(1, "ernctl search cancel JOB");
   const auto server = connect_to_server(args);
   v1::CancelJobRequest request;

@@ -6,18 +6,40 @@
 #include "common/auth/token_channel.h"
 #include "common/grpc_server.h"
 #include "common/status_names.h"
+#include "common/tls/transport_security.h"
 
 namespace ern::cli {
+std::set<std::string> with_connection_flags(std::set<std::string> flags) {
+  flags.insert({"server", "token", "ca", "cert", "key"});
+  return flags;
+}
+
+std::string token_from(const Arguments& args) {
+  const char* environment_token = std::getenv("ERN_TOKEN");
+  return args.value_or("token", environment_token ? environment_token : "");
+}
+
+tls::ClientTls client_tls_from(const Arguments& args) {
+  const char* environment_ca = std::getenv("ERN_CA");
+  tls::ClientTls tls{args.value_or("ca", environment_ca ? environment_ca : ""),
+                     args.value_or("cert", ""), args.value_or("key", "")};
+  try {
+    tls::channel_credentials(tls);  // a missing or half-given file is a usage error, said now
+  } catch (const std::invalid_argument& error) {
+    throw UsageError(error.what());
+  }
+  return tls;
+}
+
 ServerConnection connect_to_server(const Arguments& args) {
   ServerConnection server;
   server.address = args.value_or("server", kDefaultServer);
-  const char* environment_token = std::getenv("ERN_TOKEN");
-  server.token = args.value_or("token", environment_token ? environment_token : "");
+  server.token = token_from(args);
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   channel_args.SetMaxSendMessageSize(kMaxMessageBytes);
-  server.channel = auth::channel_with_token(server.address, grpc::InsecureChannelCredentials(),
-                                            channel_args, server.token);
+  server.channel = auth::channel_with_token(
+      server.address, tls::channel_credentials(client_tls_from(args)), channel_args, server.token);
   return server;
 }
 

@@ -6,11 +6,13 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "client/arguments.h"
+#include "common/tls/transport_security.h"
 #include "ern/v1/models.pb.h"
 #include "ern/v1/search.pb.h"
 
@@ -27,7 +29,14 @@ struct ServerConnection {
   std::unique_ptr<grpc::ClientContext> context(int seconds = 30) const;
 };
 
+// The flags every online command takes besides its own: --server, --token, and TLS: --ca (the
+// roots the server's certificate must chain to; $ERN_CA), --cert and --key (a client certificate).
+std::set<std::string> with_connection_flags(std::set<std::string> flags);
+
 ServerConnection connect_to_server(const Arguments& args);
+// The token and TLS settings of those flags, for commands that dial a device farm instead.
+std::string token_from(const Arguments& args);
+tls::ClientTls client_tls_from(const Arguments& args);
 
 // Throws std::runtime_error "METHOD on SERVER: CODE: message" for a failed call.
 void check_rpc(const grpc::Status& status, const char* method, const ServerConnection& server);

@@ -13,12 +13,14 @@ namespace ern {
 
 RunningServer start_grpc_server(const std::string& listen,
                                 const std::vector<grpc::Service*>& services,
-                                const std::string& name, int max_message_bytes) {
+                                const std::string& name,
+                                const std::shared_ptr<grpc::ServerCredentials>& credentials,
+                                int max_message_bytes) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, credentials, &port);
   // Images and checkpoint chunks: well above gRPC's 4 MiB default.
   builder.SetMaxReceiveMessageSize(max_message_bytes);
   builder.SetMaxSendMessageSize(max_message_bytes);

@@ -19,10 +19,13 @@ struct RunningServer {
   std::string address;  // host:port actually bound
 };
 
-// Throws std::runtime_error naming the address when it cannot be bound.
+// `credentials`: TLS or plaintext, from tls::server_credentials (which refuses plaintext beyond
+// loopback). Throws std::runtime_error naming the address when it cannot be bound.
 RunningServer start_grpc_server(const std::string& listen,
                                 const std::vector<grpc::Service*>& services,
-                                const std::string& name, int max_message_bytes = kMaxMessageBytes);
+                                const std::string& name,
+                                const std::shared_ptr<grpc::ServerCredentials>& credentials,
+                                int max_message_bytes = kMaxMessageBytes);
 
 // Blocks until SIGINT or SIGTERM, then shuts the server down (in-flight calls get a short grace).
 // Call block_termination_signals() before starting any thread.

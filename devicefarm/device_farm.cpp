@@ -12,10 +12,11 @@ FarmConfig load_farm_config(const std::filesystem::path& yaml_file) {
   const std::string where = yaml_file.string();
   const YAML::Node root = load_yaml_file(yaml_file);
   reject_unknown_fields(root, where + ": ",
-                        {"listen", "metrics_listen", "data", "measurement", "devices"});
+                        {"listen", "tls", "metrics_listen", "data", "measurement", "devices"});
   FarmConfig config;
   read_yaml_field(root, where + ": ", "listen", config.listen);
   read_yaml_field(root, where + ": ", "metrics_listen", config.metrics_listen);
+  config.tls = tls::read_server_tls(root["tls"], where + ": tls.");
   std::string data_dir = config.data_dir.string();
   read_yaml_field(root, where + ": ", "data", data_dir);
   config.data_dir = data_dir;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <vector>
 
+#include "common/tls/transport_security.h"
 #include "devicefarm/backends.h"
 #include "devicefarm/latency_store.h"
 
@@ -21,14 +22,15 @@ struct BlockResult {
 };
 
 struct FarmConfig {
-  std::string listen = "0.0.0.0:50052";
+  std::string listen = "127.0.0.1:50052";
+  tls::ServerTls tls;          // TLS (and mutual TLS) of the gRPC port; plaintext only on loopback
   std::string metrics_listen;  // HOST:PORT of /metrics, /healthz, /readyz; empty: none
   std::vector<DeviceProfile> devices;
   MeasurementPolicy policy;
   std::filesystem::path data_dir = "data/devicefarm";
 };
 
-// Reads a YAML config (listen, metrics_listen, data, measurement, devices) (e.g.
+// Reads a YAML config (listen, tls, metrics_listen, data, measurement, devices) (e.g.
 // configs/devicefarm.yaml); table paths are relative to the config file. Errors name the key.
 FarmConfig load_farm_config(const std::filesystem::path& yaml_file);
 

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/auth/token_channel.h"
+
 namespace ern::farm {
 namespace {
 
@@ -27,10 +29,11 @@ std::unique_ptr<grpc::ClientContext> context_with_deadline() {
 
 }  // namespace
 
-LatencyClient::LatencyClient(const std::string& address)
+LatencyClient::LatencyClient(const std::string& address, const tls::ClientTls& tls,
+                             const std::string& token)
     : address_(address),
-      stub_(ern::v1::LatencyService::NewStub(
-          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+      stub_(ern::v1::LatencyService::NewStub(auth::channel_with_token(
+          address, tls::channel_credentials(tls), grpc::ChannelArguments(), token))) {}
 
 std::vector<double> LatencyClient::block_latencies_ms(const std::string& device,
                                                       const std::vector<BlockQuery>& queries) {

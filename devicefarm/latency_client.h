@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "common/tls/transport_security.h"
 #include "ern/v1/latency.grpc.pb.h"
 #include "model/latency_oracle.h"
 
@@ -12,7 +13,9 @@ namespace ern::farm {
 
 class LatencyClient final : public LatencyOracle {
  public:
-  explicit LatencyClient(const std::string& address);
+  // `tls`: how to dial (plaintext without a CA); `token`: a bearer token sent with every call.
+  explicit LatencyClient(const std::string& address, const tls::ClientTls& tls = {},
+                         const std::string& token = "");
   std::vector<double> block_latencies_ms(const std::string& device,
                                          const std::vector<BlockQuery>& queries) override;
   NetworkLatency network_latency(const std::string& device, const NafnetArchitecture& architecture,

@@ -2,6 +2,8 @@
 //
 // usage: ern-devicefarm [--config configs/devicefarm.yaml] [--listen HOST:PORT]
 //                       [--metrics-listen HOST:PORT] [--data DIR]
+//                       [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE
+//                       [--require-client-cert]]] [--insecure-plaintext]
 
 #include <cstdio>
 
@@ -12,18 +14,25 @@
 #include "common/heap_tuning.h"
 #include "common/logging.h"
 #include "common/metrics_server.h"
+#include "common/tls/transport_security.h"
 #include "devicefarm/device_farm.h"
 #include "devicefarm/latency_service.h"
 
 int main(int argc, char** argv) {
   try {
     ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
-                             {"config", "listen", "metrics-listen", "data", "log-level"});
+                             {"config", "listen", "metrics-listen", "data", "log-level", "tls-cert",
+                              "tls-key", "tls-client-ca"},
+                             {"insecure-plaintext", "require-client-cert"});
     ern::init_logging(args.value_or("log-level", ""));
     const std::string config_path = args.value_or("config", "configs/devicefarm.yaml");
     auto config = ern::farm::load_farm_config(config_path);
     const std::string listen = args.value_or("listen", config.listen);
     if (args.has("data")) config.data_dir = args.required("data");
+    config.tls.cert_file = args.value_or("tls-cert", config.tls.cert_file);
+    config.tls.key_file = args.value_or("tls-key", config.tls.key_file);
+    config.tls.client_ca_file = args.value_or("tls-client-ca", config.tls.client_ca_file);
+    if (args.has("require-client-cert")) config.tls.require_client_cert = true;
 
     // Time steady-state inference, without page faults of varying cost in each measured run.
     ern::keep_freed_memory_in_heap();
@@ -31,7 +40,9 @@ int main(int argc, char** argv) {
     ern::block_termination_signals();
     ern::farm::DeviceFarm farm(config);
     ern::farm::LatencyServiceImpl service(farm);
-    auto running = ern::start_grpc_server(listen, {&service}, "ern-devicefarm");
+    auto running = ern::start_grpc_server(
+        listen, {&service}, "ern-devicefarm",
+        ern::tls::server_credentials(config.tls, listen, args.has("insecure-plaintext")));
     const auto metrics_server = ern::metrics::start_metrics_server(
         "ern-devicefarm", args.value_or("metrics-listen", config.metrics_listen),
         [] { return std::string(); });  // ready once serving

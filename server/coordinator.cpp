@@ -12,9 +12,11 @@
 namespace ern::server {
 namespace {
 
-std::function<void(const std::string&)> device_checker(const std::string& devicefarm) {
+std::function<void(const std::string&)> device_checker(const std::string& devicefarm,
+                                                       const tls::ClientTls& tls,
+                                                       const std::string& token) {
   if (devicefarm.empty()) return nullptr;
-  auto client = std::make_shared<farm::LatencyClient>(devicefarm);
+  auto client = std::make_shared<farm::LatencyClient>(devicefarm, tls, token);
   return [client](const std::string& device) { client->check_device(device); };
 }
 
@@ -26,9 +28,11 @@ CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file
   try {
     reject_unknown_fields(
         root, "",
-        {"listen", "metrics_listen", "data", "heartbeat_interval_ms", "lease_duration_ms",
-         "devicefarm", "serving", "shipped_models", "promotion"});
+        {"listen", "tls", "metrics_listen", "data", "heartbeat_interval_ms", "lease_duration_ms",
+         "devicefarm", "devicefarm_tls", "serving", "shipped_models", "promotion"});
     read_yaml_field(root, "", "listen", config.listen);
+    config.tls = tls::read_server_tls(root["tls"], "tls.");
+    config.devicefarm_tls = tls::read_client_tls(root["devicefarm_tls"], "devicefarm_tls.");
     read_yaml_field(root, "", "metrics_listen", config.metrics_listen);
     std::string data;
     read_yaml_field(root, "", "data", data);
@@ -61,7 +65,9 @@ Coordinator::Coordinator(CoordinatorConfig config)
       artifacts_(config_.data_dir / "artifacts"),
       gate_(store_, artifacts_, config_.promotion),
       access_(tokens_, audit_, authority_),
-      search_(store_, authority_, device_checker(config_.devicefarm)),
+      search_(store_, authority_,
+              device_checker(config_.devicefarm, config_.devicefarm_tls,
+                             tokens_.embedded_worker_token())),
       models_(store_, artifacts_, gate_, authority_),
       workers_(store_, artifacts_, config_.timing, gate_, authority_),
       denoise_(store_, artifacts_, config_.serving, tokens_) {}
@@ -77,10 +83,11 @@ const std::string& Coordinator::start() {
   tokens_.bootstrap_admin(config_.data_dir / "admin.token");
   register_shipped_models(store_, artifacts_, config_.shipped);
   gate_.start();
-  running_ = start_grpc_server(config_.listen, {&search_, &models_, &workers_, &denoise_, &access_},
-                               "ern-coordinator",
-                               // Artifact uploads need their chunks whatever Denoise allows.
-                               std::max(config_.serving.max_message_bytes, kMaxMessageBytes));
+  running_ = start_grpc_server(
+      config_.listen, {&search_, &models_, &workers_, &denoise_, &access_}, "ern-coordinator",
+      tls::server_credentials(config_.tls, config_.listen, config_.insecure_plaintext, "tls."),
+      // Artifact uploads need their chunks whatever Denoise allows.
+      std::max(config_.serving.max_message_bytes, kMaxMessageBytes));
   sweeper_ = std::thread([this] { sweep_leases(); });
   // Counts by state come from the store when Prometheus asks.
   scrape_hook_ = metrics::registry().on_scrape([this] {

@@ -13,6 +13,7 @@
 #include "common/grpc_server.h"
 #include "common/metrics.h"
 #include "common/metrics_server.h"
+#include "common/tls/transport_security.h"
 #include "server/access_service.h"
 #include "server/artifact_store.h"
 #include "server/audit_log.h"
@@ -29,18 +30,22 @@
 namespace ern::server {
 
 struct CoordinatorConfig {
-  std::string listen = "0.0.0.0:50051";
-  std::string metrics_listen;  // HOST:PORT of /metrics, /healthz, /readyz; empty: none
+  std::string listen = "127.0.0.1:50051";
+  tls::ServerTls tls;               // TLS of the gRPC port; plaintext only on loopback unless...
+  bool insecure_plaintext = false;  // ...the operator says so (--insecure-plaintext)
+  std::string metrics_listen;       // HOST:PORT of /metrics, /healthz, /readyz; empty: none
   std::filesystem::path data_dir = "data/coordinator";
   LeaseTiming timing;
   std::string devicefarm;  // HOST:PORT used to check a submitted spec's device; empty: not checked
-  ServingOptions serving;  // Denoise limits and batching
-  ShippedModels shipped;   // registered on an empty registry
+  tls::ClientTls devicefarm_tls;  // how the coordinator and its embedded workers dial that farm
+  ServingOptions serving;         // Denoise limits and batching
+  ShippedModels shipped;          // registered on an empty registry
   PromotionConfig promotion;
 };
 
-// Reads a YAML config (listen, metrics_listen, data, heartbeat_interval_ms, lease_duration_ms,
-// devicefarm, serving: {...}, shipped_models: {...}, promotion: {...}).
+// Reads a YAML config (listen, tls: {...}, metrics_listen, data, heartbeat_interval_ms,
+// lease_duration_ms, devicefarm, devicefarm_tls: {...}, serving: {...}, shipped_models: {...},
+// promotion: {...}).
 CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file);
 
 class Coordinator {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/grpc_server.h"
+#include "common/tls/transport_security.h"
 #include "devicefarm/device_farm.h"
 #include "devicefarm/latency_service.h"
 
@@ -31,10 +32,12 @@ class EmbeddedDeviceFarm {
 
 class EmbeddedWorkers {
  public:
-  // Starts `count` workers leasing from `coordinator` (with `token`, of role worker) and measuring
-  // on `devicefarm`; their scratch directories live under `data_dir`/workers/.
-  EmbeddedWorkers(int count, const std::string& coordinator, const std::string& token,
-                  const std::string& devicefarm, const std::filesystem::path& data_dir);
+  // Starts `count` workers leasing from `coordinator` through an in-process channel (with `token`,
+  // of role worker) and measuring on `devicefarm` (dialed with `devicefarm_tls`); their scratch
+  // directories live under `data_dir`/workers/.
+  EmbeddedWorkers(int count, grpc::Server& coordinator, const std::string& token,
+                  const std::string& devicefarm, const tls::ClientTls& devicefarm_tls,
+                  const std::filesystem::path& data_dir);
   // Stops them: each running task is left at its next step, its checkpoint kept by the coordinator.
   ~EmbeddedWorkers();
 

@@ -5,6 +5,8 @@
 //                        [--devicefarm HOST:PORT] [--heartbeat-ms N] [--lease-ms N]
 //                        [--embedded-workers N] [--embedded-devicefarm]
 //                        [--devicefarm-config configs/devicefarm.yaml]
+//                        [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
+//                        [--insecure-plaintext]
 
 #include <cstdio>
 #include <filesystem>
@@ -20,11 +22,11 @@
 int main(int argc, char** argv) {
   ern::keep_freed_memory_in_heap();
   try {
-    ern::cli::Arguments args(
-        std::vector<std::string>(argv + 1, argv + argc),
-        {"config", "listen", "metrics-listen", "data", "devicefarm", "heartbeat-ms", "lease-ms",
-         "log-level", "embedded-workers", "devicefarm-config"},
-        {"embedded-devicefarm"});
+    ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
+                             {"config", "listen", "metrics-listen", "data", "devicefarm",
+                              "heartbeat-ms", "lease-ms", "log-level", "embedded-workers",
+                              "devicefarm-config", "tls-cert", "tls-key", "tls-client-ca"},
+                             {"embedded-devicefarm", "insecure-plaintext"});
     ern::init_logging(args.value_or("log-level", ""));
     // Without --config, the repository's default config when run from its root, else defaults.
     const std::string config_path = args.value_or("config", "configs/coordinator.yaml");
@@ -32,6 +34,10 @@ int main(int argc, char** argv) {
                       ? ern::server::load_coordinator_config(config_path)
                       : ern::server::CoordinatorConfig{};
     config.listen = args.value_or("listen", config.listen);
+    config.tls.cert_file = args.value_or("tls-cert", config.tls.cert_file);
+    config.tls.key_file = args.value_or("tls-key", config.tls.key_file);
+    config.tls.client_ca_file = args.value_or("tls-client-ca", config.tls.client_ca_file);
+    config.insecure_plaintext = args.has("insecure-plaintext");
     config.metrics_listen = args.value_or("metrics-listen", config.metrics_listen);
     if (args.has("data")) config.data_dir = args.required("data");
     config.devicefarm = args.value_or("devicefarm", config.devicefarm);
@@ -51,6 +57,7 @@ int main(int argc, char** argv) {
       farm = std::make_unique<ern::server::EmbeddedDeviceFarm>(
           args.value_or("devicefarm-config", "configs/devicefarm.yaml"),
           config.data_dir / "devicefarm");
+      config.devicefarm_tls = {};  // it listens on loopback in plaintext
       config.devicefarm = farm->address();
     }
     if (embedded_workers > 0 && config.devicefarm.empty()) {
@@ -59,10 +66,10 @@ int main(int argc, char** argv) {
           "--devicefarm HOST:PORT)");
     }
     ern::server::Coordinator coordinator(config);
-    const std::string address = ern::loopback_address(coordinator.start());
+    coordinator.start();
     auto workers = std::make_unique<ern::server::EmbeddedWorkers>(
-        embedded_workers, address, coordinator.embedded_worker_token(), config.devicefarm,
-        config.data_dir);
+        embedded_workers, *coordinator.running().server, coordinator.embedded_worker_token(),
+        config.devicefarm, config.devicefarm_tls, config.data_dir);
     ern::wait_for_termination_signal();
     coordinator.begin_shutdown();
     workers.reset();  // running tasks stop at their next step; their checkpoints stay stored

@@ -24,11 +24,30 @@ std::string admin_token(const std::filesystem::path& coordinator_data) {
 }
 
 std::shared_ptr<grpc::Channel> channel_with_token(const std::string& address,
-                                                  const std::string& token) {
+                                                  const std::string& token,
+                                                  const tls::ClientTls& tls) {
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(256 << 20);
   arguments.SetMaxSendMessageSize(256 << 20);
-  return auth::channel_with_token(address, grpc::InsecureChannelCredentials(), arguments, token);
+  return auth::channel_with_token(address, tls::channel_credentials(tls), arguments, token);
+}
+
+tls::ClientTls TestPki::client(bool with_certificate) const {
+  if (!with_certificate) return {ca.string(), "", ""};
+  return {ca.string(), client_cert.string(), client_key.string()};
+}
+
+TestPki make_test_pki(const std::filesystem::path& directory) {
+  // The script operators use (scripts/make-dev-pki.sh), twice: ours, and someone else's.
+  for (const char* name : {"trusted", "rogue"}) {
+    const auto result = run(
+        {"bash", (source_dir() / "scripts/make-dev-pki.sh").string(), (directory / name).string()});
+    if (result.exit_code != 0) throw std::runtime_error("make-dev-pki.sh: " + result.output);
+  }
+  const auto trusted = directory / "trusted", rogue = directory / "rogue";
+  return {trusted / "ca.pem",     trusted / "server.pem", trusted / "server.key",
+          trusted / "client.pem", trusted / "client.key", rogue / "ca.pem",
+          rogue / "client.pem",   rogue / "client.key"};
 }
 
 HttpResponse http_get(const std::string& host_port, const std::string& path_and_query) {

@@ -10,6 +10,7 @@
 
 #include "common/subprocess.h"
 #include "common/temp_dir.h"
+#include "common/tls/transport_security.h"
 
 namespace grpc {
 class Channel;
@@ -40,9 +41,20 @@ std::string tiny_search_spec(int search_steps, int checkpoint_every = 20);
 
 // The admin token a coordinator writes to DATA/admin.token on its first start.
 std::string admin_token(const std::filesystem::path& coordinator_data);
-// A plaintext channel whose every call carries `token` (none when empty).
+// A channel whose every call carries `token` (none when empty); TLS when `tls` names a CA.
 std::shared_ptr<grpc::Channel> channel_with_token(const std::string& address,
-                                                  const std::string& token);
+                                                  const std::string& token,
+                                                  const tls::ClientTls& tls = {});
+
+// Certificates for a test, made by scripts/make-dev-pki.sh: a CA, a server certificate for
+// 127.0.0.1 and localhost, and a client certificate (mutual TLS), all signed by that CA; and a
+// client certificate from another CA, which servers must refuse.
+struct TestPki {
+  std::filesystem::path ca, server_cert, server_key, client_cert, client_key;
+  std::filesystem::path rogue_ca, rogue_cert, rogue_key;
+  tls::ClientTls client(bool with_certificate = false) const;
+};
+TestPki make_test_pki(const std::filesystem::path& directory);
 
 // Runs a program, failing the test (with its output) if it cannot be started.
 SubprocessResult run(const std::vector<std::string>& argv);

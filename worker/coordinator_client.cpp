@@ -38,12 +38,11 @@ void check(const grpc::Status& status, const char* method) {
 
 }  // namespace
 
-CoordinatorClient::CoordinatorClient(const std::string& address, const std::string& token,
-                                     std::chrono::seconds retry_budget)
+CoordinatorClient::CoordinatorClient(std::shared_ptr<grpc::Channel> channel,
+                                     const std::string& address, std::chrono::seconds retry_budget)
     : address_(address),
       retry_budget_(retry_budget),
-      stub_(v1::WorkerService::NewStub(auth::channel_with_token(
-          address, grpc::InsecureChannelCredentials(), grpc::ChannelArguments(), token))) {}
+      stub_(v1::WorkerService::NewStub(std::move(channel))) {}
 
 template <typename Call>
 void CoordinatorClient::with_retries(std::chrono::seconds budget, Call&& call) {

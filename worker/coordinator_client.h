@@ -25,8 +25,8 @@ struct CoordinatorUnavailable : std::runtime_error {
 
 class CoordinatorClient {
  public:
-  // `token`: a bearer token of role worker.
-  CoordinatorClient(const std::string& address, const std::string& token,
+  // `channel` carries a bearer token of role worker; `address` names the coordinator in messages.
+  CoordinatorClient(std::shared_ptr<grpc::Channel> channel, const std::string& address,
                     std::chrono::seconds retry_budget);
 
   v1::RegisterWorkerResponse register_worker(const v1::RegisterWorkerRequest& request);

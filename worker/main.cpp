@@ -1,7 +1,7 @@
 // ern-worker: leases search tasks from the coordinator and runs them.
 //
 // usage: ern-worker --coordinator HOST:PORT --token-file FILE --devicefarm HOST:PORT
-//                   [--device cpu] [--name NAME]
+//                   [--ca FILE [--cert FILE --key FILE]] [--device cpu] [--name NAME]
 //                   [--data DIR] [--threads N] [--poll-ms N] [--progress-ms N]
 //                   [--retry-seconds N] [--metrics-listen HOST:PORT (default 0.0.0.0:9093;
 //                   "" for none)]
@@ -28,16 +28,20 @@ std::atomic<bool> stop_requested{false};
 int main(int argc, char** argv) {
   ern::keep_freed_memory_in_heap();
   try {
-    ern::cli::Arguments args(
-        std::vector<std::string>(argv + 1, argv + argc),
-        {"coordinator", "token-file", "devicefarm", "device", "name", "data", "poll-ms",
-         "progress-ms", "retry-seconds", "threads", "log-level", "metrics-listen"});
+    ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
+                             {"coordinator", "token-file", "devicefarm", "device", "name", "data",
+                              "poll-ms", "progress-ms", "retry-seconds", "threads", "log-level",
+                              "metrics-listen", "ca", "cert", "key"});
     ern::init_logging(args.value_or("log-level", ""));
     ern::worker::WorkerOptions options;
     options.coordinator = args.value_or("coordinator", options.coordinator);
     // A token of role worker (ernctl tokens create --role worker).
     options.token = ern::auth::read_token_file(args.required("token-file"), "token-file");
     options.devicefarm = args.value_or("devicefarm", options.devicefarm);
+    // TLS to the coordinator and the farm: the CA their certificates chain to, and this worker's
+    // own certificate where they ask for one (mutual TLS).
+    options.tls = {args.value_or("ca", ""), args.value_or("cert", ""), args.value_or("key", "")};
+    ern::tls::channel_credentials(options.tls);  // a bad file fails here, not at the first call
     options.device = args.value_or("device", options.device);
     char host[256] = "worker";
     gethostname(host, sizeof(host) - 1);

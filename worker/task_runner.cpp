@@ -142,7 +142,8 @@ void TaskRunner::execute(const v1::AcquireTaskResponse& task, const std::atomic<
   at::set_num_threads(settings_.threads > 0
                           ? settings_.threads
                           : static_cast<int>(std::thread::hardware_concurrency()));
-  farm::LatencyClient farm(settings_.devicefarm);
+  farm::LatencyClient farm(settings_.devicefarm, settings_.devicefarm_tls,
+                           settings_.devicefarm_token);
   const auto report = run_search_pipeline(spec, farm, output, on_progress);
   if (abandoned) throw TaskAbandoned("the lease was lost or the job cancelled");
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 
+#include "common/tls/transport_security.h"
 #include "ern/v1/worker.pb.h"
 #include "worker/coordinator_client.h"
 
@@ -15,6 +16,8 @@ namespace ern::worker {
 
 struct TaskSettings {
   std::string devicefarm;           // HOST:PORT
+  tls::ClientTls devicefarm_tls;    // how to dial it
+  std::string devicefarm_token;     // the worker's token, which the farm checks too
   std::filesystem::path work_root;  // jobs/<job id>/ under it
   std::chrono::milliseconds progress_every{2000};
   int threads = 0;          // LibTorch threads for training; 0: one per core

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/auth/token_channel.h"
 #include "worker/worker_metrics.h"
 
 namespace ern::worker {
@@ -22,7 +23,12 @@ int64_t host_memory_bytes() {
 
 Worker::Worker(WorkerOptions options)
     : options_(std::move(options)),
-      coordinator_(options_.coordinator, options_.token, options_.retry_budget) {
+      coordinator_(options_.coordinator_channel
+                       ? options_.coordinator_channel
+                       : auth::channel_with_token(options_.coordinator,
+                                                  tls::channel_credentials(options_.tls),
+                                                  grpc::ChannelArguments(), options_.token),
+                   options_.coordinator, options_.retry_budget) {
   if (options_.device != "cpu") {
     throw std::invalid_argument("--device: '" + options_.device +
                                 "' is not available; the search pipeline trains on cpu");
@@ -76,8 +82,9 @@ void Worker::serve(const std::atomic<bool>& stop) {
 
   std::atomic<bool> stop_heartbeats{false};
   std::thread heartbeats([&] { heartbeat_loop(stop_heartbeats); });
-  TaskRunner runner(coordinator_, {options_.devicefarm, options_.data_dir, options_.progress_every,
-                                   options_.threads, options_.name});
+  TaskRunner runner(coordinator_,
+                    {options_.devicefarm, options_.tls, options_.token, options_.data_dir,
+                     options_.progress_every, options_.threads, options_.name});
   auto& metrics = worker_metrics();
   auto& busy = metrics.busy.with({options_.name});
   // Every series shown from the start (at 0), so dashboards and rates have them at once.

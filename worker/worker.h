@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/tls/transport_security.h"
 #include "worker/coordinator_client.h"
 #include "worker/task_runner.h"
 
@@ -15,7 +16,11 @@ namespace ern::worker {
 
 struct WorkerOptions {
   std::string coordinator = "localhost:50051";
-  std::string token;  // bearer token of role worker (ern-worker --token-file)
+  std::string token;   // bearer token of role worker (ern-worker --token-file)
+  tls::ClientTls tls;  // how to dial the coordinator and the device farm (--ca, --cert, --key)
+  // Set by a coordinator for its embedded workers: an in-process channel into itself, used
+  // instead of dialing `coordinator`.
+  std::shared_ptr<grpc::Channel> coordinator_channel;
   std::string devicefarm = "localhost:50052";
   std::string device = "cpu";
   int threads = 0;              // LibTorch threads for training; 0: one per core

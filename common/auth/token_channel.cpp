@@ -39,14 +39,25 @@ class BearerInterceptorFactory final
 
 }  // namespace
 
+std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
+bearer_interceptors(const std::string& token) {
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
+  factories.push_back(std::make_unique<BearerInterceptorFactory>(token));
+  return factories;
+}
+
 std::shared_ptr<grpc::Channel> channel_with_token(
     const std::string& target, const std::shared_ptr<grpc::ChannelCredentials>& credentials,
     const grpc::ChannelArguments& arguments, const std::string& token) {
   if (token.empty()) return grpc::CreateCustomChannel(target, credentials, arguments);
-  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
-  factories.push_back(std::make_unique<BearerInterceptorFactory>(token));
   return grpc::experimental::CreateCustomChannelWithInterceptors(target, credentials, arguments,
-                                                                 std::move(factories));
+                                                                 bearer_interceptors(token));
+}
+
+std::shared_ptr<grpc::Channel> in_process_channel_with_token(
+    grpc::Server& server, const grpc::ChannelArguments& arguments, const std::string& token) {
+  return server.experimental().InProcessChannelWithInterceptors(arguments,
+                                                                bearer_interceptors(token));
 }
 
 }  // namespace ern::auth

@@ -14,4 +14,9 @@ std::shared_ptr<grpc::Channel> channel_with_token(
     const std::string& target, const std::shared_ptr<grpc::ChannelCredentials>& credentials,
     const grpc::ChannelArguments& arguments, const std::string& token);
 
+// A channel into `server` in this process (no socket, no TLS to set up), with the same token
+// header: how a coordinator's embedded workers reach it whatever its transport.
+std::shared_ptr<grpc::Channel> in_process_channel_with_token(
+    grpc::Server& server, const grpc::ChannelArguments& arguments, const std::string& token);
+
 }  // namespace ern::auth

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Makes the shipped ERN-Net (models/ern-net) and the evidence in its model card, from the shipped
+# baseline models/nafnet-base, on this host (hours of CPU; run it under nice in the background):
+#   1. the search of configs/search/ern-net.yaml, and its ablation without the entropy term
+#      (configs/search/ern-net-no-entropy.yaml), side by side, one LibTorch thread each;
+#   2. the simple genotypes it must beat, each derived from the baseline and fine-tuned with the
+#      search's fine-tune budget (configs/train/ern-finetune.yaml): every block naf_lite, every
+#      block naf_noca, and three random genotypes within 10% of the ERN-Net's lookup-table latency;
+#   3. the ERN-Net exported as fp16 to models/ern-net with report.json;
+#   4. every network evaluated on val and holdout and measured by the device farm in one session,
+#      and the ERN-Net's card written from all of it.
+# Every step is resumable: run it again after a stop and it continues where it left off.
+# Expects a build in build/ and data in data/images (make build data).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=out/ern-net
+mkdir -p "$out/compare"
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+source scripts/devicefarm-on-loopback.sh
+ernctl=build/bin/ernctl
+
+search() {  # SPEC DIR: one search, logged to DIR.log; a finished one is not run again
+  [ -f "$2/report.json" ] && return 0
+  "$ernctl" search run-local "$1" --devicefarm "$devicefarm_address" -o "$2" >"$2.log" 2>&1
+}
+search configs/search/ern-net.yaml "$out/search" &
+searched=$!
+search configs/search/ern-net-no-entropy.yaml "$out/no-entropy" &
+ablation=$!
+wait $searched || { echo "search failed, see $out/search.log" >&2; exit 1; }
+wait $ablation || { echo "ablation failed, see $out/no-entropy.log" >&2; exit 1; }
+
+# The comparison networks, two at a time.
+/usr/bin/python3 scripts/ern_net_evidence.py pick --report "$out/search/report.json" \
+  >"$out/compare/genotypes.tsv"
+finetune() {  # NAME GENOTYPE
+  local dir=$out/compare/$1
+  [ -f "$dir/done" ] && return 0
+  [ -f "$dir/init/model.json" ] ||
+    "$ernctl" model derive models/nafnet-base --genotype "$2" -o "$dir/init" >/dev/null
+  "$ernctl" train --config configs/train/ern-finetune.yaml --model "$dir/init" --data data/images \
+    --checkpoint-every 100 --val-every 0 --resume -o "$dir/trained" >"$dir.log" 2>&1
+  touch "$dir/done"
+}
+running=0
+while IFS=$'\t' read -r name genotype _; do
+  mkdir -p "$out/compare/$name"
+  finetune "$name" "$genotype" &
+  running=$((running + 1))
+  if [ $running -ge 2 ]; then wait -n; running=$((running - 1)); fi
+done < <(tail -n +2 "$out/compare/genotypes.tsv")
+wait
+
+# Quality on both splits and latency on the farm, for every network, in this one session.
+# NLM beside the shipped models only (the card's quality tables); the others are compared with them.
+measure() {  # NAME MODEL_DIR [--no-nlm]
+  local dir=$out/measured/$1
+  mkdir -p "$dir"
+  for split in val holdout; do
+    [ -f "$dir/eval-$split.json" ] ||
+      "$ernctl" eval --local "$2" --images "data/images/$split" --json ${3:-} >"$dir/eval-$split.json"
+  done
+  "$ernctl" model profile "$2" --devicefarm "$devicefarm_address" --device cpu-1t --json \
+    >"$dir/profile.json"
+}
+"$ernctl" model export "$out/search" -o models/ern-net --fp16
+cp "$out/search/report.json" models/ern-net/report.json
+measure nafnet-base models/nafnet-base
+measure ern-net models/ern-net
+measure no-entropy "$out/no-entropy" --no-nlm
+while IFS=$'\t' read -r name _; do
+  measure "$name" "$out/compare/$name/trained" --no-nlm
+done < <(tail -n +2 "$out/compare/genotypes.tsv")
+
+/usr/bin/python3 scripts/ern_net_evidence.py card --out "$out" --model models/ern-net
+echo "shipped models/ern-net"
