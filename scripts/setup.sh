@@ -10,6 +10,7 @@ set -euo pipefail
 runtime_packages=(
   libtorch1.13 libopenblas0-openmp libopencv-imgcodecs406 libopencv-photo406 libspdlog1.10
   libyaml-cpp0.7 libsqlite3-0 libgrpc++1.51 libprotobuf32 libcivetweb1 libssl3 ca-certificates
+  openssl  # scripts/make-dev-pki.sh (the compose `pki` service)
 )
 
 packages=(
@@ -18,7 +19,7 @@ packages=(
   # libraries
   libtorch-dev libopenblas0-openmp libopencv-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
   libsqlite3-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libcivetweb-dev libgtest-dev libssl-dev
+  libcivetweb-dev libgtest-dev libssl-dev openssl
   # checks and reference implementations used by the tests
   python3 python3-numpy python3-torch python3-skimage python3-pil python3-grpcio prometheus yamllint
   # natural photographs for training and evaluation (scripts/data-split.tsv, copied and downscaled by

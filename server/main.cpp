@@ -7,6 +7,7 @@
 //                        [--devicefarm-config configs/devicefarm.yaml]
 //                        [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
 //                        [--insecure-plaintext]
+//                        [--devicefarm-ca FILE [--devicefarm-cert FILE --devicefarm-key FILE]]
 
 #include <cstdio>
 #include <filesystem>
@@ -22,11 +23,12 @@
 int main(int argc, char** argv) {
   ern::keep_freed_memory_in_heap();
   try {
-    ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
-                             {"config", "listen", "metrics-listen", "data", "devicefarm",
-                              "heartbeat-ms", "lease-ms", "log-level", "embedded-workers",
-                              "devicefarm-config", "tls-cert", "tls-key", "tls-client-ca"},
-                             {"embedded-devicefarm", "insecure-plaintext"});
+    ern::cli::Arguments args(
+        std::vector<std::string>(argv + 1, argv + argc),
+        {"config", "listen", "metrics-listen", "data", "devicefarm", "heartbeat-ms", "lease-ms",
+         "log-level", "embedded-workers", "devicefarm-config", "tls-cert", "tls-key",
+         "tls-client-ca", "devicefarm-ca", "devicefarm-cert", "devicefarm-key"},
+        {"embedded-devicefarm", "insecure-plaintext"});
     ern::init_logging(args.value_or("log-level", ""));
     // Without --config, the repository's default config when run from its root, else defaults.
     const std::string config_path = args.value_or("config", "configs/coordinator.yaml");
@@ -38,6 +40,11 @@ int main(int argc, char** argv) {
     config.tls.key_file = args.value_or("tls-key", config.tls.key_file);
     config.tls.client_ca_file = args.value_or("tls-client-ca", config.tls.client_ca_file);
     config.insecure_plaintext = args.has("insecure-plaintext");
+    config.devicefarm_tls.ca_file = args.value_or("devicefarm-ca", config.devicefarm_tls.ca_file);
+    config.devicefarm_tls.cert_file =
+        args.value_or("devicefarm-cert", config.devicefarm_tls.cert_file);
+    config.devicefarm_tls.key_file =
+        args.value_or("devicefarm-key", config.devicefarm_tls.key_file);
     config.metrics_listen = args.value_or("metrics-listen", config.metrics_listen);
     if (args.has("data")) config.data_dir = args.required("data");
     config.devicefarm = args.value_or("devicefarm", config.devicefarm);

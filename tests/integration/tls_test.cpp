@@ -5,6 +5,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "common/grpc_server.h"
 #include "ern/v1/models.grpc.pb.h"
 #include "tests/test_support.h"
@@ -24,8 +26,10 @@ class TlsTest : public ::testing::Test {
                                      "--tls-cert", pki_.server_cert.string(),
                                      "--tls-key",  pki_.server_key.string()};
     args.insert(args.end(), extra.begin(), extra.end());
+    // (The embedded device farm, when asked for, says "listening on" first.)
     return std::make_unique<test::ServerProcess>((test::bin_dir() / "ern-coordinator").string(),
-                                                 args, dir_ / "coordinator.log");
+                                                 args, dir_ / "coordinator.log",
+                                                 "ern-coordinator listening on ");
   }
 
   SubprocessResult ernctl(std::vector<std::string> args) {
@@ -138,6 +142,22 @@ TEST_F(TlsTest, WorkersPresentClientCertificatesFromTheTrustedCa) {
   const auto rogue = test::run(args);
   EXPECT_NE(rogue.exit_code, 0);
   EXPECT_EQ(rogue.output.find("registered with"), std::string::npos) << rogue.output;
+}
+
+// The single-machine default behind TLS: embedded workers reach their coordinator in process and
+// the embedded farm on loopback, so a job runs without any certificate of their own.
+TEST_F(TlsTest, EmbeddedWorkersRunAJobBehindATlsCoordinator) {
+  auto coordinator =
+      start_coordinator({"--embedded-devicefarm", "--embedded-workers", "1", "--devicefarm-config",
+                         (test::source_dir() / "configs/devicefarm.yaml").string(),
+                         "--heartbeat-ms", "200", "--lease-ms", "2000"});
+  const auto spec = dir_ / "spec.yaml";
+  std::ofstream(spec) << test::tiny_search_spec(10);
+  auto watched =
+      ernctl({"search", "submit", spec.string(), "--watch", "--server", coordinator->address(),
+              "--ca", pki_.ca.string(), "--token", test::admin_token(dir_ / "coordinator")});
+  EXPECT_EQ(watched.exit_code, 0) << watched.output << "\n" << coordinator->log();
+  EXPECT_NE(watched.output.find("SUCCEEDED"), std::string::npos) << watched.output;
 }
 
 TEST_F(TlsTest, ADeviceFarmRequiringClientCertificatesServesOnlyThoseWhoPresentOne) {
