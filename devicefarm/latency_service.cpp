@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "common/rpc_error.h"
+
 namespace ern::farm {
 namespace {
 
@@ -19,6 +21,8 @@ grpc::Status guarded(const char* method, Body&& body) {
   try {
     body();
     return grpc::Status::OK;
+  } catch (const RpcError& error) {
+    return {error.code(), error.what()};
   } catch (const std::invalid_argument& error) {
     return {grpc::StatusCode::INVALID_ARGUMENT, error.what()};
   } catch (const NotFoundError& error) {
@@ -33,23 +37,31 @@ grpc::Status guarded(const char* method, Body&& body) {
 
 }  // namespace
 
-grpc::Status LatencyServiceImpl::ListDevices(grpc::ServerContext*,
-                                             const ern::v1::ListDevicesRequest*,
-                                             ern::v1::ListDevicesResponse* response) {
-  for (const auto& profile : farm_.devices()) {
-    auto* device = response->add_devices();
-    device->set_id(profile.id);
-    device->set_backend(profile.backend);
-    device->set_threads(profile.threads);
-    device->set_description(profile.description);
-  }
-  return grpc::Status::OK;
+void LatencyServiceImpl::check_caller(const grpc::ServerContext* context) const {
+  if (!authorizer_) return;
+  auth::Authorizer::authorize(authorizer_->authenticate(*context), auth::Action::kMeasureLatency);
 }
 
-grpc::Status LatencyServiceImpl::ProfileBlocks(grpc::ServerContext*,
+grpc::Status LatencyServiceImpl::ListDevices(grpc::ServerContext* context,
+                                             const ern::v1::ListDevicesRequest*,
+                                             ern::v1::ListDevicesResponse* response) {
+  return guarded("ListDevices", [&] {
+    check_caller(context);
+    for (const auto& profile : farm_.devices()) {
+      auto* device = response->add_devices();
+      device->set_id(profile.id);
+      device->set_backend(profile.backend);
+      device->set_threads(profile.threads);
+      device->set_description(profile.description);
+    }
+  });
+}
+
+grpc::Status LatencyServiceImpl::ProfileBlocks(grpc::ServerContext* context,
                                                const ern::v1::ProfileBlocksRequest* request,
                                                ern::v1::ProfileBlocksResponse* response) {
   return guarded("ProfileBlocks", [&] {
+    check_caller(context);
     if (request->specs_size() == 0)
       throw std::invalid_argument("specs: at least one block spec is needed");
     std::vector<BlockSpec> specs;
@@ -68,10 +80,11 @@ grpc::Status LatencyServiceImpl::ProfileBlocks(grpc::ServerContext*,
   });
 }
 
-grpc::Status LatencyServiceImpl::ProfileNetwork(grpc::ServerContext*,
+grpc::Status LatencyServiceImpl::ProfileNetwork(grpc::ServerContext* context,
                                                 const ern::v1::ProfileNetworkRequest* request,
                                                 ern::v1::ProfileNetworkResponse* response) {
   return guarded("ProfileNetwork", [&] {
+    check_caller(context);
     NafnetArchitecture architecture;
     try {
       architecture =

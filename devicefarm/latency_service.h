@@ -1,7 +1,11 @@
 #pragma once
-// ern.v1.LatencyService over the device farm: maps requests to DeviceFarm calls and errors to gRPC
-// status codes (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION) with the field in the message.
+// ern.v1.LatencyService over the device farm: checks the caller's token (role worker or admin)
+// when the farm has a verifier, maps requests to DeviceFarm calls and errors to gRPC status codes
+// (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION) with the field in the message.
 
+#include <optional>
+
+#include "common/auth/authorizer.h"
 #include "devicefarm/device_farm.h"
 #include "ern/v1/latency.grpc.pb.h"
 
@@ -9,7 +13,11 @@ namespace ern::farm {
 
 class LatencyServiceImpl final : public ern::v1::LatencyService::Service {
  public:
-  explicit LatencyServiceImpl(DeviceFarm& farm) : farm_(farm) {}
+  // Without a verifier every caller is let in: the coordinator's embedded farm on loopback.
+  explicit LatencyServiceImpl(DeviceFarm& farm, auth::TokenVerifier* verifier = nullptr)
+      : farm_(farm) {
+    if (verifier) authorizer_.emplace(*verifier);
+  }
 
   grpc::Status ListDevices(grpc::ServerContext*, const ern::v1::ListDevicesRequest*,
                            ern::v1::ListDevicesResponse* response) override;
@@ -19,7 +27,11 @@ class LatencyServiceImpl final : public ern::v1::LatencyService::Service {
                               ern::v1::ProfileNetworkResponse* response) override;
 
  private:
+  // Throws RpcError UNAUTHENTICATED / PERMISSION_DENIED (or UNAVAILABLE from the verifier).
+  void check_caller(const grpc::ServerContext* context) const;
+
   DeviceFarm& farm_;
+  std::optional<auth::Authorizer> authorizer_;
 };
 
 }  // namespace ern::farm

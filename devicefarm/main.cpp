@@ -4,12 +4,21 @@
 //                       [--metrics-listen HOST:PORT] [--data DIR]
 //                       [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE
 //                       [--require-client-cert]]] [--insecure-plaintext]
+//                       [--coordinator HOST:PORT --token-file FILE [--ca FILE [--cert FILE
+//                       --key FILE]] [--token-cache-seconds 30]] [--insecure-no-auth]
+//
+// With --coordinator, every call must carry a token of role worker (or admin), checked with the
+// coordinator (AccessService.VerifyToken, with the farm's own worker token from --token-file).
+// Without it, the farm accepts calls without tokens, which it allows only on a loopback address
+// unless --insecure-no-auth says otherwise.
 
 #include <cstdio>
 
 #include <spdlog/spdlog.h>
 
 #include "client/arguments.h"
+#include "common/auth/remote_token_verifier.h"
+#include "common/auth/token_file.h"
 #include "common/grpc_server.h"
 #include "common/heap_tuning.h"
 #include "common/logging.h"
@@ -20,10 +29,11 @@
 
 int main(int argc, char** argv) {
   try {
-    ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
-                             {"config", "listen", "metrics-listen", "data", "log-level", "tls-cert",
-                              "tls-key", "tls-client-ca"},
-                             {"insecure-plaintext", "require-client-cert"});
+    ern::cli::Arguments args(
+        std::vector<std::string>(argv + 1, argv + argc),
+        {"config", "listen", "metrics-listen", "data", "log-level", "tls-cert", "tls-key",
+         "tls-client-ca", "coordinator", "token-file", "ca", "cert", "key", "token-cache-seconds"},
+        {"insecure-plaintext", "require-client-cert", "insecure-no-auth"});
     ern::init_logging(args.value_or("log-level", ""));
     const std::string config_path = args.value_or("config", "configs/devicefarm.yaml");
     auto config = ern::farm::load_farm_config(config_path);
@@ -39,10 +49,28 @@ int main(int argc, char** argv) {
 
     ern::block_termination_signals();
     ern::farm::DeviceFarm farm(config);
-    ern::farm::LatencyServiceImpl service(farm);
-    auto running = ern::start_grpc_server(
-        listen, {&service}, "ern-devicefarm",
-        ern::tls::server_credentials(config.tls, listen, args.has("insecure-plaintext")));
+    // Transport first, then who may call.
+    const auto credentials =
+        ern::tls::server_credentials(config.tls, listen, args.has("insecure-plaintext"));
+    std::unique_ptr<ern::auth::RemoteTokenVerifier> verifier;
+    if (args.has("coordinator")) {
+      verifier = std::make_unique<ern::auth::RemoteTokenVerifier>(
+          args.required("coordinator"),
+          ern::tls::ClientTls{args.value_or("ca", ""), args.value_or("cert", ""),
+                              args.value_or("key", "")},
+          ern::auth::read_token_file(args.required("token-file"), "token-file"),
+          std::chrono::seconds(args.integer_or("token-cache-seconds", 30, 0, 3600)));
+      spdlog::info("callers' tokens are checked with the coordinator at {}",
+                   args.required("coordinator"));
+    } else if (!ern::tls::is_loopback_listen(listen) && !args.has("insecure-no-auth")) {
+      throw std::runtime_error("refusing to serve " + listen +
+                               " without token checks: give --coordinator HOST:PORT and "
+                               "--token-file FILE, listen on loopback, or pass --insecure-no-auth");
+    } else {
+      spdlog::warn("no --coordinator: calls are not authenticated");
+    }
+    ern::farm::LatencyServiceImpl service(farm, verifier.get());
+    auto running = ern::start_grpc_server(listen, {&service}, "ern-devicefarm", credentials);
     const auto metrics_server = ern::metrics::start_metrics_server(
         "ern-devicefarm", args.value_or("metrics-listen", config.metrics_listen),
         [] { return std::string(); });  // ready once serving

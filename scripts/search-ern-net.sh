@@ -10,11 +10,34 @@
 #   4. every network evaluated on val and holdout and measured by the device farm in one session,
 #      and the ERN-Net's card written from all of it.
 # Every step is resumable: run it again after a stop and it continues where it left off.
+# `search-ern-net.sh --persist` copies the state so far (checkpoints, results, and the device
+# farm's lookup table, so a resumed search keeps the latencies it started with) to
+# training/ern-net/ for git; a checkout without out/ern-net resumes from there.
 # Expects a build in build/ and data in data/images (make build data).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out=out/ern-net
+persisted=training/ern-net
+table=data/devicefarm/latency.sqlite
+if [ "${1:-}" = "--persist" ]; then
+  rm -rf "$persisted.tmp"
+  mkdir -p "$persisted.tmp"
+  cp -r "$out/." "$persisted.tmp/"
+  find "$persisted.tmp" -name '*.log' -delete
+  /usr/bin/python3 -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).backup(sqlite3.connect(sys.argv[2]))' \
+    "$table" "$persisted.tmp/latency.sqlite"
+  rm -rf "$persisted"
+  mv "$persisted.tmp" "$persisted"
+  echo "search-ern-net: state in $persisted ($(du -sh "$persisted" | cut -f1))"
+  exit 0
+fi
+if [ ! -d "$out" ] && [ -d "$persisted" ]; then
+  mkdir -p "$(dirname "$table")" out
+  [ -f "$table" ] || cp "$persisted/latency.sqlite" "$table"
+  cp -r "$persisted" "$out"
+  rm -f "$out/latency.sqlite"
+fi
 mkdir -p "$out/compare"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 source scripts/devicefarm-on-loopback.sh

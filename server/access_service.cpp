@@ -65,4 +65,19 @@ grpc::Status AccessServiceImpl::ListAuditEvents(grpc::ServerContext* context,
                          });
 }
 
+grpc::Status AccessServiceImpl::VerifyToken(grpc::ServerContext* context,
+                                            const v1::VerifyTokenRequest* request,
+                                            v1::Token* response) {
+  return authority_.read("VerifyToken", context, Action::kVerifyTokens, [&](const auth::Identity&) {
+    const auto holder = tokens_.verify(request->token());
+    // NOT_FOUND, not UNAUTHENTICATED: the caller's own token is fine.
+    if (!holder) throw RpcError(grpc::StatusCode::NOT_FOUND, "token: unknown, revoked or expired");
+    response->set_id(holder->token_id);
+    response->set_name(holder->name);
+    response->set_team(holder->team);
+    response->set_role(auth::role_name(holder->role));
+    for (const auto& model : holder->models) response->add_models(model);
+  });
+}
+
 }  // namespace ern::server

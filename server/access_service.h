@@ -21,6 +21,8 @@ class AccessServiceImpl final : public v1::AccessService::Service {
   grpc::Status ListAuditEvents(grpc::ServerContext* context,
                                const v1::ListAuditEventsRequest* request,
                                v1::ListAuditEventsResponse* response) override;
+  grpc::Status VerifyToken(grpc::ServerContext* context, const v1::VerifyTokenRequest* request,
+                           v1::Token* response) override;
 
  private:
   TokenStore& tokens_;

@@ -43,7 +43,8 @@ bool role_allows(Role role, Action action) {
       return true;
     case Role::kOperator:
       return action != Action::kManageTokens && action != Action::kSubmitJob &&
-             action != Action::kWorkerService && action != Action::kMeasureLatency;
+             action != Action::kWorkerService && action != Action::kMeasureLatency &&
+             action != Action::kVerifyTokens;
     case Role::kMember:
       return action == Action::kSubmitJob || action == Action::kReadJobs ||
              action == Action::kCancelJob || action == Action::kReadModels ||
@@ -53,7 +54,8 @@ bool role_allows(Role role, Action action) {
     case Role::kApp:
       return action == Action::kDenoise;
     case Role::kWorker:
-      return action == Action::kWorkerService || action == Action::kMeasureLatency;
+      return action == Action::kWorkerService || action == Action::kMeasureLatency ||
+             action == Action::kVerifyTokens;
   }
   return false;
 }
@@ -86,6 +88,8 @@ std::string action_name(Action action) {
       return "manage tokens";
     case Action::kReadAudit:
       return "read the audit log";
+    case Action::kVerifyTokens:
+      return "verify tokens";
   }
   return "unknown action";
 }

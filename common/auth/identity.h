@@ -23,6 +23,7 @@ enum class Action {
   kMeasureLatency,  // the device farm's LatencyService
   kManageTokens,
   kReadAudit,
+  kVerifyTokens,  // AccessService.VerifyToken (a device farm checking its callers)
 };
 
 struct Identity {

@@ -45,6 +45,7 @@ const std::map<std::string, std::set<std::string>> kAllowedRoles = {
     {"AccessService/ListTokens", {"admin"}},
     {"AccessService/RevokeToken", {"admin"}},
     {"AccessService/ListAuditEvents", {"admin", "operator"}},
+    {"AccessService/VerifyToken", {"admin", "worker"}},
     {"WorkerService/RegisterWorker", {"admin", "worker"}},
     {"WorkerService/Heartbeat", {"admin", "worker"}},
     {"WorkerService/AcquireTask", {"admin", "worker"}},

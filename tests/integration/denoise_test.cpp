@@ -363,6 +363,7 @@ TEST_F(DenoiseTest, SwappingTheDefaultModelDropsNoRequest) {
   std::atomic<int> failures{0};
   std::mutex seen_mutex;
   std::set<std::string> seen;
+  std::string latest;  // the model of the newest answer
   std::vector<std::thread> clients;
   for (int i = 0; i < 3; ++i) {
     clients.emplace_back([&] {
@@ -376,18 +377,27 @@ TEST_F(DenoiseTest, SwappingTheDefaultModelDropsNoRequest) {
         }
         std::lock_guard lock(seen_mutex);
         seen.insert(response.model());
+        latest = response.model();
       }
     });
   }
   for (int swap = 0; swap < 6; ++swap) {
-    std::this_thread::sleep_for(300ms);
     v1::SetDefaultModelRequest set;
     set.set_id(swap % 2 == 0 ? "second" : "first");
     v1::Model model;
     grpc::ClientContext context;
     ASSERT_TRUE(models->SetDefaultModel(&context, set, &model).ok());
+    // Traffic goes on until answers come from the new default (a first load takes a while on a
+    // busy machine).
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lock(seen_mutex);
+        if (latest == model.id()) break;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
   }
-  std::this_thread::sleep_for(300ms);
   done = true;
   for (auto& client : clients) client.join();
   EXPECT_EQ(failures.load(), 0);

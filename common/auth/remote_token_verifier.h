@@ -1,0 +1,49 @@
+#pragma once
+// A TokenVerifier for ERN servers other than the coordinator (a device farm): asks the
+// coordinator's AccessService.VerifyToken, with this server's own token, who holds a caller's
+// token. Answers are cached for a short time, so a revoked token stops working within that time
+// and a busy server does not ask on every call; a coordinator that cannot be reached makes calls
+// fail with UNAVAILABLE rather than let anyone in.
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "common/auth/authorizer.h"
+#include "common/tls/transport_security.h"
+
+namespace ern::v1 {
+class AccessService;
+}
+
+namespace ern::auth {
+
+class RemoteTokenVerifier final : public TokenVerifier {
+ public:
+  // `own_token`: a token of role worker (or admin) for VerifyToken itself.
+  RemoteTokenVerifier(const std::string& coordinator, const tls::ClientTls& tls,
+                      const std::string& own_token,
+                      std::chrono::seconds cache_for = std::chrono::seconds(30));
+  ~RemoteTokenVerifier() override;
+  // Throws RpcError UNAVAILABLE when the coordinator cannot answer.
+  std::optional<Identity> verify(const std::string& token) override;
+
+ private:
+  struct Answer {
+    std::optional<Identity> identity;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::optional<Identity> ask(const std::string& token) const;
+
+  struct Stub;
+  std::unique_ptr<Stub> stub_;
+  std::string coordinator_;
+  std::chrono::seconds cache_for_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, Answer> answers_;  // by SHA-256 of the token
+};
+
+}  // namespace ern::auth
