@@ -11,6 +11,9 @@ namespace {
 constexpr int kMaxWidth = 1024;
 constexpr int kMaxBlocksPerStage = 64;
 constexpr int kMaxStages = 6;
+// 1 GiB of fp32 weights: four times NAFNet-width64, the largest released; anything larger is
+// refused before a tensor is allocated (an import claiming width 1024 would take gigabytes).
+constexpr std::int64_t kMaxParameters = std::int64_t{1} << 28;
 
 std::string join(const std::vector<int>& values, const char* separator) {
   std::ostringstream out;
@@ -61,6 +64,28 @@ void NafnetArchitecture::validate() const {
                                 std::to_string(kMaxBlocksPerStage) + ", got " +
                                 std::to_string(middle_blocks));
   }
+  const auto parameters = expected_parameter_count();
+  if (parameters > kMaxParameters) {
+    throw std::invalid_argument("width: " + describe() + " would have " +
+                                std::to_string(parameters) + " parameters; at most " +
+                                std::to_string(kMaxParameters) + " are allowed");
+  }
+}
+
+double NafnetArchitecture::activation_floats_per_pixel(int paths) const {
+  constexpr double kTensorsPerBlock = 24;
+  double floats = 0;
+  double channels_per_pixel = width;  // channels over the pixels of the input they cover
+  for (int blocks : encoder_blocks) {
+    floats += blocks * channels_per_pixel;
+    channels_per_pixel /= 2;  // twice the channels on a quarter of the pixels
+  }
+  floats += middle_blocks * channels_per_pixel;
+  for (auto it = decoder_blocks.rbegin(); it != decoder_blocks.rend(); ++it) {
+    channels_per_pixel *= 2;
+    floats += *it * channels_per_pixel;
+  }
+  return floats * kTensorsPerBlock * paths;
 }
 
 std::vector<SearchableBlock> NafnetArchitecture::searchable_blocks() const {

@@ -42,6 +42,10 @@ struct NafnetArchitecture {
   // Closed-form parameter count (each NAF block holds 7c^2 + 33c parameters); the module's own
   // count must agree, which the tests check.
   std::int64_t expected_parameter_count() const;
+  // Estimated fp32 values one training step keeps per input pixel for the backward pass (about
+  // 24 c-sized tensors per block at its resolution), with `paths` alternatives computed per block
+  // (a supernet); what bounds a spec's memory before anything is allocated.
+  double activation_floats_per_pixel(int paths = 1) const;
 
   // e.g. "width 32, (2-2-4-8)-12-(2-2-2-2)"; derived networks add their genotype.
   std::string describe() const;

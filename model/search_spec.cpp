@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <regex>
 #include <set>
 #include <stdexcept>
@@ -28,6 +29,11 @@ bool is_name(const std::string& name) {
 constexpr int64_t kMaxStageSteps = 100'000'000;
 // Pixels of one training step (batch x patch²): a paper-scale step is 8 x 256² = 0.5 MP.
 constexpr int64_t kMaxStepPixels = int64_t{1} << 24;
+// A spec is a page of YAML; 64 KiB leaves room for comments.
+constexpr size_t kMaxSpecBytes = 64 << 10;
+// What one supernet training step may keep for backward (estimated from the architecture): a
+// search asking for more would take a worker, or an embedded coordinator, down with it.
+constexpr double kMaxStepActivationBytes = 32.0 * (1 << 30);
 
 }  // namespace
 
@@ -65,6 +71,17 @@ void SearchSpec::validate() const {
           "training.learning_rate", "must be in (0, 1)");
   require(static_cast<int64_t>(batch) * patch * patch <= kMaxStepPixels, "training",
           "batch x patch² must be at most " + std::to_string(kMaxStepPixels) + " pixels");
+  const int paths = static_cast<int>(
+      std::count_if(alternatives.begin(), alternatives.end(),
+                    [](BlockAlternative a) { return a != BlockAlternative::kSkip; }));
+  const double step_bytes =
+      4.0 * batch * patch * patch * architecture.activation_floats_per_pixel(std::max(paths, 1));
+  char estimate[160];
+  std::snprintf(estimate, sizeof(estimate),
+                "batch x patch² x the supernet would keep an estimated %.1f GiB per step; at "
+                "most %.0f GiB",
+                step_bytes / (1 << 30), kMaxStepActivationBytes / (1 << 30));
+  require(step_bytes <= kMaxStepActivationBytes, "training", estimate);
   const std::string step_range = "must be in 1.." + std::to_string(kMaxStageSteps);
   require(warmup_steps >= 0 && warmup_steps <= kMaxStageSteps, "stages.warmup_steps",
           "must be in 0.." + std::to_string(kMaxStageSteps));
@@ -230,6 +247,12 @@ SearchSpec spec_from_yaml(const YAML::Node& root) {
 }  // namespace
 
 SearchSpec load_search_spec(const std::filesystem::path& yaml_file) {
+  std::error_code error_code;
+  const auto bytes = std::filesystem::file_size(yaml_file, error_code);
+  if (!error_code && bytes > kMaxSpecBytes) {
+    throw std::invalid_argument(yaml_file.string() + ": " + std::to_string(bytes) +
+                                " bytes; a spec may have at most " + std::to_string(kMaxSpecBytes));
+  }
   const YAML::Node root = load_yaml_file(yaml_file);
   try {
     return spec_from_yaml(root);
@@ -239,6 +262,11 @@ SearchSpec load_search_spec(const std::filesystem::path& yaml_file) {
 }
 
 SearchSpec parse_search_spec(const std::string& yaml_text) {
+  // Before the parser sees it: YAML expands far beyond its text (a 57 MB spec took 7 GB).
+  if (yaml_text.size() > kMaxSpecBytes) {
+    throw std::invalid_argument(std::to_string(yaml_text.size()) +
+                                " bytes; a spec may have at most " + std::to_string(kMaxSpecBytes));
+  }
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);

@@ -128,6 +128,15 @@ grpc::Status SearchServiceImpl::WatchJob(grpc::ServerContext* context,
                                          grpc::ServerWriter<v1::JobEvent>* writer) {
   return authority_.read("WatchJob", context, Action::kReadJobs, [&](const auth::Identity& caller) {
     require_id(request->id());
+    struct Slot {
+      std::atomic<int>& count;
+      ~Slot() { --count; }
+    } slot{watches_};
+    if (++watches_ > kMaxWatchStreams) {
+      throw RpcError(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     "WatchJob: " + std::to_string(kMaxWatchStreams) +
+                         " watches are open; poll GetJob or try again later");
+    }
     uint64_t version = store_.version();
     v1::JobEvent event;
     event.set_kind(v1::JobEvent::SNAPSHOT);

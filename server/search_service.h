@@ -1,6 +1,7 @@
 #pragma once
 // ern.v1.SearchService: submit, inspect, cancel and watch search jobs.
 
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -9,6 +10,9 @@
 #include "server/job_store.h"
 
 namespace ern::server {
+
+// Concurrent WatchJob streams a coordinator serves.
+constexpr int kMaxWatchStreams = 128;
 
 class SearchServiceImpl final : public v1::SearchService::Service {
  public:
@@ -32,6 +36,9 @@ class SearchServiceImpl final : public v1::SearchService::Service {
   JobStore& store_;
   CallAuthority& authority_;
   std::function<void(const std::string&)> check_device_;
+  // Each WatchJob holds a server thread for as long as it runs; past the cap new watches get
+  // RESOURCE_EXHAUSTED, so watchers can never starve workers' heartbeats of threads.
+  std::atomic<int> watches_{0};
 };
 
 }  // namespace ern::server

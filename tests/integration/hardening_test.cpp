@@ -1,6 +1,7 @@
 // Findings of the security review, each against a real coordinator on loopback: uploads refused
 // before they cost disk, hashes that are paths, a stale upload that deleted the acknowledged
-// checkpoint, free-form strings in metric labels, NaN in progress reports, name squatting.
+// checkpoint, free-form strings in metric labels, NaN in progress reports, name squatting,
+// watch streams without a cap.
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -187,6 +188,54 @@ TEST_F(HardeningTest, ImportsCannotTakeASearchedModelsNameOrADotName) {
   }
   EXPECT_LT(directory_bytes(dir_ / "coordinator" / "artifacts"), 1 << 20)
       << "refused imports leave nothing behind";
+}
+
+// M2: watches are capped, and past the cap the coordinator still answers everything else.
+TEST_F(HardeningTest, WatchStreamsAreCappedAndHeartbeatsStillPass) {
+  constexpr int kCap = 128;  // server/search_service.h kMaxWatchStreams
+  v1::SubmitSearchJobRequest submit;
+  submit.set_spec_yaml(test::tiny_search_spec(20));
+  v1::Job job;
+  grpc::ClientContext submit_context;
+  ASSERT_TRUE(search_->SubmitSearchJob(&submit_context, submit, &job).ok());
+  v1::WatchJobRequest watch;
+  watch.set_id(job.id());
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::JobEvent>>> streams;
+  for (int i = 0; i < kCap; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    streams.push_back(search_->WatchJob(contexts.back().get(), watch));
+    v1::JobEvent snapshot;
+    ASSERT_TRUE(streams.back()->Read(&snapshot)) << "watch " << i;
+  }
+  grpc::ClientContext over_context;
+  auto over = search_->WatchJob(&over_context, watch);
+  v1::JobEvent event;
+  EXPECT_FALSE(over->Read(&event));
+  const auto refused = over->Finish();
+  EXPECT_EQ(refused.error_code(), StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+
+  const auto worker = register_worker("w");
+  v1::HeartbeatRequest heartbeat;
+  heartbeat.set_worker_id(worker);
+  v1::HeartbeatResponse beat;
+  grpc::ClientContext heartbeat_context;
+  heartbeat_context.set_deadline(std::chrono::system_clock::now() + 10s);
+  EXPECT_TRUE(workers_->Heartbeat(&heartbeat_context, heartbeat, &beat).ok());
+
+  for (auto& context : contexts) context->TryCancel();
+  for (auto& stream : streams) stream->Finish();
+  // The slots come back once the server sees the cancellations: a new watch is served.
+  bool served = false;
+  for (int attempt = 0; attempt < 100 && !served; ++attempt) {
+    grpc::ClientContext again_context;
+    auto again = search_->WatchJob(&again_context, watch);
+    served = again->Read(&event);
+    again_context.TryCancel();
+    again->Finish();
+    if (!served) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(served);
 }
 
 }  // namespace

@@ -232,6 +232,15 @@ TEST_F(SearchTest, SpecErrorsNameTheField) {
   }
   EXPECT_NE(message_of("name: ../../etc\n").find("name:"), std::string::npos);
   EXPECT_NE(message_of("name: \"two\\nlines\"\n").find("name:"), std::string::npos);
+  // H4/H5: a spec's own size and its step's estimated memory are bounded before anything runs.
+  EXPECT_NE(message_of("# " + std::string(70000, 'x') + "\n").find("a spec may have at most"),
+            std::string::npos);
+  EXPECT_NE(message_of("architecture: {width: 64, encoder_blocks: [8, 8, 8, 8], middle_blocks: 12,"
+                       " decoder_blocks: [8, 8, 8, 8]}\ntraining: {batch: 64, patch: 256}\n")
+                .find("GiB per step"),
+            std::string::npos);
+  EXPECT_NE(message_of("architecture: {width: 1024}\n").find("parameters; at most"),
+            std::string::npos);
   EXPECT_NE(message_of("training: {batch: 1024, patch: 2048}\n").find("batch x patch"),
             std::string::npos);
   fs::create_directories(out / "empty" / "train");

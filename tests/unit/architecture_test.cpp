@@ -14,6 +14,27 @@ TEST(Architecture, SiddWidth32HasThePublishedParameterCount) {
   EXPECT_EQ(sidd.describe(), "width 32, (2-2-4-8)-12-(2-2-2-2)");
 }
 
+// H5: an architecture's size is known, and bounded, before a tensor is allocated.
+TEST(Architecture, NetworksTooLargeToAllocateAreRefusedByTheirParameterCount) {
+  NafnetArchitecture huge;  // width 1024 (2-2-4-8)-12: billions of parameters
+  huge.width = 1024;
+  try {
+    huge.validate();
+    FAIL() << "width 1024 accepted";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("parameters; at most"), std::string::npos)
+        << error.what();
+  }
+  NafnetArchitecture width64;  // the largest released NAFNet stays allowed
+  width64.width = 64;
+  EXPECT_NO_THROW(width64.validate());
+  // The activation estimate grows with width, depth and the paths a supernet computes.
+  NafnetArchitecture small;
+  small.width = 16;
+  EXPECT_GT(width64.activation_floats_per_pixel(), small.activation_floats_per_pixel());
+  EXPECT_DOUBLE_EQ(small.activation_floats_per_pixel(4), 4 * small.activation_floats_per_pixel());
+}
+
 TEST(Architecture, JsonRoundTrip) {
   NafnetArchitecture tiny;
   tiny.width = 16;
