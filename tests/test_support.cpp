@@ -215,4 +215,13 @@ bool ServerProcess::wait_for_log(const std::string& text, std::chrono::milliseco
   return true;
 }
 
+std::unique_ptr<ServerProcess> start_coordinator(const std::filesystem::path& dir,
+                                                 const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--data",
+                                   (dir / "coordinator").string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return std::make_unique<ServerProcess>((bin_dir() / "ern-coordinator").string(), args,
+                                         dir / "coordinator.log");
+}
+
 }  // namespace ern::test

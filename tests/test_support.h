@@ -56,6 +56,12 @@ struct TestPki {
 };
 TestPki make_test_pki(const std::filesystem::path& directory);
 
+class ServerProcess;
+// An ern-coordinator on a free loopback port with its data in DIR/coordinator and its log in
+// DIR/coordinator.log, plus `extra` arguments.
+std::unique_ptr<ServerProcess> start_coordinator(const std::filesystem::path& dir,
+                                                 const std::vector<std::string>& extra = {});
+
 // Runs a program, failing the test (with its output) if it cannot be started.
 SubprocessResult run(const std::vector<std::string>& argv);
 

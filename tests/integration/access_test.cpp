@@ -60,11 +60,7 @@ const std::map<std::string, std::set<std::string>> kAllowedRoles = {
 class AccessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    coordinator_ = std::make_unique<test::ServerProcess>(
-        (test::bin_dir() / "ern-coordinator").string(),
-        std::vector<std::string>{"--listen", "127.0.0.1:0", "--data",
-                                 (dir_ / "coordinator").string()},
-        dir_ / "coordinator.log");
+    coordinator_ = test::start_coordinator(dir_.path());
     admin_ = test::admin_token(dir_ / "coordinator");
     for (const std::string role : {"operator", "member", "viewer", "app", "worker"}) {
       tokens_[role] = create_token(role == "operator" || role == "worker" ? "" : "vision", role);

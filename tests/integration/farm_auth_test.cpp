@@ -20,11 +20,7 @@ using grpc::StatusCode;
 class FarmAuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    coordinator_ = std::make_unique<test::ServerProcess>(
-        (test::bin_dir() / "ern-coordinator").string(),
-        std::vector<std::string>{"--listen", "127.0.0.1:0", "--data",
-                                 (dir_ / "coordinator").string()},
-        dir_ / "coordinator.log");
+    coordinator_ = test::start_coordinator(dir_.path());
     admin_ = test::admin_token(dir_ / "coordinator");
     std::ofstream(dir_ / "farm.token") << create_token("worker") << "\n";
     farm_ = std::make_unique<test::ServerProcess>(
