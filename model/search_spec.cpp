@@ -32,8 +32,10 @@ constexpr int64_t kMaxStepPixels = int64_t{1} << 24;
 // A spec is a page of YAML; 64 KiB leaves room for comments.
 constexpr size_t kMaxSpecBytes = 64 << 10;
 // What one supernet training step may keep for backward (estimated from the architecture): a
-// search asking for more would take a worker, or an embedded coordinator, down with it.
-constexpr double kMaxStepActivationBytes = 32.0 * (1 << 30);
+// search asking for more would take a worker, or an embedded coordinator, down with it. The
+// bound leaves room for the largest worker planned (a 141 GB GPU, configs/search/nafnet-sidd.yaml
+// is estimated at 57 GiB) and refuses the absurd.
+constexpr double kMaxStepActivationBytes = 128.0 * (1 << 30);
 
 }  // namespace
 
