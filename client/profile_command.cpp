@@ -47,7 +47,7 @@ int model_profile(const Args& raw) {
       NafnetArchitecture::from_json(read_model_json(directory)["architecture"]);
   const auto [height, width] = parse_size(args.value_or("size", "256x256"));
   const std::string device = args.value_or("device", "cpu-1t");
-  farm::LatencyClient farm(args.value_or("devicefarm", "localhost:50052"), client_tls_from(args),
+  farm::LatencyClient farm(args.value_or("devicefarm", "localhost:50052"), credentials_from(args),
                            token_from(args));
   const auto latency = farm.network_latency(device, architecture, height, width);
   if (args.has("json")) {

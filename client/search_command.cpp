@@ -24,7 +24,7 @@ int search_run_local(const Args& raw) {
     throw UsageError(error.what());
   }
   const std::string output = args.required("o");
-  farm::LatencyClient farm(args.value_or("devicefarm", "localhost:50052"), client_tls_from(args),
+  farm::LatencyClient farm(args.value_or("devicefarm", "localhost:50052"), credentials_from(args),
                            token_from(args));
 
   std::unique_ptr<ProgressBar> bar;

@@ -19,16 +19,15 @@ std::string token_from(const Arguments& args) {
   return args.value_or("token", environment_token ? environment_token : "");
 }
 
-tls::ClientTls client_tls_from(const Arguments& args) {
+std::shared_ptr<grpc::ChannelCredentials> credentials_from(const Arguments& args) {
   const char* environment_ca = std::getenv("ERN_CA");
-  tls::ClientTls tls{args.value_or("ca", environment_ca ? environment_ca : ""),
-                     args.value_or("cert", ""), args.value_or("key", "")};
+  const tls::ClientTls tls{args.value_or("ca", environment_ca ? environment_ca : ""),
+                           args.value_or("cert", ""), args.value_or("key", "")};
   try {
-    tls::channel_credentials(tls);  // a missing or half-given file is a usage error, said now
-  } catch (const std::invalid_argument& error) {
+    return tls::channel_credentials(tls);
+  } catch (const std::invalid_argument& error) {  // a missing or half-given file
     throw UsageError(error.what());
   }
-  return tls;
 }
 
 ServerConnection connect_to_server(const Arguments& args) {
@@ -38,8 +37,8 @@ ServerConnection connect_to_server(const Arguments& args) {
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   channel_args.SetMaxSendMessageSize(kMaxMessageBytes);
-  server.channel = auth::channel_with_token(
-      server.address, tls::channel_credentials(client_tls_from(args)), channel_args, server.token);
+  server.channel =
+      auth::channel_with_token(server.address, credentials_from(args), channel_args, server.token);
   return server;
 }
 

@@ -12,7 +12,6 @@
 #include <nlohmann/json.hpp>
 
 #include "client/arguments.h"
-#include "common/tls/transport_security.h"
 #include "ern/v1/models.pb.h"
 #include "ern/v1/search.pb.h"
 
@@ -34,9 +33,10 @@ struct ServerConnection {
 std::set<std::string> with_connection_flags(std::set<std::string> flags);
 
 ServerConnection connect_to_server(const Arguments& args);
-// The token and TLS settings of those flags, for commands that dial a device farm instead.
+// The token and the transport (TLS or plaintext) of those flags, for commands that dial a device
+// farm instead.
 std::string token_from(const Arguments& args);
-tls::ClientTls client_tls_from(const Arguments& args);
+std::shared_ptr<grpc::ChannelCredentials> credentials_from(const Arguments& args);
 
 // Throws std::runtime_error "METHOD on SERVER: CODE: message" for a failed call.
 void check_rpc(const grpc::Status& status, const char* method, const ServerConnection& server);

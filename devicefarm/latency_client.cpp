@@ -31,9 +31,14 @@ std::unique_ptr<grpc::ClientContext> context_with_deadline() {
 
 LatencyClient::LatencyClient(const std::string& address, const tls::ClientTls& tls,
                              const std::string& token)
+    : LatencyClient(address, tls::channel_credentials(tls), token) {}
+
+LatencyClient::LatencyClient(const std::string& address,
+                             const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+                             const std::string& token)
     : address_(address),
-      stub_(ern::v1::LatencyService::NewStub(auth::channel_with_token(
-          address, tls::channel_credentials(tls), grpc::ChannelArguments(), token))) {}
+      stub_(ern::v1::LatencyService::NewStub(
+          auth::channel_with_token(address, credentials, grpc::ChannelArguments(), token))) {}
 
 std::vector<double> LatencyClient::block_latencies_ms(const std::string& device,
                                                       const std::vector<BlockQuery>& queries) {

@@ -16,6 +16,9 @@ class LatencyClient final : public LatencyOracle {
   // `tls`: how to dial (plaintext without a CA); `token`: a bearer token sent with every call.
   explicit LatencyClient(const std::string& address, const tls::ClientTls& tls = {},
                          const std::string& token = "");
+  LatencyClient(const std::string& address,
+                const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+                const std::string& token);
   std::vector<double> block_latencies_ms(const std::string& device,
                                          const std::vector<BlockQuery>& queries) override;
   NetworkLatency network_latency(const std::string& device, const NafnetArchitecture& architecture,

@@ -41,7 +41,6 @@ int main(int argc, char** argv) {
     // TLS to the coordinator and the farm: the CA their certificates chain to, and this worker's
     // own certificate where they ask for one (mutual TLS).
     options.tls = {args.value_or("ca", ""), args.value_or("cert", ""), args.value_or("key", "")};
-    ern::tls::channel_credentials(options.tls);  // a bad file fails here, not at the first call
     options.device = args.value_or("device", options.device);
     char host[256] = "worker";
     gethostname(host, sizeof(host) - 1);

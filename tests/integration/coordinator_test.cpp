@@ -18,6 +18,7 @@
 #include "ern/v1/models.grpc.pb.h"
 #include "ern/v1/search.grpc.pb.h"
 #include "ern/v1/worker.grpc.pb.h"
+#include "tests/raw_worker_calls.h"
 #include "tests/test_support.h"
 
 namespace ern {
@@ -381,23 +382,6 @@ TEST_F(CoordinatorTest, CoordinatorKilledMidJobRestartsWithJobsProgressAndModels
 
 TEST_F(CoordinatorTest, WorkerWhoseLeaseExpiredCannotWrite) {
   // Two workers over the raw WorkerService: the first leases the job and goes silent.
-  const auto register_worker = [&](const std::string& name) {
-    v1::RegisterWorkerRequest request;
-    request.set_name(name);
-    request.set_device("cpu");
-    v1::RegisterWorkerResponse response;
-    grpc::ClientContext context;
-    EXPECT_TRUE(workers_->RegisterWorker(&context, request, &response).ok());
-    return response.worker_id();
-  };
-  const auto acquire = [&](const std::string& worker) {
-    v1::AcquireTaskRequest request;
-    request.set_worker_id(worker);
-    v1::AcquireTaskResponse response;
-    grpc::ClientContext context;
-    EXPECT_TRUE(workers_->AcquireTask(&context, request, &response).ok());
-    return response;
-  };
   const auto progress = [&](const v1::Lease& lease, int64_t step) {
     v1::ReportProgressRequest request;
     *request.mutable_lease() = lease;
@@ -423,8 +407,8 @@ TEST_F(CoordinatorTest, WorkerWhoseLeaseExpiredCannotWrite) {
   };
 
   const auto submitted = submit(test::tiny_search_spec(40));
-  const std::string silent = register_worker("silent");
-  const auto first = acquire(silent);
+  const std::string silent = test::register_worker(*workers_, "silent");
+  const auto first = test::acquire_task(*workers_, silent);
   ASSERT_TRUE(first.assigned());
   ASSERT_TRUE(progress(first.lease(), 5).ok());
   ASSERT_TRUE(upload_checkpoint(first.lease(), 5).ok());
@@ -433,7 +417,7 @@ TEST_F(CoordinatorTest, WorkerWhoseLeaseExpiredCannotWrite) {
   wait_for(
       submitted.id(), [](const v1::Job& job) { return job.state() == v1::QUEUED; },
       std::chrono::seconds(kLeaseMs / 1000 + 10));
-  const auto second = acquire(register_worker("successor"));
+  const auto second = test::acquire_task(*workers_, test::register_worker(*workers_, "successor"));
   ASSERT_TRUE(second.assigned());
   EXPECT_NE(second.lease().fencing_token(), first.lease().fencing_token());
   EXPECT_GE(second.lease().fencing_token().size(), 32u) << "128 random bits or more";

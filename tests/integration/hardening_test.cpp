@@ -13,6 +13,7 @@
 #include "ern/v1/models.grpc.pb.h"
 #include "ern/v1/search.grpc.pb.h"
 #include "ern/v1/worker.grpc.pb.h"
+#include "tests/raw_worker_calls.h"
 #include "tests/test_support.h"
 
 namespace ern {
@@ -47,13 +48,7 @@ class HardeningTest : public ::testing::Test {
   }
 
   std::string register_worker(const std::string& name) {
-    v1::RegisterWorkerRequest request;
-    request.set_name(name);
-    request.set_device("cpu");
-    v1::RegisterWorkerResponse response;
-    grpc::ClientContext context;
-    EXPECT_TRUE(workers_->RegisterWorker(&context, request, &response).ok());
-    return response.worker_id();
+    return test::register_worker(*workers_, name);
   }
 
   // A job leased to a new worker.
@@ -67,11 +62,7 @@ class HardeningTest : public ::testing::Test {
   }
 
   v1::AcquireTaskResponse acquire(const std::string& worker) {
-    v1::AcquireTaskRequest request;
-    request.set_worker_id(worker);
-    v1::AcquireTaskResponse response;
-    grpc::ClientContext context;
-    EXPECT_TRUE(workers_->AcquireTask(&context, request, &response).ok());
+    auto response = test::acquire_task(*workers_, worker);
     EXPECT_TRUE(response.assigned());
     return response;
   }
