@@ -32,4 +32,23 @@ inline v1::AcquireTaskResponse acquire_task(v1::WorkerService::Stub& workers,
   return response;
 }
 
+// A checkpoint upload: the header, then `chunks` messages of `content` (until the server stops
+// reading).
+inline grpc::Status upload_checkpoint(v1::WorkerService::Stub& workers, const v1::Lease& lease,
+                                      int64_t step, int chunks, const std::string& content) {
+  v1::UploadResponse response;
+  grpc::ClientContext context;
+  auto writer = workers.UploadCheckpoint(&context, &response);
+  v1::UploadRequest message;
+  *message.mutable_header()->mutable_lease() = lease;
+  message.mutable_header()->set_step(step);
+  writer->Write(message);
+  message.set_data(content);
+  for (int i = 0; i < chunks; ++i) {
+    if (!writer->Write(message)) break;
+  }
+  writer->WritesDone();
+  return writer->Finish();
+}
+
 }  // namespace ern::test

@@ -393,17 +393,7 @@ TEST_F(CoordinatorTest, WorkerWhoseLeaseExpiredCannotWrite) {
     return workers_->ReportProgress(&context, request, &response);
   };
   const auto upload_checkpoint = [&](const v1::Lease& lease, int64_t step) {
-    v1::UploadResponse response;
-    grpc::ClientContext context;
-    auto writer = workers_->UploadCheckpoint(&context, &response);
-    v1::UploadRequest message;
-    *message.mutable_header()->mutable_lease() = lease;
-    message.mutable_header()->set_step(step);
-    writer->Write(message);
-    message.set_data("ERNAR1\n");
-    writer->Write(message);
-    writer->WritesDone();
-    return writer->Finish();
+    return test::upload_checkpoint(*workers_, lease, step, 1, "ERNAR1\n");
   };
 
   const auto submitted = submit(test::tiny_search_spec(40));

@@ -70,19 +70,8 @@ class HardeningTest : public ::testing::Test {
   // Header, then `chunks` chunks of 1 MiB (until the server stops reading).
   grpc::Status upload_checkpoint(const v1::Lease& lease, int64_t step, int chunks,
                                  const std::string& content = "") {
-    v1::UploadResponse response;
-    grpc::ClientContext context;
-    auto writer = workers_->UploadCheckpoint(&context, &response);
-    v1::UploadRequest message;
-    *message.mutable_header()->mutable_lease() = lease;
-    message.mutable_header()->set_step(step);
-    writer->Write(message);
-    message.set_data(content.empty() ? std::string(1 << 20, 'x') : content);
-    for (int i = 0; i < chunks; ++i) {
-      if (!writer->Write(message)) break;
-    }
-    writer->WritesDone();
-    return writer->Finish();
+    return test::upload_checkpoint(*workers_, lease, step, chunks,
+                                   content.empty() ? std::string(1 << 20, 'x') : content);
   }
 
   grpc::Status report(const v1::Lease& lease, const std::string& stage, double loss) {
