@@ -81,15 +81,25 @@ ImageDimensions tiff(const Reader& in) {
   const auto read = [&](size_t at, int count) {
     return little_endian ? in.little(at, count) : in.big(at, count);
   };
+  if (read(2, 2) != 42) malformed("tiff", "is not a classic TIFF (BigTIFF is not accepted)");
   const size_t directory = read(4, 4);
   const uint32_t entries = read(directory, 2);
   ImageDimensions dimensions;
   for (uint32_t i = 0; i < entries; ++i) {
     const size_t entry = directory + 2 + 12 * static_cast<size_t>(i);
-    const uint32_t tag = read(entry, 2), type = read(entry + 2, 2);
-    const uint32_t value = type == 3 ? read(entry + 8, 2) : read(entry + 8, 4);  // SHORT or LONG
-    if (tag == 256) dimensions.width = value;
-    if (tag == 257) dimensions.height = value;
+    const uint32_t tag = read(entry, 2);
+    if (tag != 256 && tag != 257) continue;
+    // Decoders disagree on a tag given twice (libtiff keeps the first): a file that says its size
+    // twice, or in a form other than one SHORT or LONG, is refused rather than guessed at.
+    int64_t& field = tag == 256 ? dimensions.width : dimensions.height;
+    const char* name = tag == 256 ? "ImageWidth" : "ImageLength";
+    if (field != 0) malformed("tiff", std::string("gives ") + name + " twice");
+    const uint32_t type = read(entry + 2, 2), count = read(entry + 4, 4);
+    if ((type != 3 && type != 4) || count != 1) {
+      malformed("tiff", std::string("has an ") + name + " that is not one SHORT or LONG");
+    }
+    field = type == 3 ? read(entry + 8, 2) : read(entry + 8, 4);
+    if (field == 0) malformed("tiff", std::string("has an ") + name + " of 0");
   }
   if (dimensions.width == 0 || dimensions.height == 0) {
     malformed("tiff", "has no image width and length");

@@ -15,7 +15,8 @@ void check_pixel_limit(int64_t width, int64_t height, int64_t max_pixels) {
   if (width <= 0 || height <= 0) {
     invalid("image: " + std::to_string(width) + "x" + std::to_string(height) + " has no pixels");
   }
-  if (width * height > max_pixels) {
+  // Divided, not multiplied: two 32-bit sides can overflow a 64-bit product past the check.
+  if (width > max_pixels || height > max_pixels || width > max_pixels / height) {
     invalid("image: " + std::to_string(width) + "x" + std::to_string(height) +
             " is over the limit of " + std::to_string(max_pixels) + " pixels");
   }
@@ -57,9 +58,11 @@ void to_raw(const cv::Mat& image, v1::RawImage& raw) {
 
 }  // namespace
 
-RequestImage decode_request_image(const v1::DenoiseRequest& request, int64_t max_pixels) {
+RequestImage decode_request_image(const v1::DenoiseRequest& request, int64_t max_pixels,
+                                  PixelBudget& budget) {
   if (request.input_case() == v1::DenoiseRequest::kRaw) {
-    return {from_raw(request.raw(), max_pixels), "raw"};
+    cv::Mat pixels = from_raw(request.raw(), max_pixels);
+    return {pixels, "raw", budget.acquire(int64_t{pixels.cols} * pixels.rows)};
   }
   const std::string& bytes = request.image();
   if (bytes.empty()) invalid("image: must not be empty (or send raw pixels)");
@@ -68,12 +71,13 @@ RequestImage decode_request_image(const v1::DenoiseRequest& request, int64_t max
   try {
     const auto dimensions = peek_image_dimensions(bytes, format);
     check_pixel_limit(dimensions.width, dimensions.height, max_pixels);
+    auto lease = budget.acquire(dimensions.width * dimensions.height);
     cv::Mat decoded = decode_image(bytes);
     // The header is what was checked; a decoder that disagrees with it is not trusted.
     if (decoded.cols != dimensions.width || decoded.rows != dimensions.height) {
       invalid("image: decodes to a different size than its header says");
     }
-    return {decoded, format};
+    return {decoded, format, std::move(lease)};
   } catch (const std::invalid_argument& error) {
     invalid(error.what());
   }

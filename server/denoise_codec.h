@@ -9,16 +9,20 @@
 #include <opencv2/core.hpp>
 
 #include "ern/v1/denoise.pb.h"
+#include "server/pixel_budget.h"
 
 namespace ern::server {
 
 struct RequestImage {
-  cv::Mat pixels;      // RGB order; 1, 3 or 4 channels; 8 or 16 bits
-  std::string format;  // png, jpeg, webp, tiff or raw
+  cv::Mat pixels;             // RGB order; 1, 3 or 4 channels; 8 or 16 bits
+  std::string format;         // png, jpeg, webp, tiff or raw
+  PixelBudget::Lease budget;  // the image's share of the pixels in flight, held until it is gone
 };
 
 // Raw pixels are not copied: the result views the request's bytes and must not outlive it.
-RequestImage decode_request_image(const v1::DenoiseRequest& request, int64_t max_pixels);
+// The image's pixels are taken from `budget` after its header is checked and before it is decoded.
+RequestImage decode_request_image(const v1::DenoiseRequest& request, int64_t max_pixels,
+                                  PixelBudget& budget);
 
 // The request's output_format (empty: the input's), checked against what the image holds.
 std::string choose_output_format(const std::string& requested, const RequestImage& input);

@@ -15,6 +15,8 @@ namespace {
 using Clock = DynamicBatcher::Clock;
 
 constexpr size_t kStreamChunkBytes = 1 << 20;
+// A burst that held at least this many pixels gives its heap pages back when it ends.
+constexpr int64_t kTrimAfterPixels = 4'000'000;
 
 double milliseconds_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -100,7 +102,9 @@ DenoiseServiceImpl::DenoiseServiceImpl(JobStore& store, ArtifactStore& artifacts
     : options_(options),
       authorizer_(tokens),
       models_(store, artifacts, options.max_loaded_models),
-      batcher_(options.max_batch, options.max_queue_delay, options.max_queue, options.threads) {}
+      batcher_(options.max_batch, options.max_queue_delay, options.max_queue, options.threads),
+      pixels_(options.max_pixels_in_flight, options.pixel_budget_wait, kTrimAfterPixels),
+      idle_streams_(options.stream_idle_timeout) {}
 
 void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, const auth::Identity& caller,
                                Clock::time_point deadline, DynamicBatcher::Arrival& arrival,
@@ -112,7 +116,7 @@ void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, const auth::Id
   // every thread's.)
   thread_local const bool single_threaded = (set_openmp_threads_of_this_thread(1), true);
   (void)single_threaded;
-  const RequestImage input = decode_request_image(request, options_.max_pixels);
+  const RequestImage input = decode_request_image(request, options_.max_pixels, pixels_);
   const std::string output_format = choose_output_format(request.output_format(), input);
   call.model = models_.acquire(request.model(), [&](const v1::Model& model) {
     require_denoise_access(caller, model, request.model());
@@ -167,9 +171,21 @@ grpc::Status DenoiseServiceImpl::Denoise(grpc::ServerContext* context,
 }
 
 v1::DenoiseRequest DenoiseServiceImpl::read_stream(
+    grpc::ServerContext& context,
     grpc::ServerReaderWriter<v1::DenoiseStreamResponse, v1::DenoiseStreamRequest>& stream) {
+  StreamIdleReaper::Watch watch(idle_streams_, context);
+  const auto idle_error = [&] {
+    return RpcError(grpc::StatusCode::DEADLINE_EXCEEDED,
+                    "chunk: no message for " + std::to_string(idle_streams_.idle().count()) +
+                        " ms (serving.stream_idle_timeout_ms); the stream was ended");
+  };
   v1::DenoiseStreamRequest message;
-  if (!stream.Read(&message) || !message.has_request()) {
+  if (!stream.Read(&message)) {
+    if (watch.reaped()) throw idle_error();
+    throw RpcError(grpc::StatusCode::INVALID_ARGUMENT,
+                   "request: the first message must carry the request");
+  }
+  if (!message.has_request()) {
     throw RpcError(grpc::StatusCode::INVALID_ARGUMENT,
                    "request: the first message must carry the request");
   }
@@ -178,6 +194,7 @@ v1::DenoiseRequest DenoiseServiceImpl::read_stream(
   std::string& bytes = raw ? *request.mutable_raw()->mutable_pixels() : *request.mutable_image();
   bytes.clear();
   do {
+    watch.touch();
     if (static_cast<int64_t>(bytes.size() + message.chunk().size()) > options_.max_stream_bytes) {
       throw RpcError(grpc::StatusCode::RESOURCE_EXHAUSTED,
                      "chunk: the image is over the stream limit of " +
@@ -185,7 +202,32 @@ v1::DenoiseRequest DenoiseServiceImpl::read_stream(
     }
     bytes += message.chunk();
   } while (stream.Read(&message));
+  if (watch.reaped()) throw idle_error();
   return request;
+}
+
+void DenoiseServiceImpl::write_stream(
+    grpc::ServerContext& context, v1::DenoiseResponse response,
+    grpc::ServerReaderWriter<v1::DenoiseStreamResponse, v1::DenoiseStreamRequest>& stream) {
+  // The answer's bytes travel in chunks after a first message that carries everything else. A
+  // client that stops reading them is ended like one that stops sending.
+  StreamIdleReaper::Watch watch(idle_streams_, context);
+  std::string bytes = response.has_raw() ? std::move(*response.mutable_raw()->mutable_pixels())
+                                         : std::move(*response.mutable_image());
+  if (response.has_raw()) {
+    response.mutable_raw()->clear_pixels();
+  } else {
+    response.clear_image();
+  }
+  v1::DenoiseStreamResponse first;
+  *first.mutable_response() = std::move(response);
+  if (!stream.Write(first)) return;  // the client went away
+  for (size_t at = 0; at < bytes.size(); at += kStreamChunkBytes) {
+    watch.touch();
+    v1::DenoiseStreamResponse chunk;
+    chunk.set_chunk(bytes.substr(at, kStreamChunkBytes));
+    if (!stream.Write(chunk)) return;
+  }
 }
 
 grpc::Status DenoiseServiceImpl::DenoiseStream(
@@ -194,26 +236,10 @@ grpc::Status DenoiseServiceImpl::DenoiseStream(
   return observed("DenoiseStream", *context, [&](Call& call, const auth::Identity& caller) {
     CallSlot slot(in_flight_, options_.max_concurrent_requests);
     DynamicBatcher::Arrival arrival(batcher_);
-    const auto request = read_stream(*stream);
+    const auto request = read_stream(*context, *stream);
     v1::DenoiseResponse response;
     serve(request, caller, steady_deadline(*context), arrival, call, response);
-
-    // The answer's bytes travel in chunks after a first message that carries everything else.
-    std::string bytes = response.has_raw() ? std::move(*response.mutable_raw()->mutable_pixels())
-                                           : std::move(*response.mutable_image());
-    if (response.has_raw()) {
-      response.mutable_raw()->clear_pixels();
-    } else {
-      response.clear_image();
-    }
-    v1::DenoiseStreamResponse first;
-    *first.mutable_response() = std::move(response);
-    stream->Write(first);
-    for (size_t at = 0; at < bytes.size(); at += kStreamChunkBytes) {
-      v1::DenoiseStreamResponse chunk;
-      chunk.set_chunk(bytes.substr(at, kStreamChunkBytes));
-      if (!stream->Write(chunk)) break;  // the client went away
-    }
+    write_stream(*context, std::move(response), *stream);
   });
 }
 

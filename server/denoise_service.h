@@ -11,7 +11,9 @@
 #include "ern/v1/denoise.grpc.pb.h"
 #include "server/dynamic_batcher.h"
 #include "server/model_pool.h"
+#include "server/pixel_budget.h"
 #include "server/serving_options.h"
+#include "server/stream_idle_reaper.h"
 
 namespace ern::server {
 
@@ -52,12 +54,18 @@ class DenoiseServiceImpl final : public v1::DenoiseService::Service {
              DynamicBatcher::Clock::time_point deadline, DynamicBatcher::Arrival& arrival,
              Call& call, v1::DenoiseResponse& response);
   v1::DenoiseRequest read_stream(
+      grpc::ServerContext& context,
+      grpc::ServerReaderWriter<v1::DenoiseStreamResponse, v1::DenoiseStreamRequest>& stream);
+  void write_stream(
+      grpc::ServerContext& context, v1::DenoiseResponse response,
       grpc::ServerReaderWriter<v1::DenoiseStreamResponse, v1::DenoiseStreamRequest>& stream);
 
   const ServingOptions options_;
   const auth::Authorizer authorizer_;
   ModelPool models_;
   DynamicBatcher batcher_;
+  PixelBudget pixels_;
+  StreamIdleReaper idle_streams_;
   std::atomic<int> in_flight_{0};
 };
 

@@ -13,8 +13,11 @@ struct ServingOptions {
   int64_t max_stream_bytes = 1LL << 30;  // one DenoiseStream image, all chunks together
   int64_t max_pixels = 64'000'000;       // width x height, checked before decoding
   int max_concurrent_requests = 64;      // Denoise calls in progress; more: RESOURCE_EXHAUSTED
-  int max_queue = 256;                   // images or tiles waiting; more: RESOURCE_EXHAUSTED
-  int max_batch = 8;                     // images or tiles per forward pass
+  int64_t max_pixels_in_flight = 128'000'000;  // decoded pixels of all calls in progress together
+  std::chrono::milliseconds pixel_budget_wait{5000};     // how long a call waits for that budget
+  std::chrono::milliseconds stream_idle_timeout{10000};  // a DenoiseStream silent this long ends
+  int max_queue = 256;  // images or tiles waiting; more: RESOURCE_EXHAUSTED
+  int max_batch = 8;    // images or tiles per forward pass
   std::chrono::microseconds max_queue_delay{2000};  // how long a batch waits to fill
   int tile = 512;             // larger images are split into tiles of this side
   int overlap = 32;           // pixels shared by neighbouring tiles

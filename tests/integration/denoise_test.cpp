@@ -14,81 +14,10 @@
 #include "common/image_io.h"
 #include "ern/v1/denoise.grpc.pb.h"
 #include "ern/v1/models.grpc.pb.h"
-#include "tests/test_support.h"
+#include "tests/integration/denoise_fixture.h"
 
 namespace ern {
 namespace {
-
-namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-
-// Resident memory of a process, in bytes.
-int64_t resident_bytes(int pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
-  }
-  return -1;
-}
-
-cv::Mat random_image(int rows, int cols, int type, uint64_t seed = 1) {
-  cv::Mat image(rows, cols, type);
-  cv::RNG rng(seed);
-  rng.fill(image, cv::RNG::UNIFORM, 0, CV_MAT_DEPTH(type) == CV_16U ? 65535 : 255);
-  return image;
-}
-
-class DenoiseTest : public ::testing::Test {
- protected:
-  // A coordinator with `serving` options (empty: the shipped configs/coordinator.yaml) and two
-  // tiny registered models ("first" the default).
-  void start(const std::string& serving_yaml) {
-    fs::path config = test::source_dir() / "configs" / "coordinator.yaml";
-    if (!serving_yaml.empty()) {
-      config = dir_ / "coordinator.yaml";
-      std::ofstream(config) << "serving: " << serving_yaml << "\n";
-    }
-    coordinator_ = std::make_unique<test::ServerProcess>(
-        (test::bin_dir() / "ern-coordinator").string(),
-        std::vector<std::string>{"--config", config.string(), "--listen", "127.0.0.1:0", "--data",
-                                 (dir_ / "coordinator").string()},
-        dir_ / "coordinator.log");
-    token_ = test::admin_token(dir_ / "coordinator");
-    setenv("ERN_TOKEN", token_.c_str(), 1);  // for ernctl
-    channel_ = test::channel_with_token(coordinator_->address(), token_);
-    denoise_ = v1::DenoiseService::NewStub(channel_);
-    const auto ernctl = (test::bin_dir() / "ernctl").string();
-    for (const std::string name : {"first", "second"}) {
-      const auto model_dir = dir_ / name;
-      auto made = test::run({ernctl, "model", "init", "--width", "8", "--enc", "1,1", "--middle",
-                             "1", "--dec", "1,1", "--seed", name == "first" ? "1" : "2", "-o",
-                             model_dir.string()});
-      ASSERT_EQ(made.exit_code, 0) << made.output;
-      auto imported = test::run({ernctl, "models", "import", model_dir.string(), "--name", name,
-                                 "--server", coordinator_->address()});
-      ASSERT_EQ(imported.exit_code, 0) << imported.output;
-    }
-  }
-
-  grpc::Status call(const v1::DenoiseRequest& request, v1::DenoiseResponse* response,
-                    std::chrono::milliseconds timeout = 60s) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + timeout);
-    return denoise_->Denoise(&context, request, response);
-  }
-
-  v1::DenoiseRequest encoded(const cv::Mat& image, const std::string& format = "png") {
-    v1::DenoiseRequest request;
-    request.set_image(encode_image(image, format));
-    return request;
-  }
-
-  test::TempDir dir_;
-  std::unique_ptr<test::ServerProcess> coordinator_;
-  std::string token_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::DenoiseService::Stub> denoise_;
-};
 
 TEST_F(DenoiseTest, KeepsChannelsAlphaAndBitDepthForEncodedAndRawImages) {
   start("");  // the shipped config
@@ -196,6 +125,9 @@ TEST_F(DenoiseTest, BadInputGetsAClearErrorAndTheServerStaysUpWithFlatMemory) {
       [&](auto& r) { raw(r, 10, 10, 3, 12, 300); });
   add("raw too many pixels", StatusCode::INVALID_ARGUMENT, "over the limit",
       [&](auto& r) { raw(r, 2000, 1000, 1, 8, 1); });
+  // Sides whose product overflows 64 bits (to a negative number, under any limit).
+  add("raw sides overflow", StatusCode::INVALID_ARGUMENT, "over the limit",
+      [&](auto& r) { raw(r, 4294901761u, 2147516416u, 1, 8, 1); });
   add("unknown model", StatusCode::NOT_FOUND, "no-such-model", [&](auto& r) {
     r.set_image(png);
     r.set_model("no-such-model");

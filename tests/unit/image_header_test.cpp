@@ -36,6 +36,43 @@ TEST(ImageHeader, ReportsWhatAHeaderClaimsEvenWhenThePixelsAreMissing) {
   EXPECT_EQ(dimensions.height, 80000);
 }
 
+// A little-endian TIFF directory of the given (tag, type, value) entries, count 1 each.
+std::string tiff_with_entries(
+    const std::vector<std::tuple<uint16_t, uint16_t, uint32_t>>& entries) {
+  std::string bytes("II*\0\x08\0\0\0", 8);
+  const auto put = [&](uint32_t value, int size) {
+    for (int i = 0; i < size; ++i) bytes.push_back(static_cast<char>(value >> (8 * i)));
+  };
+  put(static_cast<uint32_t>(entries.size()), 2);
+  for (const auto& [tag, type, value] : entries) {
+    put(tag, 2);
+    put(type, 2);
+    put(1, 4);
+    put(value, 4);
+  }
+  return bytes;
+}
+
+// libtiff reads the first of two ImageWidth tags; a check that read the last was bypassed by a
+// file claiming 16 pixels to the check and 16384 to the decoder.
+TEST(ImageHeader, TiffThatGivesItsSizeTwiceOrOddlyIsRefused) {
+  EXPECT_EQ(peek_image_dimensions(tiff_with_entries({{256, 4, 16}, {257, 3, 16}}), "tiff").width,
+            16);
+  for (const auto& [entries, problem] :
+       std::vector<std::pair<std::vector<std::tuple<uint16_t, uint16_t, uint32_t>>, std::string>>{
+           {{{256, 4, 16384}, {257, 4, 16}, {256, 4, 16}}, "ImageWidth twice"},
+           {{{256, 4, 16}, {257, 4, 16}, {257, 4, 16384}}, "ImageLength twice"},
+           {{{256, 5, 16}, {257, 4, 16}}, "not one SHORT or LONG"},
+           {{{256, 4, 0}, {257, 4, 16}}, "ImageWidth of 0"}}) {
+    try {
+      peek_image_dimensions(tiff_with_entries(entries), "tiff");
+      ADD_FAILURE() << "accepted a TIFF that " << problem;
+    } catch (const std::invalid_argument& error) {
+      EXPECT_NE(std::string(error.what()).find(problem), std::string::npos) << error.what();
+    }
+  }
+}
+
 TEST(ImageHeader, TruncatedOrDamagedHeadersAreRejectedNamingTheImage) {
   cv::Mat image(40, 50, CV_8UC3, cv::Scalar(10, 20, 30));
   for (const std::string format : {"png", "jpeg", "webp", "tiff"}) {
