@@ -53,8 +53,11 @@ MetricsServer::MetricsServer(const std::string& listen, Readiness readiness)
   static const unsigned initialized = mg_init_library(0);
   (void)initialized;
   const auto [host, port] = split_address(listen);
-  const char* options[] = {"listening_ports",    listen.c_str(), "num_threads", "2",
-                           "request_timeout_ms", "10000",        nullptr};
+  // civetweb gives each connection a thread for as long as it takes to send its request: with few
+  // threads, a handful of slow or stalled clients would leave liveness probes unanswered. Idle
+  // threads cost only their stacks' address space; a stalled client is dropped after 5 s.
+  const char* options[] = {"listening_ports",    listen.c_str(), "num_threads", "32",
+                           "request_timeout_ms", "5000",         nullptr};
   mg_callbacks callbacks{};
   mg_init_data init{&callbacks, nullptr, options};
   unsigned error_code = 0;

@@ -50,7 +50,10 @@ TestPki make_test_pki(const std::filesystem::path& directory) {
           rogue / "client.pem",   rogue / "client.key"};
 }
 
-HttpResponse http_get(const std::string& host_port, const std::string& path_and_query) {
+namespace {
+
+// A TCP socket connected to HOST:PORT; -1 when the address does not resolve or connect.
+int connect_to(const std::string& host_port) {
   const auto colon = host_port.rfind(':');
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -58,25 +61,48 @@ HttpResponse http_get(const std::string& host_port, const std::string& path_and_
   addrinfo* found = nullptr;
   if (getaddrinfo(host_port.substr(0, colon).c_str(), host_port.substr(colon + 1).c_str(), &hints,
                   &found) != 0) {
-    return {};
+    return -1;
   }
-  const int socket_fd = socket(found->ai_family, found->ai_socktype, found->ai_protocol);
-  const bool connected = connect(socket_fd, found->ai_addr, found->ai_addrlen) == 0;
+  int socket_fd = socket(found->ai_family, found->ai_socktype, found->ai_protocol);
+  if (socket_fd >= 0 && connect(socket_fd, found->ai_addr, found->ai_addrlen) != 0) {
+    close(socket_fd);
+    socket_fd = -1;
+  }
   freeaddrinfo(found);
+  return socket_fd;
+}
+
+}  // namespace
+
+StalledConnection::StalledConnection(const std::string& host_port, const std::string& bytes)
+    : socket_(connect_to(host_port)) {
+  if (socket_ < 0) throw std::runtime_error("cannot connect to " + host_port);
+  if (write(socket_, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) {
+    throw std::runtime_error("cannot write to " + host_port);
+  }
+}
+
+StalledConnection::~StalledConnection() { close(socket_); }
+
+HttpResponse http_get(const std::string& host_port, const std::string& path_and_query,
+                      std::chrono::milliseconds timeout) {
   HttpResponse response;
-  if (connected) {
-    const std::string request = "GET " + path_and_query + " HTTP/1.0\r\nHost: " + host_port +
-                                "\r\nConnection: close\r\n\r\n";
-    if (write(socket_fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      std::string text;
-      char buffer[65536];
-      ssize_t got;
-      while ((got = read(socket_fd, buffer, sizeof buffer)) > 0) text.append(buffer, got);
-      const auto header_end = text.find("\r\n\r\n");
-      if (text.rfind("HTTP/1.", 0) == 0 && header_end != std::string::npos) {
-        response.status = std::stoi(text.substr(9, 3));
-        response.body = text.substr(header_end + 4);
-      }
+  const int socket_fd = connect_to(host_port);
+  if (socket_fd < 0) return response;
+  const timeval limit{static_cast<time_t>(timeout.count() / 1000),
+                      static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+  setsockopt(socket_fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  const std::string request =
+      "GET " + path_and_query + " HTTP/1.0\r\nHost: " + host_port + "\r\nConnection: close\r\n\r\n";
+  if (write(socket_fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+    std::string text;
+    char buffer[65536];
+    ssize_t got;
+    while ((got = read(socket_fd, buffer, sizeof buffer)) > 0) text.append(buffer, got);
+    const auto header_end = text.find("\r\n\r\n");
+    if (text.rfind("HTTP/1.", 0) == 0 && header_end != std::string::npos) {
+      response.status = std::stoi(text.substr(9, 3));
+      response.body = text.substr(header_end + 4);
     }
   }
   close(socket_fd);

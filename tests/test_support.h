@@ -32,8 +32,22 @@ struct HttpResponse {
   int status = 0;  // 0: no answer
   std::string body;
 };
-// A plain HTTP/1.0 GET on loopback (for /metrics, /healthz, Prometheus's API).
-HttpResponse http_get(const std::string& host_port, const std::string& path_and_query);
+// A plain HTTP/1.0 GET on loopback (for /metrics, /healthz, Prometheus's API); no answer within
+// `timeout` (as a probe would give up) gives status 0.
+HttpResponse http_get(const std::string& host_port, const std::string& path_and_query,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(60));
+// A TCP connection to HOST:PORT that sends `bytes` and then stays open until destroyed, as a slow
+// or stalled client would.
+class StalledConnection {
+ public:
+  StalledConnection(const std::string& host_port, const std::string& bytes);
+  ~StalledConnection();
+  StalledConnection(const StalledConnection&) = delete;
+  StalledConnection& operator=(const StalledConnection&) = delete;
+
+ private:
+  int socket_ = -1;
+};
 
 // A search spec small enough for a test: width 8, (1-1)-1-(1-1), on device cpu-1t, with the
 // test photographs; 10 warm-up, `search_steps`, 10 + 10 fine-tune steps.

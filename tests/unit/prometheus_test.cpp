@@ -97,5 +97,20 @@ TEST(Prometheus, ServesMetricsHealthAndReadinessThatPromtoolAccepts) {
   EXPECT_EQ(test::http_get(server->address(), "/nothing").status, 404);
 }
 
+// M7: two connections that never finished their request used to take both of the port's threads,
+// and /healthz then went unanswered for the request timeout: liveness probes restart such pods.
+TEST(Prometheus, HealthAnswersWhileSlowClientsHoldConnections) {
+  auto server = start_metrics_server("test", "127.0.0.1:0", [] { return std::string(); });
+  ASSERT_NE(server, nullptr);
+  std::vector<std::unique_ptr<test::StalledConnection>> stalled;
+  for (int i = 0; i < 8; ++i) {
+    stalled.push_back(
+        std::make_unique<test::StalledConnection>(server->address(), "GET /metrics HTTP/1.1\r\n"));
+  }
+  for (const char* path : {"/healthz", "/readyz", "/metrics"}) {
+    EXPECT_EQ(test::http_get(server->address(), path, std::chrono::seconds(2)).status, 200) << path;
+  }
+}
+
 }  // namespace
 }  // namespace ern::metrics
