@@ -40,23 +40,25 @@ int models_list(const Args& raw) {
   Arguments args(raw, with_connection_flags({}), {"json"});
   args.expect_positionals(0, "ernctl models list [--json]");
   const auto server = connect_to_server(args);
-  v1::ListModelsResponse response;
-  check_rpc(v1::ModelService::NewStub(server.channel)
-                ->ListModels(server.context().get(), v1::ListModelsRequest(), &response),
-            "ListModels", server);
+  const auto stub = v1::ModelService::NewStub(server.channel);
+  std::vector<v1::Model> listed;
+  v1::ListModelsRequest request;
+  request.set_page_size(1000);
+  do {
+    v1::ListModelsResponse page;
+    check_rpc(stub->ListModels(server.context().get(), request, &page), "ListModels", server);
+    listed.insert(listed.end(), page.models().begin(), page.models().end());
+    request.set_page_token(page.next_page_token());
+  } while (!request.page_token().empty());
   if (args.has("json")) {
     nlohmann::json models = nlohmann::json::array();
-    for (const auto& model : response.models()) {
-      auto json = model_json(model);
-      json.erase("report");  // `models get` has it
-      models.push_back(json);
-    }
+    for (const auto& model : listed) models.push_back(model_json(model));
     std::printf("%s\n", models.dump(2).c_str());
     return 0;
   }
   std::printf("%-14s %-32s %-8s %-12s %10s %-22s %s\n", "ID", "NAME", "SOURCE", "JOB", "PARAMS",
               "SCORE (PSNR/SSIM)", "DEFAULT");
-  for (const auto& model : response.models()) {
+  for (const auto& model : listed) {
     std::printf("%-14s %-32s %-8s %-12s %10lld %-22s %s\n", model.id().c_str(),
                 model.name().c_str(), model.source().c_str(),
                 model.job_id().empty() ? "-" : model.job_id().c_str(),

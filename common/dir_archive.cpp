@@ -1,8 +1,12 @@
 #include "common/dir_archive.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -53,6 +57,14 @@ bool is_safe_relative(const fs::path& path) {
   return true;
 }
 
+// fsync of a file or directory; throws when the data cannot be made durable.
+void sync_to_disk(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  const bool synced = fd >= 0 && ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!synced) throw std::runtime_error(path.filename().string() + ": cannot sync to disk");
+}
+
 }  // namespace
 
 void pack_directory(const fs::path& directory, const fs::path& archive,
@@ -87,24 +99,25 @@ void pack_directory(const fs::path& directory, const fs::path& archive,
 
 void unpack_directory(const fs::path& archive, const fs::path& directory) {
   std::ifstream in(archive, std::ios::binary);
-  if (!in) throw std::runtime_error(archive.string() + ": cannot read");
+  if (!in) throw std::runtime_error(archive.filename().string() + ": cannot read");
   char magic[kMagicSize];
   if (!in.read(magic, kMagicSize) || std::string(magic, kMagicSize) != kMagic) {
-    throw std::runtime_error(archive.string() + ": not an ERN directory archive");
+    throw std::runtime_error(archive.filename().string() + ": not an ERN directory archive");
   }
   fs::create_directories(directory);
+  std::set<fs::path> directories;
   while (in.peek() != std::char_traits<char>::eof()) {
     const auto name_size = read_le<uint32_t>(in, archive);
     if (name_size == 0 || name_size > 4096) {
-      throw std::runtime_error(archive.string() + ": bad path length in archive");
+      throw std::runtime_error(archive.filename().string() + ": bad path length in archive");
     }
     std::string name(name_size, '\0');
     if (!in.read(name.data(), name_size)) {
-      throw std::runtime_error(archive.string() + ": archive is truncated");
+      throw std::runtime_error(archive.filename().string() + ": archive is truncated");
     }
     const fs::path relative(name);
     if (!is_safe_relative(relative)) {
-      throw std::runtime_error(archive.string() + ": unsafe path in archive: " + name);
+      throw std::runtime_error(archive.filename().string() + ": unsafe path in archive: " + name);
     }
     const auto size = read_le<uint64_t>(in, archive);
     const fs::path target = directory / relative;
@@ -112,12 +125,17 @@ void unpack_directory(const fs::path& archive, const fs::path& directory) {
     const fs::path temporary = target.string() + ".tmp";
     {
       std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-      if (!out) throw std::runtime_error(temporary.string() + ": cannot write");
+      if (!out) throw std::runtime_error(temporary.filename().string() + ": cannot write");
       copy_bytes(in, out, size, archive);
-      if (!out.flush()) throw std::runtime_error(temporary.string() + ": write failed");
+      if (!out.flush()) throw std::runtime_error(temporary.filename().string() + ": write failed");
     }
+    sync_to_disk(temporary);
     fs::rename(temporary, target);
+    directories.insert(target.parent_path());
   }
+  // The names, too: a crash after the caller's rename must not leave a directory of empty files.
+  directories.insert(directory);
+  for (const auto& written : directories) sync_to_disk(written);
 }
 
 }  // namespace ern

@@ -17,9 +17,16 @@ namespace fs = std::filesystem;
 
 void fsync_path(const fs::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw std::runtime_error(path.string() + ": cannot open to sync");
-  ::fsync(fd);
+  if (fd < 0) throw std::runtime_error(path.filename().string() + ": cannot open to sync");
+  const bool synced = ::fsync(fd) == 0;
   ::close(fd);
+  if (!synced) throw std::runtime_error(path.filename().string() + ": cannot sync to disk");
+}
+
+// A name under incoming/ that no other upload or unpacking of this process uses.
+std::string unique_incoming_name(const char* suffix) {
+  static std::atomic<uint64_t> counter{0};
+  return std::to_string(::getpid()) + "-" + std::to_string(++counter) + suffix;
 }
 
 }  // namespace
@@ -54,9 +61,7 @@ ArtifactStore::ArtifactStore(const fs::path& root) : root_(root) {
 }
 
 std::unique_ptr<IncomingArtifact> ArtifactStore::begin_upload() {
-  static std::atomic<uint64_t> counter{0};
-  const auto name = std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".part";
-  return std::make_unique<IncomingArtifact>(root_ / "incoming" / name);
+  return std::make_unique<IncomingArtifact>(root_ / "incoming" / unique_incoming_name(".part"));
 }
 
 std::string ArtifactStore::hash_and_fsync(const fs::path& file) {
@@ -79,15 +84,18 @@ std::string ArtifactStore::commit_model(IncomingArtifact& upload) {
   const std::string sha = hash_and_fsync(file);
   const fs::path directory = model_directory(sha);
   if (!fs::exists(directory)) {
-    const fs::path unpacking = directory.string() + ".unpacking";
-    fs::remove_all(unpacking);
+    // Unpacked under a name of its own (concurrent uploads of the same archive each have one),
+    // then renamed into place; if another got there first, its copy stays and this one goes.
+    const fs::path unpacking = root_ / "incoming" / unique_incoming_name(".unpacking");
     try {
       unpack_directory(file, unpacking);
     } catch (const std::runtime_error& error) {
       fs::remove_all(unpacking);
       throw std::invalid_argument(std::string("data: ") + error.what());
     }
-    fs::rename(unpacking, directory);
+    std::error_code taken;
+    fs::rename(unpacking, directory, taken);
+    if (taken) fs::remove_all(unpacking);
   }
   fs::rename(file, model_archive(sha));
   fsync_path(root_ / "models");
@@ -101,6 +109,12 @@ fs::path ArtifactStore::checkpoint_path(const std::string& job_id, const std::st
 void ArtifactStore::remove_checkpoint(const std::string& job_id, const std::string& sha) {
   std::error_code ignored;
   fs::remove(checkpoint_path(job_id, sha), ignored);
+}
+
+void ArtifactStore::remove_model(const std::string& sha) {
+  std::error_code ignored;
+  fs::remove(model_archive(sha), ignored);
+  fs::remove_all(model_directory(sha), ignored);
 }
 
 fs::path ArtifactStore::model_archive(const std::string& sha) const {

@@ -3,7 +3,7 @@
 // named by their SHA-256. Uploads land under incoming/ with a temporary name and are renamed into
 // place only when complete, so a crash never leaves a half-written artifact under a real name.
 //
-//   <root>/incoming/           uploads in progress (cleared at start-up)
+//   <root>/incoming/           uploads and unpackings in progress (cleared at start-up)
 //   <root>/checkpoints/<job>/<sha256>.ernar
 //   <root>/models/<sha256>.ernar and models/<sha256>/ (unpacked, for serving)
 
@@ -46,6 +46,8 @@ class ArtifactStore {
 
   std::filesystem::path checkpoint_path(const std::string& job_id, const std::string& sha256) const;
   void remove_checkpoint(const std::string& job_id, const std::string& sha256);
+  // Removes a model's archive and unpacked directory (a failed import's).
+  void remove_model(const std::string& sha256);
   std::filesystem::path model_archive(const std::string& sha256) const;
   std::filesystem::path model_directory(const std::string& sha256) const;
 

@@ -89,6 +89,11 @@ struct ListedJobs {
   std::string next_page_token;
 };
 
+struct ListedModels {
+  std::vector<v1::Model> models;
+  std::string next_page_token;
+};
+
 class JobStore {
  public:
   explicit JobStore(const std::filesystem::path& database);
@@ -139,6 +144,11 @@ class JobStore {
   // Models (model_records.cpp).
   v1::Model add_model(const NewModel& model);
   std::vector<v1::Model> models();
+  // A page of the models `visible` accepts, newest first, without their reports.
+  ListedModels list_models(const std::function<bool(const v1::Model&)>& visible, int page_size,
+                           const std::string& page_token);
+  // Whether any registered model is stored under this hash.
+  bool model_stored(const std::string& sha256);
   v1::Model model(const std::string& id_or_name);  // NOT_FOUND
   // `gate` (when set) may refuse by throwing.
   v1::Model set_default_model(const std::string& id_or_name, const DefaultModelGate& gate = {});

@@ -111,6 +111,42 @@ std::vector<v1::Model> JobStore::load_models(const char* id_query) {
   return models;
 }
 
+ListedModels JobStore::list_models(const std::function<bool(const v1::Model&)>& visible,
+                                   int page_size, const std::string& page_token) {
+  int64_t before = INT64_MAX;
+  if (!page_token.empty()) {
+    try {
+      before = std::stoll(page_token);
+    } catch (const std::exception&) {
+      throw std::invalid_argument("page_token: not a token from a previous ListModels");
+    }
+  }
+  std::lock_guard lock(mutex_);
+  Statement query(db_, "SELECT id, seq FROM models WHERE seq < ?1 ORDER BY seq DESC");
+  query.bind(1, before);
+  ListedModels listed;
+  int64_t last_seq = 0;
+  while (query.step()) {
+    auto model = load_model(query.text(0));
+    if (!visible(model)) continue;
+    if (static_cast<int>(listed.models.size()) == page_size) {
+      listed.next_page_token = std::to_string(last_seq);
+      break;
+    }
+    model.clear_report_json();
+    listed.models.push_back(std::move(model));
+    last_seq = query.integer(1);
+  }
+  return listed;
+}
+
+bool JobStore::model_stored(const std::string& sha256) {
+  std::lock_guard lock(mutex_);
+  Statement query(db_, "SELECT 1 FROM models WHERE sha256=?1 LIMIT 1");
+  query.bind(1, sha256);
+  return query.step();
+}
+
 std::vector<v1::Model> JobStore::models() {
   std::lock_guard lock(mutex_);
   return load_models("SELECT id FROM models ORDER BY seq DESC");

@@ -12,24 +12,48 @@
 #include "server/upload_stream.h"
 
 namespace ern::server {
+namespace {
+
+// Registry rows hold a model's model.json and report.json: bounded, so that listings and the
+// registry stay small whatever a model directory holds.
+constexpr int64_t kMaxModelJsonBytes = 64 << 10;
+constexpr int64_t kMaxReportBytes = 1 << 20;
+
+// The file's text; empty when it does not exist.
+std::string read_bounded(const std::filesystem::path& file, int64_t max_bytes) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(file, error);
+  if (error) return "";
+  if (static_cast<int64_t>(size) > max_bytes) {
+    throw std::invalid_argument("data: " + file.filename().string() + " is " +
+                                std::to_string(size) + " bytes, over the limit of " +
+                                std::to_string(max_bytes));
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::string text(size, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(size));
+  return text;
+}
+
+}  // namespace
 
 void describe_model_directory(const std::filesystem::path& directory, NewModel& model) {
-  std::ifstream in(directory / "model.json");
-  if (!in) throw std::invalid_argument("data: the model directory has no model.json");
+  const std::string model_json = read_bounded(directory / "model.json", kMaxModelJsonBytes);
+  if (model_json.empty())
+    throw std::invalid_argument("data: the model directory has no model.json");
   if (!std::filesystem::exists(directory / "weights.safetensors")) {
     throw std::invalid_argument("data: the model directory has no weights.safetensors");
   }
   try {
-    const auto json = nlohmann::json::parse(in);
+    const auto json = nlohmann::json::parse(model_json);
     const auto architecture = NafnetArchitecture::from_json(json.at("architecture"));
     model.architecture_json = architecture.to_json().dump();
     model.params = architecture.expected_parameter_count();
   } catch (const std::exception& error) {
     throw std::invalid_argument(std::string("data: model.json: ") + error.what());
   }
-  std::ifstream report(directory / "report.json");
-  if (!report) return;
-  model.report_json.assign(std::istreambuf_iterator<char>(report), {});
+  model.report_json = read_bounded(directory / "report.json", kMaxReportBytes);
+  if (model.report_json.empty()) return;
   // A search's lineage: the images it read and the lookup-table rows it used.
   try {
     const auto lineage =
@@ -67,16 +91,20 @@ ModelServiceImpl::ModelServiceImpl(JobStore& store, ArtifactStore& artifacts, Qu
     : store_(store), artifacts_(artifacts), gate_(gate), authority_(authority) {}
 
 grpc::Status ModelServiceImpl::ListModels(grpc::ServerContext* context,
-                                          const v1::ListModelsRequest*,
+                                          const v1::ListModelsRequest* request,
                                           v1::ListModelsResponse* response) {
-  return authority_.read("ListModels", context, Action::kReadModels,
-                         [&](const auth::Identity& caller) {
-                           for (auto& model : store_.models()) {
-                             if (is_visible(caller, model)) {
-                               *response->add_models() = std::move(model);
-                             }
-                           }
-                         });
+  return authority_.read(
+      "ListModels", context, Action::kReadModels, [&](const auth::Identity& caller) {
+        const int page_size = request->page_size() == 0 ? 100 : request->page_size();
+        if (page_size < 1 || page_size > 1000) {
+          throw std::invalid_argument("page_size: must be in 1..1000");
+        }
+        auto listed =
+            store_.list_models([&](const v1::Model& model) { return is_visible(caller, model); },
+                               page_size, request->page_token());
+        for (auto& model : listed.models) *response->add_models() = std::move(model);
+        response->set_next_page_token(listed.next_page_token);
+      });
 }
 
 grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext* context,
@@ -129,9 +157,18 @@ grpc::Status ModelServiceImpl::ImportModel(grpc::ServerContext* context,
         model.team = team;
         require_identifier("header.team", model.team);
         model.source = "import";
+        // One import at a time from here on: a failed import removes the files it stored unless
+        // a registered model uses them, and another import of the same files must not be
+        // registering them meanwhile.
+        std::lock_guard lock(imports_mutex_);
         model.sha256 = artifacts_.commit_model(*upload);
-        describe_model_directory(artifacts_.model_directory(model.sha256), model);
-        *response = store_.add_model(model);
+        try {
+          describe_model_directory(artifacts_.model_directory(model.sha256), model);
+          *response = store_.add_model(model);
+        } catch (...) {
+          if (!store_.model_stored(model.sha256)) artifacts_.remove_model(model.sha256);
+          throw;
+        }
         gate_.notify();
         spdlog::info("model {} imported as {} ({} parameters)", model.name, response->id(),
                      model.params);

@@ -1,6 +1,8 @@
 #pragma once
 // ern.v1.ModelService: the registry of searched and imported models.
 
+#include <mutex>
+
 #include "ern/v1/models.grpc.pb.h"
 #include "server/artifact_store.h"
 #include "server/call_authority.h"
@@ -32,6 +34,7 @@ class ModelServiceImpl final : public v1::ModelService::Service {
   ArtifactStore& artifacts_;
   QualityGate& gate_;
   CallAuthority& authority_;
+  std::mutex imports_mutex_;
 };
 
 }  // namespace ern::server
