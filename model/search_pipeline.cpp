@@ -138,13 +138,14 @@ class SupernetSearch {
       const double search_fraction = searching ? static_cast<double>(step_ - spec_.warmup_steps) /
                                                      static_cast<double>(spec_.search_steps)
                                                : 0.0;
-      if (spec_.gumbel) {
-        // Geometric decay from the start to the end temperature over the search stage.
-        supernet_->set_sampling(
-            true, spec_.gumbel_temperature_start *
-                      std::pow(spec_.gumbel_temperature_end / spec_.gumbel_temperature_start,
-                               search_fraction));
-      }
+      // Geometric decay from the start to the end temperature over the search stage.
+      const auto annealed = [&](double start, double end) {
+        return start * std::pow(end / start, search_fraction);
+      };
+      supernet_->set_sampling(
+          spec_.gumbel, spec_.gumbel
+                            ? annealed(spec_.gumbel_temperature_start, spec_.gumbel_temperature_end)
+                            : annealed(spec_.temperature_start, spec_.temperature_end));
       for (auto& group : weight_optimizer_.param_groups()) {
         static_cast<torch::optim::AdamWOptions&>(group.options())
             .lr(cosine_learning_rate(schedule, step_));
@@ -201,7 +202,9 @@ class SupernetSearch {
                      entropy_value, step_, pipeline_total_steps(spec_), checkpoint_due});
       }
     }
-    supernet_->set_sampling(false, 1.0);
+    // The distribution the search ended with (what the report's probabilities and entropy show):
+    // the plain softmax at its final temperature.
+    supernet_->set_sampling(false, spec_.gumbel ? 1.0 : spec_.temperature_end);
   }
 
   void save() {

@@ -106,6 +106,11 @@ void SearchSpec::validate() const {
   require(gumbel_temperature_start > 0 && gumbel_temperature_end > 0 &&
               std::isfinite(gumbel_temperature_start) && std::isfinite(gumbel_temperature_end),
           "search.gumbel", "temperatures must be finite and > 0");
+  require(temperature_start > 0 && temperature_end > 0 && temperature_start <= 100 &&
+              temperature_end <= 100 && temperature_end >= 1e-3,
+          "search.temperature", "start and end must be in 0.001..100");
+  require(!gumbel || (temperature_start == 1.0 && temperature_end == 1.0), "search.temperature",
+          "applies to the plain softmax; with gumbel.enabled use gumbel's temperatures");
   require(
       latency_height > 0 && latency_width > 0 && latency_height <= 8192 && latency_width <= 8192,
       "latency.size", "height and width must be in 1..8192");
@@ -144,6 +149,7 @@ nlohmann::json SearchSpec::to_json() const {
               {"start", entropy.start},
               {"end", entropy.end},
               {"final", entropy.final_weight < 0 ? entropy.max_weight : entropy.final_weight}}},
+            {"temperature", {{"start", temperature_start}, {"end", temperature_end}}},
             {"gumbel",
              {{"enabled", gumbel},
               {"temperature_start", gumbel_temperature_start},
@@ -205,9 +211,9 @@ SearchSpec spec_from_yaml(const YAML::Node& root) {
     read_yaml_field(stages, "stages.", "checkpoint_every", spec.checkpoint_every);
   }
   if (const auto search = root["search"]) {
-    reject_unknown_fields(
-        search, "search.",
-        {"alpha_learning_rate", "alpha_betas", "lambda_latency", "lambda_entropy", "gumbel"});
+    reject_unknown_fields(search, "search.",
+                          {"alpha_learning_rate", "alpha_betas", "lambda_latency", "lambda_entropy",
+                           "temperature", "gumbel"});
     read_yaml_field(search, "search.", "alpha_learning_rate", spec.alpha_learning_rate);
     std::vector<double> betas{spec.alpha_beta1, spec.alpha_beta2};
     read_yaml_field(search, "search.", "alpha_betas", betas);
@@ -221,6 +227,11 @@ SearchSpec spec_from_yaml(const YAML::Node& root) {
       read_yaml_field(entropy, "search.lambda_entropy.", "start", spec.entropy.start);
       read_yaml_field(entropy, "search.lambda_entropy.", "end", spec.entropy.end);
       read_yaml_field(entropy, "search.lambda_entropy.", "final", spec.entropy.final_weight);
+    }
+    if (const auto temperature = search["temperature"]) {
+      reject_unknown_fields(temperature, "search.temperature.", {"start", "end"});
+      read_yaml_field(temperature, "search.temperature.", "start", spec.temperature_start);
+      read_yaml_field(temperature, "search.temperature.", "end", spec.temperature_end);
     }
     if (const auto gumbel = search["gumbel"]) {
       reject_unknown_fields(gumbel, "search.gumbel.",

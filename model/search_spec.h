@@ -55,6 +55,12 @@ struct SearchSpec {
   bool gumbel = false;
   double gumbel_temperature_start = 5.0;
   double gumbel_temperature_end = 0.5;
+  // The plain softmax's temperature, p = softmax(α/τ), annealed geometrically over the search
+  // stage: as τ falls the supernet's mix of alternatives becomes the derived network's choice, so
+  // every block ends decided whatever small differences (latency noise) separate its α. 1 to 1:
+  // no annealing.
+  double temperature_start = 1.0;
+  double temperature_end = 1.0;
 
   // Where latency and quality are measured.
   int latency_height = 256;

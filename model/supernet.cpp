@@ -40,7 +40,9 @@ void SupernetImpl::set_sampling(bool gumbel, double temperature) {
   temperature_ = temperature;
 }
 
-torch::Tensor SupernetImpl::probabilities() const { return torch::softmax(alphas_, 1); }
+torch::Tensor SupernetImpl::probabilities() const {
+  return torch::softmax(gumbel_ ? alphas_ : alphas_ / temperature_, 1);
+}
 
 torch::Tensor SupernetImpl::forward(const torch::Tensor& x) {
   if (gumbel_ && is_training()) {

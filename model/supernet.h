@@ -1,8 +1,8 @@
 #pragma once
 // The searchable supernet: a NAFNet skeleton whose encoder/decoder blocks each output a weighted
-// mix of their alternatives, Σ_j p_j · alternative_j(x), with p = softmax(α) (or Gumbel-softmax at
-// a temperature). All alternatives of a block share the full NAF block's weights, so the supernet
-// costs one NAFNet of parameters plus α, and a derived child inherits its weights by name.
+// mix of their alternatives, Σ_j p_j · alternative_j(x), with p = softmax(α/τ) (or Gumbel-softmax
+// at a temperature). All alternatives of a block share the full NAF block's weights, so the
+// supernet costs one NAFNet of parameters plus α, and a derived child inherits its weights by name.
 
 #include <torch/torch.h>
 
@@ -19,16 +19,18 @@ class SupernetImpl : public torch::nn::Module {
 
   torch::Tensor forward(const torch::Tensor& x);
 
-  // Plain softmax (gumbel false) or Gumbel-softmax samples at `temperature` for the next forward
-  // passes in training mode; evaluation mode always uses the plain softmax.
+  // Gumbel-softmax samples at `temperature` for the next forward passes in training mode (gumbel
+  // true; evaluation mode uses softmax(α)), or the softmax at that temperature, softmax(α/τ), in
+  // both modes (gumbel false).
   void set_sampling(bool gumbel, double temperature);
 
   Nafnet& network() { return network_; }
   const std::vector<BlockAlternative>& alternatives() const { return alternatives_; }
   size_t block_count() const { return static_cast<size_t>(alphas_.size(0)); }
 
-  torch::Tensor alphas() { return alphas_; }              // [blocks, alternatives]
-  torch::Tensor probabilities() const;                    // softmax(α), differentiable
+  torch::Tensor alphas() { return alphas_; }  // [blocks, alternatives]
+  // The architecture distribution, differentiable: softmax(α/τ) (plain), softmax(α) (Gumbel).
+  torch::Tensor probabilities() const;
   std::vector<torch::Tensor> weight_parameters();         // everything but α
   std::vector<BlockAlternative> derive_genotype() const;  // argmax per block
 

@@ -224,6 +224,11 @@ TEST_F(SearchTest, SpecErrorsNameTheField) {
             std::string::npos);
   EXPECT_NE(message_of("search: {gumbel: {temperature_end: .inf}}\n").find("search.gumbel"),
             std::string::npos);
+  EXPECT_NE(message_of("search: {temperature: {start: 1, end: 0}}\n").find("search.temperature"),
+            std::string::npos);
+  EXPECT_NE(message_of("search: {temperature: {end: 0.1}, gumbel: {enabled: true}}\n")
+                .find("search.temperature"),
+            std::string::npos);
   for (const char* sigmas : {"[.nan]", "[-5]", "[1e308]"}) {
     EXPECT_NE(
         message_of(std::string("evaluation: {sigmas: ") + sigmas + "}\n").find("evaluation.sigmas"),

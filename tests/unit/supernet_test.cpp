@@ -84,6 +84,33 @@ TEST(Supernet, UniformAlphasAreUndecidedAndGradientsReachThem) {
   EXPECT_EQ(supernet->weight_parameters().size() + 1, supernet->parameters().size());
 }
 
+// Annealing the plain softmax's temperature sharpens the distribution without moving α: the same
+// α that leave a block undecided at τ = 1 decide it at a low τ, and the argmax stays.
+TEST(Supernet, LowerTemperatureSharpensTheSameAlphas) {
+  Supernet supernet(
+      kSkeleton, std::vector<BlockAlternative>{BlockAlternative::kNaf, BlockAlternative::kNafLite,
+                                               BlockAlternative::kSkip});
+  {
+    torch::NoGradGuard no_grad;
+    supernet->alphas().copy_(
+        torch::tensor({0.0, 1.0, 0.0}).repeat({static_cast<int64_t>(supernet->block_count()), 1}));
+  }
+  const auto entropy = [&] {
+    return mean_normalized_entropy(supernet->probabilities()).item<double>();
+  };
+  const double warm = entropy();
+  const auto genotype = supernet->derive_genotype();
+  supernet->set_sampling(false, 0.1);
+  EXPECT_GT(warm, 0.5);
+  EXPECT_LT(entropy(), 0.01);
+  EXPECT_NEAR(supernet->probabilities()[0][1].item<double>(), 1.0 / (1.0 + 2.0 * std::exp(-10.0)),
+              1e-6);
+  EXPECT_EQ(supernet->derive_genotype(), genotype);
+  // Gumbel sampling keeps softmax(α) as the distribution it samples from.
+  supernet->set_sampling(true, 0.1);
+  EXPECT_NEAR(entropy(), warm, 1e-9);
+}
+
 }  // namespace
 }  // namespace ern
 
