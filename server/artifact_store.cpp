@@ -103,7 +103,11 @@ std::string ArtifactStore::commit_model(IncomingArtifact& upload) {
 }
 
 fs::path ArtifactStore::checkpoint_path(const std::string& job_id, const std::string& sha) const {
-  return root_ / "checkpoints" / job_id / (sha + ".ernar");
+  return checkpoint_directory(job_id) / (sha + ".ernar");
+}
+
+fs::path ArtifactStore::checkpoint_directory(const std::string& job_id) const {
+  return root_ / "checkpoints" / job_id;
 }
 
 void ArtifactStore::remove_checkpoint(const std::string& job_id, const std::string& sha) {

@@ -45,6 +45,7 @@ class ArtifactStore {
   std::string commit_model(IncomingArtifact& upload);
 
   std::filesystem::path checkpoint_path(const std::string& job_id, const std::string& sha256) const;
+  std::filesystem::path checkpoint_directory(const std::string& job_id) const;
   void remove_checkpoint(const std::string& job_id, const std::string& sha256);
   // Removes a model's archive and unpacked directory (a failed import's).
   void remove_model(const std::string& sha256);

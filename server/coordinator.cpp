@@ -29,7 +29,7 @@ CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file
     reject_unknown_fields(
         root, "",
         {"listen", "tls", "metrics_listen", "data", "heartbeat_interval_ms", "lease_duration_ms",
-         "devicefarm", "devicefarm_tls", "serving", "shipped_models", "promotion"});
+         "devicefarm", "devicefarm_tls", "serving", "shipped_models", "promotion", "quotas"});
     read_yaml_field(root, "", "listen", config.listen);
     config.tls = tls::read_server_tls(root["tls"], "tls.");
     config.devicefarm_tls = tls::read_client_tls(root["devicefarm_tls"], "devicefarm_tls.");
@@ -43,6 +43,7 @@ CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file
     config.serving = read_serving_options(root["serving"]);
     config.shipped = read_shipped_models(root["shipped_models"]);
     config.promotion = read_promotion_config(root["promotion"]);
+    config.quotas = read_quota_config(root["quotas"]);
     if (config.timing.heartbeat_interval_ms < 10) {
       throw std::invalid_argument("heartbeat_interval_ms: must be >= 10");
     }
@@ -65,12 +66,12 @@ Coordinator::Coordinator(CoordinatorConfig config)
       artifacts_(config_.data_dir / "artifacts"),
       gate_(store_, artifacts_, config_.promotion),
       access_(tokens_, audit_, authority_),
-      search_(store_, authority_,
+      search_(store_, authority_, config_.quotas,
               device_checker(config_.devicefarm, config_.devicefarm_tls,
                              tokens_.embedded_worker_token())),
-      models_(store_, artifacts_, gate_, authority_),
-      workers_(store_, artifacts_, config_.timing, gate_, authority_),
-      denoise_(store_, artifacts_, config_.serving, tokens_) {}
+      models_(store_, artifacts_, gate_, authority_, config_.quotas),
+      workers_(store_, artifacts_, config_.timing, gate_, authority_, config_.quotas),
+      denoise_(store_, artifacts_, config_.serving, config_.quotas.app_tokens, tokens_) {}
 
 Coordinator::~Coordinator() {
   stopping_ = true;

@@ -41,11 +41,12 @@ struct CoordinatorConfig {
   ServingOptions serving;         // Denoise limits and batching
   ShippedModels shipped;          // registered on an empty registry
   PromotionConfig promotion;
+  QuotaConfig quotas;
 };
 
 // Reads a YAML config (listen, tls: {...}, metrics_listen, data, heartbeat_interval_ms,
 // lease_duration_ms, devicefarm, devicefarm_tls: {...}, serving: {...}, shipped_models: {...},
-// promotion: {...}).
+// promotion: {...}, quotas: {...}).
 CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file);
 
 class Coordinator {

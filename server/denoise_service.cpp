@@ -86,6 +86,7 @@ grpc::Status DenoiseServiceImpl::observed(
   const auto status = guarded_rpc(method, [&] {
     const auto caller = authorizer_.authenticate(context);
     auth::Authorizer::authorize(caller, auth::Action::kDenoise);
+    if (caller.role == auth::Role::kApp) app_rates_.admit_request(caller.token_id);
     body(call, caller);
   });
   auto& series = call.model ? *call.model->metrics : serving_metrics().unresolved;
@@ -98,12 +99,14 @@ grpc::Status DenoiseServiceImpl::observed(
 }
 
 DenoiseServiceImpl::DenoiseServiceImpl(JobStore& store, ArtifactStore& artifacts,
-                                       ServingOptions options, auth::TokenVerifier& tokens)
+                                       ServingOptions options, AppTokenQuota app_quota,
+                                       auth::TokenVerifier& tokens)
     : options_(options),
       authorizer_(tokens),
       models_(store, artifacts, options.max_loaded_models),
       batcher_(options.max_batch, options.max_queue_delay, options.max_queue, options.threads),
       pixels_(options.max_pixels_in_flight, options.pixel_budget_wait, kTrimAfterPixels),
+      app_rates_(app_quota),
       idle_streams_(options.stream_idle_timeout) {}
 
 void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, const auth::Identity& caller,
@@ -117,6 +120,9 @@ void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, const auth::Id
   thread_local const bool single_threaded = (set_openmp_threads_of_this_thread(1), true);
   (void)single_threaded;
   const RequestImage input = decode_request_image(request, options_.max_pixels, pixels_);
+  if (caller.role == auth::Role::kApp) {
+    app_rates_.admit_pixels(caller.token_id, int64_t{input.pixels.cols} * input.pixels.rows);
+  }
   const std::string output_format = choose_output_format(request.output_format(), input);
   call.model = models_.acquire(request.model(), [&](const v1::Model& model) {
     require_denoise_access(caller, model, request.model());

@@ -12,6 +12,7 @@
 #include "server/dynamic_batcher.h"
 #include "server/model_pool.h"
 #include "server/pixel_budget.h"
+#include "server/quotas.h"
 #include "server/serving_options.h"
 #include "server/stream_idle_reaper.h"
 
@@ -21,7 +22,7 @@ class DenoiseServiceImpl final : public v1::DenoiseService::Service {
  public:
   // Callers need a token whose role may call Denoise (verified by `tokens`).
   DenoiseServiceImpl(JobStore& store, ArtifactStore& artifacts, ServingOptions options,
-                     auth::TokenVerifier& tokens);
+                     AppTokenQuota app_quota, auth::TokenVerifier& tokens);
 
   grpc::Status Denoise(grpc::ServerContext* context, const v1::DenoiseRequest* request,
                        v1::DenoiseResponse* response) override;
@@ -65,6 +66,7 @@ class DenoiseServiceImpl final : public v1::DenoiseService::Service {
   ModelPool models_;
   DynamicBatcher batcher_;
   PixelBudget pixels_;
+  AppRateLimiter app_rates_;
   StreamIdleReaper idle_streams_;
   std::atomic<int> in_flight_{0};
 };

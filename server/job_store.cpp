@@ -5,6 +5,7 @@
 
 #include "common/rpc_error.h"
 #include "server/job_rows.h"
+#include "server/quotas.h"
 #include "server/search_metrics.h"
 
 namespace ern::server {
@@ -186,9 +187,22 @@ v1::Job JobStore::load_job(const std::string& id) {
   return job_from_row(query);
 }
 
-v1::Job JobStore::submit(const NewJob& job) {
+v1::Job JobStore::submit(const NewJob& job, int64_t max_active_jobs) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
+  if (max_active_jobs > 0) {
+    Statement active(db_, "SELECT COUNT(*) FROM jobs WHERE team=?1 AND state IN (?2, ?3)");
+    active.bind(1, job.team)
+        .bind(2, static_cast<int>(v1::QUEUED))
+        .bind(3, static_cast<int>(v1::RUNNING));
+    active.step();
+    if (active.integer(0) >= max_active_jobs) {
+      refuse_over_quota("max_active_jobs", "team " + job.team + " has " +
+                                               std::to_string(active.integer(0)) +
+                                               " queued or running jobs, its limit (quotas.teams." +
+                                               job.team + ".max_active_jobs)");
+    }
+  }
   const std::string id = next_id(db_, "jobs", "job");
   Statement insert(db_,
                    "INSERT INTO jobs (id, name, team, priority, device, spec_yaml, state, "
@@ -210,6 +224,18 @@ v1::Job JobStore::submit(const NewJob& job) {
   transaction.commit();
   changed();
   return submitted;
+}
+
+TeamArtifacts JobStore::team_artifacts(const std::string& team) {
+  std::lock_guard lock(mutex_);
+  TeamArtifacts stored;
+  Statement jobs(db_, "SELECT id FROM jobs WHERE team=?1");
+  jobs.bind(1, team);
+  while (jobs.step()) stored.job_ids.push_back(jobs.text(0));
+  Statement models(db_, "SELECT sha256 FROM models WHERE team=?1");
+  models.bind(1, team);
+  while (models.step()) stored.model_sha256s.push_back(models.text(0));
+  return stored;
 }
 
 v1::Job JobStore::job(const std::string& id) {

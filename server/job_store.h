@@ -89,6 +89,12 @@ struct ListedJobs {
   std::string next_page_token;
 };
 
+// What a team stores: its jobs (their checkpoints) and its models' files.
+struct TeamArtifacts {
+  std::vector<std::string> job_ids;
+  std::vector<std::string> model_sha256s;
+};
+
 struct ListedModels {
   std::vector<v1::Model> models;
   std::string next_page_token;
@@ -98,7 +104,10 @@ class JobStore {
  public:
   explicit JobStore(const std::filesystem::path& database);
 
-  v1::Job submit(const NewJob& job);
+  // RESOURCE_EXHAUSTED when the team already has `max_active_jobs` QUEUED or RUNNING jobs
+  // (0: no limit).
+  v1::Job submit(const NewJob& job, int64_t max_active_jobs = 0);
+  TeamArtifacts team_artifacts(const std::string& team);
   // Throws RpcError NOT_FOUND.
   v1::Job job(const std::string& id);
   ListedJobs list(v1::JobState state, const std::string& team, int page_size,

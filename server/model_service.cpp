@@ -7,6 +7,7 @@
 
 #include "common/rpc_error.h"
 #include "model/architecture.h"
+#include "server/artifact_room.h"
 #include "server/identifier.h"
 #include "server/team_scope.h"
 #include "server/upload_stream.h"
@@ -87,8 +88,8 @@ void require_not_reserved(const std::string& name) {
 }  // namespace
 
 ModelServiceImpl::ModelServiceImpl(JobStore& store, ArtifactStore& artifacts, QualityGate& gate,
-                                   CallAuthority& authority)
-    : store_(store), artifacts_(artifacts), gate_(gate), authority_(authority) {}
+                                   CallAuthority& authority, const QuotaConfig& quotas)
+    : store_(store), artifacts_(artifacts), gate_(gate), authority_(authority), quotas_(quotas) {}
 
 grpc::Status ModelServiceImpl::ListModels(grpc::ServerContext* context,
                                           const v1::ListModelsRequest* request,
@@ -151,6 +152,8 @@ grpc::Status ModelServiceImpl::ImportModel(grpc::ServerContext* context,
           require_not_reserved(header.name());
           target = header.name();
           team = acting_team(caller, header.team(), "header.team");
+          require_identifier("header.team", team);
+          return artifact_room(store_, artifacts_, quotas_, team);
         });
         NewModel model;
         model.name = header.name();

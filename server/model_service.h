@@ -8,6 +8,7 @@
 #include "server/call_authority.h"
 #include "server/job_store.h"
 #include "server/quality_gate.h"
+#include "server/quotas.h"
 
 namespace ern::server {
 
@@ -18,7 +19,7 @@ void describe_model_directory(const std::filesystem::path& directory, NewModel& 
 class ModelServiceImpl final : public v1::ModelService::Service {
  public:
   ModelServiceImpl(JobStore& store, ArtifactStore& artifacts, QualityGate& gate,
-                   CallAuthority& authority);
+                   CallAuthority& authority, const QuotaConfig& quotas);
 
   grpc::Status ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
                           v1::ListModelsResponse* response) override;
@@ -34,6 +35,7 @@ class ModelServiceImpl final : public v1::ModelService::Service {
   ArtifactStore& artifacts_;
   QualityGate& gate_;
   CallAuthority& authority_;
+  const QuotaConfig& quotas_;
   std::mutex imports_mutex_;
 };
 

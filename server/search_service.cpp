@@ -34,8 +34,12 @@ bool same_view(const v1::Job& a, const v1::Job& b) {
 using auth::Action;
 
 SearchServiceImpl::SearchServiceImpl(JobStore& store, CallAuthority& authority,
+                                     const QuotaConfig& quotas,
                                      std::function<void(const std::string&)> check_device)
-    : store_(store), authority_(authority), check_device_(std::move(check_device)) {}
+    : store_(store),
+      authority_(authority),
+      quotas_(quotas),
+      check_device_(std::move(check_device)) {}
 
 grpc::Status SearchServiceImpl::SubmitSearchJob(grpc::ServerContext* context,
                                                 const v1::SubmitSearchJobRequest* request,
@@ -77,7 +81,7 @@ grpc::Status SearchServiceImpl::SubmitSearchJob(grpc::ServerContext* context,
                    request->priority(),
                    max_attempts,
                    pipeline_total_steps(spec)};
-        *response = store_.submit(job);
+        *response = store_.submit(job, quotas_.for_team(team).max_active_jobs);
         target = response->id();
         spdlog::info("job {} submitted by team {}: {} on {}", response->id(), team, spec.name,
                      spec.device);

@@ -8,6 +8,7 @@
 #include "ern/v1/search.grpc.pb.h"
 #include "server/call_authority.h"
 #include "server/job_store.h"
+#include "server/quotas.h"
 
 namespace ern::server {
 
@@ -18,7 +19,7 @@ class SearchServiceImpl final : public v1::SearchService::Service {
  public:
   // `check_device` throws std::invalid_argument when the target device is unknown (it asks the
   // device farm); empty: devices are checked by the worker only.
-  SearchServiceImpl(JobStore& store, CallAuthority& authority,
+  SearchServiceImpl(JobStore& store, CallAuthority& authority, const QuotaConfig& quotas,
                     std::function<void(const std::string&)> check_device);
 
   grpc::Status SubmitSearchJob(grpc::ServerContext*, const v1::SubmitSearchJobRequest* request,
@@ -35,6 +36,7 @@ class SearchServiceImpl final : public v1::SearchService::Service {
  private:
   JobStore& store_;
   CallAuthority& authority_;
+  const QuotaConfig& quotas_;
   std::function<void(const std::string&)> check_device_;
   // Each WatchJob holds a server thread for as long as it runs; past the cap new watches get
   // RESOURCE_EXHAUSTED, so watchers can never starve workers' heartbeats of threads.

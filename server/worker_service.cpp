@@ -49,8 +49,18 @@ void require_sha256(const char* field, const std::string& value) {
 using auth::Action;
 
 WorkerServiceImpl::WorkerServiceImpl(JobStore& store, ArtifactStore& artifacts, LeaseTiming timing,
-                                     QualityGate& gate, CallAuthority& authority)
-    : store_(store), artifacts_(artifacts), timing_(timing), gate_(gate), authority_(authority) {}
+                                     QualityGate& gate, CallAuthority& authority,
+                                     const QuotaConfig& quotas)
+    : store_(store),
+      artifacts_(artifacts),
+      timing_(timing),
+      gate_(gate),
+      authority_(authority),
+      quotas_(quotas) {}
+
+ArtifactRoom WorkerServiceImpl::job_room(const std::string& job_id) {
+  return artifact_room(store_, artifacts_, quotas_, store_.job(job_id).team());
+}
 
 void WorkerServiceImpl::require_holder(const auth::Identity& caller, const v1::Lease& lease) {
   if (lease.job_id().empty()) throw std::invalid_argument("lease.job_id: must name the leased job");
@@ -145,6 +155,7 @@ grpc::Status WorkerServiceImpl::UploadCheckpoint(grpc::ServerContext* context,
           target = header.lease().job_id().substr(0, 64);
           require_holder(caller, header.lease());
           if (header.step() <= 0) throw std::invalid_argument("header.step: must be > 0");
+          return job_room(header.lease().job_id());
         });
         const auto& lease = header.lease();
         const auto bytes = upload->size();
@@ -200,6 +211,7 @@ grpc::Status WorkerServiceImpl::UploadModel(grpc::ServerContext* context,
                                 receive_upload(reader, artifacts_, [&](const auto& header) {
                                   target = header.lease().job_id().substr(0, 64);
                                   require_holder(caller, header.lease());
+                                  return job_room(header.lease().job_id());
                                 });
                             response->set_bytes(upload->size());
                             response->set_sha256(artifacts_.commit_model(*upload));

@@ -6,10 +6,12 @@
 #include <cstdint>
 
 #include "ern/v1/worker.grpc.pb.h"
+#include "server/artifact_room.h"
 #include "server/artifact_store.h"
 #include "server/call_authority.h"
 #include "server/job_store.h"
 #include "server/quality_gate.h"
+#include "server/quotas.h"
 
 namespace ern::server {
 
@@ -21,7 +23,7 @@ struct LeaseTiming {
 class WorkerServiceImpl final : public v1::WorkerService::Service {
  public:
   WorkerServiceImpl(JobStore& store, ArtifactStore& artifacts, LeaseTiming timing,
-                    QualityGate& gate, CallAuthority& authority);
+                    QualityGate& gate, CallAuthority& authority, const QuotaConfig& quotas);
 
   grpc::Status RegisterWorker(grpc::ServerContext*, const v1::RegisterWorkerRequest* request,
                               v1::RegisterWorkerResponse* response) override;
@@ -49,9 +51,12 @@ class WorkerServiceImpl final : public v1::WorkerService::Service {
   LeaseTiming timing_;
   QualityGate& gate_;
   CallAuthority& authority_;
+  const QuotaConfig& quotas_;
 
   // The caller's worker holds `lease`, and it is current; FAILED_PRECONDITION otherwise.
   void require_holder(const auth::Identity& caller, const v1::Lease& lease);
+  // The room the team of `job_id` has left for artifacts.
+  ArtifactRoom job_room(const std::string& job_id);
 };
 
 }  // namespace ern::server

@@ -241,6 +241,16 @@ bool ServerProcess::wait_for_log(const std::string& text, std::chrono::milliseco
   return true;
 }
 
+std::string create_token(const std::string& coordinator, const std::string& admin,
+                         const std::string& team, const std::string& role) {
+  const auto created = run({(bin_dir() / "ernctl").string(), "tokens", "create", "--team", team,
+                            "--role", role, "--server", coordinator, "--token", admin});
+  EXPECT_EQ(created.exit_code, 0) << created.output;
+  auto text = created.output;
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text.substr(text.rfind('\n') + 1);
+}
+
 std::unique_ptr<ServerProcess> start_coordinator(const std::filesystem::path& dir,
                                                  const std::vector<std::string>& extra) {
   std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--data",

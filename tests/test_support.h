@@ -55,6 +55,9 @@ std::string tiny_search_spec(int search_steps, int checkpoint_every = 20);
 
 // The admin token a coordinator writes to DATA/admin.token on its first start.
 std::string admin_token(const std::filesystem::path& coordinator_data);
+// A new token of `role` in `team`, made with `ernctl tokens create` (its last line) using `admin`.
+std::string create_token(const std::string& coordinator, const std::string& admin,
+                         const std::string& team, const std::string& role);
 // A channel whose every call carries `token` (none when empty); TLS when `tls` names a CA.
 std::shared_ptr<grpc::Channel> channel_with_token(const std::string& address,
                                                   const std::string& token,

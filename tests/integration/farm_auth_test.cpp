@@ -35,13 +35,7 @@ class FarmAuthTest : public ::testing::Test {
 
   // A new token of `role` (team vision), as the last line of `ernctl tokens create` prints it.
   std::string create_token(const std::string& role) {
-    const auto created =
-        test::run({(test::bin_dir() / "ernctl").string(), "tokens", "create", "--team", "vision",
-                   "--role", role, "--server", coordinator_->address(), "--token", admin_});
-    EXPECT_EQ(created.exit_code, 0) << created.output;
-    auto text = created.output;
-    while (!text.empty() && text.back() == '\n') text.pop_back();
-    return text.substr(text.rfind('\n') + 1);
+    return test::create_token(coordinator_->address(), admin_, "vision", role);
   }
 
   grpc::Status list_devices(const std::string& token) {
