@@ -59,6 +59,7 @@ CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file
 
 Coordinator::Coordinator(CoordinatorConfig config)
     : config_(std::move(config)),
+      data_lock_(config_.data_dir),
       store_(config_.data_dir / "coordinator.db"),
       tokens_(config_.data_dir / "coordinator.db"),
       audit_(config_.data_dir / "coordinator.db"),

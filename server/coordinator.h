@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "common/directory_lock.h"
 #include "common/grpc_server.h"
 #include "common/metrics.h"
 #include "common/metrics_server.h"
@@ -68,6 +69,7 @@ class Coordinator {
   void sweep_leases();
 
   CoordinatorConfig config_;
+  DirectoryLock data_lock_;  // first: nothing in the data directory is touched without it
   JobStore store_;
   TokenStore tokens_;
   AuditLog audit_;

@@ -218,5 +218,18 @@ TEST_F(HardeningTest, WatchStreamsAreCappedAndHeartbeatsStillPass) {
   EXPECT_TRUE(served);
 }
 
+// Low: two coordinators on one data directory each cleared the other's uploads in progress.
+TEST_F(HardeningTest, ASecondCoordinatorOnTheSameDataDirectoryRefusesToStart) {
+  const auto second =
+      test::run({(test::bin_dir() / "ern-coordinator").string(), "--listen", "127.0.0.1:0",
+                 "--metrics-listen", "", "--data", (dir_ / "coordinator").string()});
+  EXPECT_NE(second.exit_code, 0);
+  EXPECT_NE(second.output.find("is in use by another process (pid " +
+                               std::to_string(coordinator_->pid()) + ")"),
+            std::string::npos)
+      << second.output;
+  EXPECT_FALSE(register_worker("still-served").empty()) << "the first coordinator still serves";
+}
+
 }  // namespace
 }  // namespace ern
