@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build data demo search-demo train-demo test bench clean
+.PHONY: setup build data demo search-demo train-demo test bench fuzz clean
 
 setup:
 	bash scripts/setup.sh
@@ -40,6 +40,11 @@ bench: build data
 	$(BUILD)/bin/ern-bench-inference $(DEMO_ARCH) --sizes 256,512,1024
 	$(BUILD)/bin/ern-bench-inference $(DEMO_ARCH) --genotype $(DEMO_GENOTYPE) --sizes 256,512,1024
 	$(BUILD)/bin/ern-bench-serving $(if $(DEMO_MODEL),--model $(DEMO_MODEL)) --images data/images/val
+
+# libFuzzer targets (fuzz/) for FUZZ_SECONDS each; make test runs them for a 3 s smoke.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,5 +1,6 @@
 #include "model/architecture.h"
 
+#include <cstdint>
 #include <sstream>
 #include <stdexcept>
 
@@ -157,14 +158,40 @@ nlohmann::json NafnetArchitecture::to_json() const {
   return json;
 }
 
+namespace {
+
+// An integer field of a model.json. nlohmann converts a number such as 1e48 to int without a
+// check (undefined behaviour, found by fuzz/fuzz_model_json): only integers in int's range pass.
+int json_int(const nlohmann::json& value, const std::string& field) {
+  if (!value.is_number_integer() ||
+      (value.is_number_unsigned() && value.get<uint64_t>() > uint64_t{INT32_MAX}) ||
+      (!value.is_number_unsigned() &&
+       (value.get<int64_t>() < INT32_MIN || value.get<int64_t>() > INT32_MAX))) {
+    throw std::invalid_argument("architecture: " + field + " must be an integer, got " +
+                                value.dump().substr(0, 32));
+  }
+  return static_cast<int>(value.get<int64_t>());
+}
+
+std::vector<int> json_ints(const nlohmann::json& value, const std::string& field) {
+  if (!value.is_array()) throw std::invalid_argument("architecture: " + field + " must be a list");
+  std::vector<int> values;
+  for (const auto& item : value) values.push_back(json_int(item, field));
+  return values;
+}
+
+}  // namespace
+
 NafnetArchitecture NafnetArchitecture::from_json(const nlohmann::json& json) {
   NafnetArchitecture arch;
   try {
-    arch.image_channels = json.value("image_channels", 3);
-    arch.width = json.at("width").get<int>();
-    arch.encoder_blocks = json.at("encoder_blocks").get<std::vector<int>>();
-    arch.middle_blocks = json.at("middle_blocks").get<int>();
-    arch.decoder_blocks = json.at("decoder_blocks").get<std::vector<int>>();
+    if (json.contains("image_channels")) {
+      arch.image_channels = json_int(json["image_channels"], "image_channels");
+    }
+    arch.width = json_int(json.at("width"), "width");
+    arch.encoder_blocks = json_ints(json.at("encoder_blocks"), "encoder_blocks");
+    arch.middle_blocks = json_int(json.at("middle_blocks"), "middle_blocks");
+    arch.decoder_blocks = json_ints(json.at("decoder_blocks"), "decoder_blocks");
     if (json.contains("genotype") && !json["genotype"].is_null()) {
       for (const auto& id : json["genotype"])
         arch.genotype.push_back(parse_alternative(id.get<std::string>()));

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
+#include "model/safetensors_layout.h"
 
 namespace ern {
 namespace {
@@ -87,42 +88,12 @@ NamedTensors read_safetensors(const std::filesystem::path& path) {
   std::ostringstream buffer;
   buffer << in.rdbuf();
   const std::string content = buffer.str();
-  if (content.size() < 8) throw std::runtime_error(where + ": too short for a safetensors file");
-  uint64_t header_size = 0;
-  for (int i = 0; i < 8; ++i) header_size |= uint64_t(uint8_t(content[i])) << (8 * i);
-  if (header_size > content.size() - 8) {
-    throw std::runtime_error(where + ": header length exceeds the file size");
-  }
-  nlohmann::ordered_json header;
-  try {
-    header = nlohmann::ordered_json::parse(content.substr(8, header_size));
-  } catch (const nlohmann::json::exception& error) {
-    throw std::runtime_error(where + ": bad header: " + error.what());
-  }
-  const size_t data_start = 8 + header_size;
-  const size_t data_size = content.size() - data_start;
-
   NamedTensors tensors;
-  for (const auto& [name, entry] : header.items()) {
-    if (name == "__metadata__") continue;
-    const std::string tensor_where = where + ": tensor '" + name + "'";
-    try {
-      const auto type = dtype_from_name(entry.at("dtype").get<std::string>(), tensor_where);
-      const auto shape = entry.at("shape").get<std::vector<int64_t>>();
-      const auto offsets = entry.at("data_offsets").get<std::vector<size_t>>();
-      int64_t numel = 1;
-      for (int64_t dim : shape) numel *= dim;
-      if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > data_size ||
-          offsets[1] - offsets[0] != numel * c10::elementSize(type)) {
-        throw std::runtime_error(tensor_where + ": data_offsets do not match its shape and dtype");
-      }
-      auto tensor = torch::empty(shape, torch::TensorOptions().dtype(type));
-      std::memcpy(tensor.data_ptr(), content.data() + data_start + offsets[0],
-                  offsets[1] - offsets[0]);
-      tensors.emplace_back(name, tensor);
-    } catch (const nlohmann::json::exception& error) {
-      throw std::runtime_error(tensor_where + ": " + error.what());
-    }
+  for (const auto& entry : parse_safetensors_layout(content, where)) {
+    auto tensor = torch::empty(entry.shape,
+                               torch::TensorOptions().dtype(dtype_from_name(entry.dtype, where)));
+    std::memcpy(tensor.data_ptr(), content.data() + entry.begin, entry.end - entry.begin);
+    tensors.emplace_back(entry.name, tensor);
   }
   return tensors;
 }

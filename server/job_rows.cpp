@@ -41,6 +41,17 @@ bool is_terminal(v1::JobState state) {
   return state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
 }
 
+int64_t rows_before_page_token(const std::string& page_token, const char* rpc) {
+  if (page_token.empty()) return INT64_MAX;
+  try {
+    size_t used = 0;
+    const int64_t before = std::stoll(page_token, &used);
+    if (used == page_token.size() && before > 0) return before;
+  } catch (const std::exception&) {
+  }
+  throw std::invalid_argument(std::string("page_token: not a token from a previous ") + rpc);
+}
+
 RpcError stale_lease(const v1::Lease& lease, const std::string& why) {
   return RpcError(grpc::StatusCode::FAILED_PRECONDITION,
                   "lease: not the current lease of job " + lease.job_id() + " (" + why + ")");

@@ -16,6 +16,9 @@ extern const char kJobColumns[];
 
 v1::Job job_from_row(const Statement& row);
 bool is_terminal(v1::JobState state);
+// A listing's page token (the seq of the last row shown; empty: from the newest) as the bound
+// of the next page's rows; std::invalid_argument naming the field when it is not one `rpc` gave.
+int64_t rows_before_page_token(const std::string& page_token, const char* rpc);
 // FAILED_PRECONDITION: `lease` is not the job's current lease.
 RpcError stale_lease(const v1::Lease& lease, const std::string& why);
 

@@ -245,14 +245,7 @@ v1::Job JobStore::job(const std::string& id) {
 
 ListedJobs JobStore::list(v1::JobState state, const std::string& team, int page_size,
                           const std::string& page_token) {
-  int64_t before = INT64_MAX;
-  if (!page_token.empty()) {
-    try {
-      before = std::stoll(page_token);
-    } catch (const std::exception&) {
-      throw std::invalid_argument("page_token: not a token from a previous ListJobs");
-    }
-  }
+  const int64_t before = rows_before_page_token(page_token, "ListJobs");
   std::lock_guard lock(mutex_);
   Statement query(db_, (std::string("SELECT ") + kJobColumns +
                         ", seq FROM jobs WHERE seq < ?1 AND (?2 = 0 OR state = ?2) AND (?3 = '' "

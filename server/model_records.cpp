@@ -6,6 +6,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "common/rpc_error.h"
+#include "server/job_rows.h"
 #include "server/job_store.h"
 
 namespace ern::server {
@@ -113,14 +114,7 @@ std::vector<v1::Model> JobStore::load_models(const char* id_query) {
 
 ListedModels JobStore::list_models(const std::function<bool(const v1::Model&)>& visible,
                                    int page_size, const std::string& page_token) {
-  int64_t before = INT64_MAX;
-  if (!page_token.empty()) {
-    try {
-      before = std::stoll(page_token);
-    } catch (const std::exception&) {
-      throw std::invalid_argument("page_token: not a token from a previous ListModels");
-    }
-  }
+  const int64_t before = rows_before_page_token(page_token, "ListModels");
   std::lock_guard lock(mutex_);
   Statement query(db_, "SELECT id, seq FROM models WHERE seq < ?1 ORDER BY seq DESC");
   query.bind(1, before);

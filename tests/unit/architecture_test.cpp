@@ -44,6 +44,30 @@ TEST(Architecture, JsonRoundTrip) {
   EXPECT_EQ(NafnetArchitecture::from_json(tiny.to_json()), tiny);
 }
 
+// Found by fuzz/fuzz_model_json: numbers that are not ints were converted without a check.
+TEST(Architecture, JsonNumbersThatAreNotIntsAreRefusedNamingTheField) {
+  NafnetArchitecture tiny;
+  tiny.width = 16;
+  tiny.encoder_blocks = {1, 1};
+  tiny.middle_blocks = 1;
+  tiny.decoder_blocks = {1, 1};
+  for (const auto& [field, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"width", 2.2e48},
+           {"width", 16.5},
+           {"middle_blocks", 4294967297ull},
+           {"decoder_blocks", nlohmann::json::array({1, -2.5e40})},
+           {"image_channels", "3"}}) {
+    auto json = tiny.to_json();
+    json[field] = value;
+    try {
+      NafnetArchitecture::from_json(json);
+      ADD_FAILURE() << field << " = " << value.dump() << " accepted";
+    } catch (const std::invalid_argument& error) {
+      EXPECT_NE(std::string(error.what()).find(field), std::string::npos) << error.what();
+    }
+  }
+}
+
 TEST(Architecture, ValidationNamesTheField) {
   NafnetArchitecture arch;
   arch.width = 15;
