@@ -46,6 +46,26 @@ TEST(Safetensors, RejectsTruncatedFiles) {
   EXPECT_NE(message.find("'w'"), std::string::npos) << message;
 }
 
+// Shapes whose product is negative or wraps around 64 bits could pass the data_offsets check and
+// reach the allocator.
+TEST(Safetensors, RejectsShapesThatAreNegativeOrLargerThanTheFile) {
+  test::TempDir dir;
+  for (const auto& [shape, begin_end, problem] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"[-1, -2]", "[0, 8]", "negative dimension"},
+           {"[4294967296, 4294967296]", "[0, 0]", "larger than the file"}}) {
+    std::string header =
+        R"({"w": {"dtype": "F32", "shape": )" + shape + R"(, "data_offsets": )" + begin_end + "}}";
+    header.append((8 - header.size() % 8) % 8, ' ');
+    std::string content(8, '\0');
+    for (int i = 0; i < 8; ++i) content[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+    content += header + std::string(8, '\0');
+    std::ofstream(dir / "x.safetensors", std::ios::binary) << content;
+    const auto message = message_of([&] { read_safetensors(dir / "x.safetensors"); });
+    EXPECT_NE(message.find(problem), std::string::npos) << shape << ": " << message;
+  }
+}
+
 TEST(ModelDir, SavesAndLoadsIdenticalWeightsAndMetadata) {
   test::TempDir dir;
   Nafnet network(kSmall);
