@@ -18,8 +18,14 @@ void reject_unknown_fields(const YAML::Node& node, const std::string& prefix,
   if (!node.IsMap())
     throw std::invalid_argument(prefix + (prefix.empty() ? "" : " ") + "expected a mapping");
   for (const auto& entry : node) {
-    const auto key = entry.first.as<std::string>();
-    if (!known.count(key)) throw std::invalid_argument(prefix + key + ": unknown field");
+    if (!entry.first.IsScalar()) {
+      throw std::invalid_argument(prefix + (prefix.empty() ? "" : " ") +
+                                  "field names must be plain words");
+    }
+    const auto key = entry.first.Scalar();
+    if (!known.count(key)) {
+      throw std::invalid_argument(prefix + key.substr(0, 64) + ": unknown field");
+    }
   }
 }
 

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_integer.h"
+
 namespace ern {
 
 size_t safetensors_element_size(const std::string& dtype) {
@@ -47,7 +49,20 @@ std::vector<SafetensorsEntry> parse_safetensors_layout(const std::string& conten
         throw std::runtime_error(tensor_where + ": unsupported dtype '" +
                                  entry.dtype.substr(0, 16) + "'");
       }
-      entry.shape = item.at("shape").get<std::vector<int64_t>>();
+      // Integers that fit, never a converted float (found by fuzz/fuzz_safetensors).
+      const auto integers = [&](const nlohmann::ordered_json& list, const char* field) {
+        if (!list.is_array())
+          throw std::runtime_error(tensor_where + ": " + field + " is not a list");
+        std::vector<int64_t> values;
+        for (const auto& value : list) {
+          const auto integer = json_integer(value, INT64_MIN, INT64_MAX);
+          if (!integer)
+            throw std::runtime_error(tensor_where + ": " + field + " holds a non-integer");
+          values.push_back(*integer);
+        }
+        return values;
+      };
+      entry.shape = integers(item.at("shape"), "shape");
       // The byte count, computed without overflow: no tensor is larger than the file.
       uint64_t bytes = element_size;
       for (const int64_t dim : entry.shape) {
@@ -57,9 +72,10 @@ std::vector<SafetensorsEntry> parse_safetensors_layout(const std::string& conten
         }
         bytes *= static_cast<uint64_t>(dim);
       }
-      const auto offsets = item.at("data_offsets").get<std::vector<uint64_t>>();
-      if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > data_size ||
-          offsets[1] - offsets[0] != bytes) {
+      const auto offsets = integers(item.at("data_offsets"), "data_offsets");
+      if (offsets.size() != 2 || offsets[0] < 0 || offsets[0] > offsets[1] ||
+          static_cast<uint64_t>(offsets[1]) > data_size ||
+          static_cast<uint64_t>(offsets[1] - offsets[0]) != bytes) {
         throw std::runtime_error(tensor_where + ": data_offsets do not match its shape and dtype");
       }
       entry.begin = data_start + offsets[0];

@@ -168,9 +168,13 @@ SearchSpec spec_from_yaml(const YAML::Node& root) {
   read_yaml_field(root, "", "name", spec.name);
   read_yaml_field(root, "", "device", spec.device);
   read_yaml_field(root, "", "promote", spec.promote);
-  if (root["data"]) spec.data = root["data"].as<std::string>();
-  if (root["init_model"] && !root["init_model"].IsNull())
-    spec.init_model = root["init_model"].as<std::string>();
+  std::string data = spec.data.string(), init_model;
+  read_yaml_field(root, "", "data", data);
+  spec.data = data;
+  if (root["init_model"] && !root["init_model"].IsNull()) {
+    read_yaml_field(root, "", "init_model", init_model);
+    spec.init_model = init_model;
+  }
   if (const auto arch = root["architecture"]) {
     reject_unknown_fields(
         arch, "architecture.",
@@ -287,7 +291,11 @@ SearchSpec parse_search_spec(const std::string& yaml_text) {
     throw std::invalid_argument(std::string("not valid YAML: ") + error.what());
   }
   if (!root.IsMap()) throw std::invalid_argument("expected a mapping of spec fields");
-  return spec_from_yaml(root);
+  try {
+    return spec_from_yaml(root);
+  } catch (const YAML::Exception& error) {  // a conversion no field reader anticipated
+    throw std::invalid_argument(std::string("not a valid spec: ") + error.what());
+  }
 }
 
 }  // namespace ern

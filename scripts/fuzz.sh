@@ -10,9 +10,10 @@ case "$seconds" in
   '' | *[!0-9]*) echo "fuzz: SECONDS_PER_TARGET must be a whole number, got '$seconds'" >&2; exit 2 ;;
 esac
 build=${ERN_FUZZ_BUILD:-$root/build/fuzz}
-cmake -S "$root/fuzz" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" >/dev/null
+mkdir -p "$build"
+{ cmake -S "$root/fuzz" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build "$build"; } >"$build/build.log" 2>&1 ||
+  { tail -n 40 "$build/build.log" >&2; echo "fuzz: the build failed ($build/build.log)" >&2; exit 1; }
 mkdir -p "$build/artifacts"
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1

@@ -55,7 +55,7 @@ QuotaConfig read_quota_config(const YAML::Node& node) {
       config.team_default = read_team_quota(teams["default"], "quotas.teams.default.", {});
     }
     for (const auto& entry : teams) {
-      const auto team = entry.first.as<std::string>();
+      const auto team = entry.first.IsScalar() ? entry.first.Scalar() : std::string();
       if (team == "default") continue;
       require_identifier("quotas.teams", team);
       config.teams[team] =
