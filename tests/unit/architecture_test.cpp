@@ -46,11 +46,8 @@ TEST(Architecture, JsonRoundTrip) {
 
 // Found by fuzz/fuzz_model_json: numbers that are not ints were converted without a check.
 TEST(Architecture, JsonNumbersThatAreNotIntsAreRefusedNamingTheField) {
-  NafnetArchitecture tiny;
-  tiny.width = 16;
-  tiny.encoder_blocks = {1, 1};
-  tiny.middle_blocks = 1;
-  tiny.decoder_blocks = {1, 1};
+  // image channels, width, encoder blocks, middle blocks, decoder blocks
+  const NafnetArchitecture tiny{3, 16, {1, 1}, 1, {1, 1}, {}};
   for (const auto& [field, value] : std::vector<std::pair<std::string, nlohmann::json>>{
            {"width", 2.2e48},
            {"width", 16.5},
