@@ -34,7 +34,8 @@ EmbeddedDeviceFarm::~EmbeddedDeviceFarm() { shut_down(running_); }
 EmbeddedWorkers::EmbeddedWorkers(int count, grpc::Server& coordinator, const std::string& token,
                                  const std::string& devicefarm,
                                  const tls::ClientTls& devicefarm_tls,
-                                 const std::filesystem::path& data_dir) {
+                                 const std::filesystem::path& data_dir,
+                                 const std::vector<std::filesystem::path>& data_roots) {
   for (int i = 1; i <= count; ++i) {
     worker::WorkerOptions options;
     options.coordinator = "the coordinator (in process)";
@@ -47,6 +48,7 @@ EmbeddedWorkers::EmbeddedWorkers(int count, grpc::Server& coordinator, const std
     // The workers share the host's cores.
     options.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / count);
     options.data_dir = data_dir / "workers" / options.name;
+    options.data_roots = data_roots;
     threads_.emplace_back([this, options] {
       try {
         worker::Worker(options).run(stop_);

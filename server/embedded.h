@@ -37,7 +37,8 @@ class EmbeddedWorkers {
   // directories live under `data_dir`/workers/.
   EmbeddedWorkers(int count, grpc::Server& coordinator, const std::string& token,
                   const std::string& devicefarm, const tls::ClientTls& devicefarm_tls,
-                  const std::filesystem::path& data_dir);
+                  const std::filesystem::path& data_dir,
+                  const std::vector<std::filesystem::path>& data_roots);
   // Stops them: each running task is left at its next step, its checkpoint kept by the coordinator.
   ~EmbeddedWorkers();
 

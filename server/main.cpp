@@ -3,7 +3,8 @@
 // usage: ern-coordinator [--config configs/coordinator.yaml] [--listen HOST:PORT]
 //                        [--metrics-listen HOST:PORT] [--data DIR]
 //                        [--devicefarm HOST:PORT] [--heartbeat-ms N] [--lease-ms N]
-//                        [--embedded-workers N] [--embedded-devicefarm]
+//                        [--embedded-workers N [--worker-data-roots DIR[,DIR...]]]
+//                        [--embedded-devicefarm]
 //                        [--devicefarm-config configs/devicefarm.yaml]
 //                        [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
 //                        [--insecure-plaintext]
@@ -19,6 +20,7 @@
 #include "common/logging.h"
 #include "server/coordinator.h"
 #include "server/embedded.h"
+#include "worker/data_roots.h"
 
 int main(int argc, char** argv) {
   ern::keep_freed_memory_in_heap();
@@ -27,7 +29,8 @@ int main(int argc, char** argv) {
         std::vector<std::string>(argv + 1, argv + argc),
         {"config", "listen", "metrics-listen", "data", "devicefarm", "heartbeat-ms", "lease-ms",
          "log-level", "embedded-workers", "devicefarm-config", "tls-cert", "tls-key",
-         "tls-client-ca", "devicefarm-ca", "devicefarm-cert", "devicefarm-key"},
+         "tls-client-ca", "devicefarm-ca", "devicefarm-cert", "devicefarm-key",
+         "worker-data-roots"},
         {"embedded-devicefarm", "insecure-plaintext"});
     ern::init_logging(args.value_or("log-level", ""));
     // Without --config, the repository's default config when run from its root, else defaults.
@@ -76,7 +79,8 @@ int main(int argc, char** argv) {
     coordinator.start();
     auto workers = std::make_unique<ern::server::EmbeddedWorkers>(
         embedded_workers, *coordinator.running().server, coordinator.embedded_worker_token(),
-        config.devicefarm, config.devicefarm_tls, config.data_dir);
+        config.devicefarm, config.devicefarm_tls, config.data_dir,
+        ern::worker::parse_data_roots(args.value_or("worker-data-roots", "")));
     ern::wait_for_termination_signal();
     coordinator.begin_shutdown();
     workers.reset();  // running tasks stop at their next step; their checkpoints stay stored

@@ -2,7 +2,8 @@
 //
 // usage: ern-worker --coordinator HOST:PORT --token-file FILE --devicefarm HOST:PORT
 //                   [--ca FILE [--cert FILE --key FILE]] [--device cpu] [--name NAME]
-//                   [--data DIR] [--threads N] [--poll-ms N] [--progress-ms N]
+//                   [--data DIR] [--data-roots DIR[,DIR...]] [--threads N] [--poll-ms N]
+//                   [--progress-ms N]
 //                   [--retry-seconds N] [--metrics-listen HOST:PORT (default 0.0.0.0:9093;
 //                   "" for none)]
 
@@ -30,8 +31,8 @@ int main(int argc, char** argv) {
   try {
     ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
                              {"coordinator", "token-file", "devicefarm", "device", "name", "data",
-                              "poll-ms", "progress-ms", "retry-seconds", "threads", "log-level",
-                              "metrics-listen", "ca", "cert", "key"});
+                              "data-roots", "poll-ms", "progress-ms", "retry-seconds", "threads",
+                              "log-level", "metrics-listen", "ca", "cert", "key"});
     ern::init_logging(args.value_or("log-level", ""));
     ern::worker::WorkerOptions options;
     options.coordinator = args.value_or("coordinator", options.coordinator);
@@ -46,6 +47,8 @@ int main(int argc, char** argv) {
     gethostname(host, sizeof(host) - 1);
     options.name = args.value_or("name", std::string(host) + "-" + std::to_string(getpid()));
     options.data_dir = args.value_or("data", options.data_dir.string());
+    // A spec's data and init_model must lie in these (default: the working directory).
+    options.data_roots = ern::worker::parse_data_roots(args.value_or("data-roots", ""));
     options.poll_every = std::chrono::milliseconds(args.integer_or("poll-ms", 1000, 10, 60000));
     options.progress_every =
         std::chrono::milliseconds(args.integer_or("progress-ms", 2000, 10, 600000));

@@ -96,6 +96,9 @@ void TaskRunner::execute(const v1::AcquireTaskResponse& task, const std::atomic<
   const fs::path archive = directory / "transfer.ernar";
 
   const SearchSpec spec = parse_search_spec(task.spec_yaml());
+  settings_.data_roots.require_inside("spec data", spec.data);
+  if (!spec.init_model.empty())
+    settings_.data_roots.require_inside("spec init_model", spec.init_model);
   int64_t resumed_from = 0;
   if (task.checkpoint_step() > 0) {
     resumed_from = coordinator_.download_checkpoint(lease, archive);

@@ -11,6 +11,7 @@
 #include "common/tls/transport_security.h"
 #include "ern/v1/worker.pb.h"
 #include "worker/coordinator_client.h"
+#include "worker/data_roots.h"
 
 namespace ern::worker {
 
@@ -22,6 +23,7 @@ struct TaskSettings {
   std::chrono::milliseconds progress_every{2000};
   int threads = 0;          // LibTorch threads for training; 0: one per core
   std::string worker_name;  // the metrics' `worker` label
+  DataRoots data_roots;     // where a spec's data and init_model may point
 };
 
 enum class TaskOutcome { kCompleted, kFailed, kStopped };

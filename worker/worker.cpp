@@ -82,9 +82,9 @@ void Worker::serve(const std::atomic<bool>& stop) {
 
   std::atomic<bool> stop_heartbeats{false};
   std::thread heartbeats([&] { heartbeat_loop(stop_heartbeats); });
-  TaskRunner runner(coordinator_,
-                    {options_.devicefarm, options_.tls, options_.token, options_.data_dir,
-                     options_.progress_every, options_.threads, options_.name});
+  TaskRunner runner(coordinator_, {options_.devicefarm, options_.tls, options_.token,
+                                   options_.data_dir, options_.progress_every, options_.threads,
+                                   options_.name, DataRoots(options_.data_roots)});
   auto& metrics = worker_metrics();
   auto& busy = metrics.busy.with({options_.name});
   // Every series shown from the start (at 0), so dashboards and rates have them at once.

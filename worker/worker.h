@@ -26,6 +26,8 @@ struct WorkerOptions {
   int threads = 0;              // LibTorch threads for training; 0: one per core
   std::string name = "worker";  // also the `worker` label of its metrics
   std::filesystem::path data_dir = "data/worker";
+  // Where a spec's data and init_model may point; empty: the working directory.
+  std::vector<std::filesystem::path> data_roots;
   std::chrono::milliseconds poll_every{1000};      // AcquireTask when idle
   std::chrono::milliseconds progress_every{2000};  // ReportProgress while running
   std::chrono::seconds retry_budget{600};          // how long the coordinator may be away

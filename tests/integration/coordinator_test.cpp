@@ -71,7 +71,8 @@ class CoordinatorTest : public ::testing::Test {
         std::vector<std::string>{"--coordinator", coordinator_->address(), "--token-file",
                                  (dir_ / "coordinator" / "admin.token").string(), "--devicefarm",
                                  farm_->address(), "--name", name, "--data", (dir_ / name).string(),
-                                 "--poll-ms", "100", "--progress-ms", "100", "--threads", "1"},
+                                 "--poll-ms", "100", "--progress-ms", "100", "--threads", "1",
+                                 "--data-roots", test::test_data_dir().string()},
         dir_ / (name + ".log"), "registered with ");
   }
 
@@ -482,6 +483,26 @@ TEST_F(CoordinatorTest, CancelReachesTheWorkerWithinOneHeartbeatAndFreesIt) {
   grpc::ClientContext context;
   EXPECT_EQ(search_->CancelJob(&context, request, &cancelled).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+// M9: a spec's data and init_model are paths on the worker; outside its data roots (/etc, a home
+// directory) the job fails at once, without the worker opening them and without naming its roots.
+TEST_F(CoordinatorTest, SpecPathsOutsideTheWorkersDataRootsFailTheJob) {
+  auto worker = start_worker("w1");
+  const std::string data_line = "data: " + test::test_data_dir().string() + "\n";
+  for (const auto& [field, line] : {std::pair<std::string, std::string>{"data", "data: /etc\n"},
+                                    {"init_model", "init_model: /root\n"}}) {
+    std::string spec = test::tiny_search_spec(10);
+    if (field == "data") spec.replace(spec.find(data_line), data_line.size(), "");
+    spec += line;
+    const auto job = wait_for(submit(spec).id(), ended, 60s);
+    EXPECT_EQ(job.state(), v1::FAILED) << field;
+    EXPECT_NE(job.failure_reason().find("spec " + field + ": outside the directories"),
+              std::string::npos)
+        << job.failure_reason();
+    EXPECT_EQ(job.failure_reason().find(test::test_data_dir().string()), std::string::npos);
+    EXPECT_EQ(job.attempts(), 1) << "not retried: every worker would refuse it";
+  }
 }
 
 }  // namespace

@@ -108,7 +108,8 @@ class ObservabilityTest : public ::testing::Test {
         std::vector<std::string>{"--coordinator", coordinator_->address(), "--token-file",
                                  (dir_ / "coordinator" / "admin.token").string(), "--devicefarm",
                                  farm_->address(), "--name", "w1", "--data", (dir_ / "w1").string(),
-                                 "--poll-ms", "100", "--progress-ms", "100", "--threads", "1"},
+                                 "--poll-ms", "100", "--progress-ms", "100", "--threads", "1",
+                                 "--data-roots", test::test_data_dir().string()},
         dir_ / "worker.log", "registered with ");
     channel_ = test::channel_with_token(coordinator_->address(), token);
 

@@ -178,7 +178,8 @@ TEST_F(PromotionTest, SearchWithPromoteBecomesTheDefaultOnceItPassesTheGate) {
       (test::bin_dir() / "ern-worker").string(),
       {"--coordinator", server, "--token-file", (dir_ / "coordinator" / "admin.token").string(),
        "--devicefarm", farm.address(), "--name", "w1", "--data", (dir_ / "w1").string(),
-       "--poll-ms", "100", "--progress-ms", "100", "--threads", "1"},
+       "--poll-ms", "100", "--progress-ms", "100", "--threads", "1", "--data-roots",
+       test::test_data_dir().string()},
       dir_ / "w1.log", "registered with ");
   std::ofstream(dir_ / "spec.yaml") << test::tiny_search_spec(20) << "promote: true\n";
   const auto submitted =

@@ -147,10 +147,10 @@ TEST_F(TlsTest, WorkersPresentClientCertificatesFromTheTrustedCa) {
 // The single-machine default behind TLS: embedded workers reach their coordinator in process and
 // the embedded farm on loopback, so a job runs without any certificate of their own.
 TEST_F(TlsTest, EmbeddedWorkersRunAJobBehindATlsCoordinator) {
-  auto coordinator =
-      start_coordinator({"--embedded-devicefarm", "--embedded-workers", "1", "--devicefarm-config",
-                         (test::source_dir() / "configs/devicefarm.yaml").string(),
-                         "--heartbeat-ms", "200", "--lease-ms", "2000"});
+  auto coordinator = start_coordinator(
+      {"--embedded-devicefarm", "--embedded-workers", "1", "--devicefarm-config",
+       (test::source_dir() / "configs/devicefarm.yaml").string(), "--worker-data-roots",
+       test::test_data_dir().string(), "--heartbeat-ms", "200", "--lease-ms", "2000"});
   const auto spec = dir_ / "spec.yaml";
   std::ofstream(spec) << test::tiny_search_spec(10);
   auto watched =
