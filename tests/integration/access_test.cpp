@@ -1,6 +1,7 @@
-// The trust boundary of a real coordinator on loopback: every RPC of every ERN service it hosts
-// (found through the descriptors, so a new RPC cannot slip past) against every role, team scoping,
-// workers bound to their token, revocation and expiry, the audit log, and ernctl's token commands.
+// The trust boundary of a real coordinator on loopback, over TLS: every RPC of every ERN service it
+// hosts (found through the descriptors, so a new RPC cannot slip past) against every role, team
+// scoping, workers bound to their token, revocation and expiry, the audit log, and ernctl's token
+// commands.
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -59,8 +60,11 @@ const std::map<std::string, std::set<std::string>> kAllowedRoles = {
 
 class AccessTest : public ::testing::Test {
  protected:
+  // Over TLS with certificates the test makes, as a deployment runs it.
   void SetUp() override {
-    coordinator_ = test::start_coordinator(dir_.path());
+    pki_ = test::make_test_pki(dir_ / "pki");
+    start_coordinator();
+    setenv("ERN_CA", pki_.ca.string().c_str(), 1);  // for ernctl
     admin_ = test::admin_token(dir_ / "coordinator");
     for (const std::string role : {"operator", "member", "viewer", "app", "worker"}) {
       tokens_[role] = create_token(role == "operator" || role == "worker" ? "" : "vision", role);
@@ -83,20 +87,29 @@ class AccessTest : public ::testing::Test {
     return response.secret();
   }
 
+  void start_coordinator() {
+    coordinator_ = test::start_coordinator(dir_.path(), {"--tls-cert", pki_.server_cert.string(),
+                                                         "--tls-key", pki_.server_key.string()});
+  }
+
+  std::shared_ptr<grpc::Channel> channel(const std::string& token) {
+    return test::channel_with_token(coordinator_->address(), token, pki_.client());
+  }
+
   std::unique_ptr<v1::AccessService::Stub> access(const std::string& token) {
-    return v1::AccessService::NewStub(test::channel_with_token(coordinator_->address(), token));
+    return v1::AccessService::NewStub(channel(token));
   }
   std::unique_ptr<v1::SearchService::Stub> search(const std::string& token) {
-    return v1::SearchService::NewStub(test::channel_with_token(coordinator_->address(), token));
+    return v1::SearchService::NewStub(channel(token));
   }
   std::unique_ptr<v1::WorkerService::Stub> workers(const std::string& token) {
-    return v1::WorkerService::NewStub(test::channel_with_token(coordinator_->address(), token));
+    return v1::WorkerService::NewStub(channel(token));
   }
 
   // Any method ("/package.Service/Method"), whatever its streaming kind, with one empty request
   // message.
   grpc::Status call_generic(const std::string& path, const std::string& token) {
-    grpc::GenericStub stub(test::channel_with_token(coordinator_->address(), token));
+    grpc::GenericStub stub(channel(token));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + 20s);
     grpc::CompletionQueue queue;
@@ -138,6 +151,7 @@ class AccessTest : public ::testing::Test {
   }
 
   test::TempDir dir_;
+  test::TestPki pki_;
   std::unique_ptr<test::ServerProcess> coordinator_;
   std::string admin_;
   std::map<std::string, std::string> tokens_;     // role → token
@@ -152,11 +166,7 @@ TEST_F(AccessTest, FirstStartWritesAnAdminTokenReadableOnlyByItsOwnerAndNeverLog
   EXPECT_NE(coordinator_->log().find("admin.token"), std::string::npos) << "the path is logged";
   // A restart keeps the token (it is not rewritten).
   coordinator_->stop();
-  coordinator_ = std::make_unique<test::ServerProcess>(
-      (test::bin_dir() / "ern-coordinator").string(),
-      std::vector<std::string>{"--listen", "127.0.0.1:0", "--data",
-                               (dir_ / "coordinator").string()},
-      dir_ / "coordinator-2.log");
+  start_coordinator();
   EXPECT_EQ(test::admin_token(dir_ / "coordinator"), admin_);
   v1::ListTokensResponse listed;
   grpc::ClientContext context;
