@@ -79,8 +79,10 @@ std::shared_ptr<const ServingModel> ModelPool::acquire(
   try {
     return loading.get();
   } catch (const std::exception& error) {
+    // The reason names files of the artifact store: it goes to the log, not to the caller.
+    spdlog::error("model {} could not be loaded: {}", model.id(), error.what());
     throw RpcError(grpc::StatusCode::INTERNAL,
-                   "model " + model.id() + " could not be loaded: " + error.what());
+                   "model " + model.id() + " could not be loaded (the server log says why)");
   }
 }
 

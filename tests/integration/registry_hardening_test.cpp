@@ -9,7 +9,11 @@
 #include <set>
 #include <thread>
 
+#include <opencv2/core.hpp>
+
 #include "common/dir_archive.h"
+#include "common/image_io.h"
+#include "ern/v1/denoise.grpc.pb.h"
 #include "ern/v1/models.grpc.pb.h"
 #include "tests/test_support.h"
 
@@ -153,6 +157,31 @@ TEST_F(RegistryHardeningTest, RefusedImportsLeaveNoFilesBehind) {
   EXPECT_NE(status.error_message().find("data: model.json"), std::string::npos)
       << status.error_message();
   EXPECT_EQ(stored_entries(), before) << "nothing of the refused import stays";
+}
+
+// Low: a model that failed to load told the caller the server's paths.
+TEST_F(RegistryHardeningTest, AModelThatCannotLoadFailsWithoutShowingServerPaths) {
+  v1::Model model;
+  ASSERT_TRUE(import(model_dir(), "damaged", &model).ok());
+  std::ofstream(
+      dir_ / "coordinator" / "artifacts" / "models" / model.sha256() / "weights.safetensors",
+      std::ios::trunc)
+      << "not weights";
+  auto denoise =
+      v1::DenoiseService::NewStub(test::channel_with_token(coordinator_->address(), token_));
+  v1::DenoiseRequest request;
+  request.set_model("damaged");
+  request.set_image(encode_image(cv::Mat(16, 16, CV_8UC3, cv::Scalar(1, 2, 3)), "png"));
+  v1::DenoiseResponse response;
+  grpc::ClientContext context;
+  const auto status = denoise->Denoise(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_NE(status.error_message().find("could not be loaded"), std::string::npos)
+      << status.error_message();
+  EXPECT_EQ(status.error_message().find(dir_.path().string()), std::string::npos)
+      << status.error_message();
+  EXPECT_TRUE(coordinator_->wait_for_log("weights.safetensors", std::chrono::seconds(5)))
+      << "the reason is in the server's log";
 }
 
 }  // namespace
