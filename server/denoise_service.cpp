@@ -186,12 +186,9 @@ v1::DenoiseRequest DenoiseServiceImpl::read_stream(
                         " ms (serving.stream_idle_timeout_ms); the stream was ended");
   };
   v1::DenoiseStreamRequest message;
-  if (!stream.Read(&message)) {
-    if (watch.reaped()) throw idle_error();
-    throw RpcError(grpc::StatusCode::INVALID_ARGUMENT,
-                   "request: the first message must carry the request");
-  }
-  if (!message.has_request()) {
+  const bool received = stream.Read(&message);
+  if (!received && watch.reaped()) throw idle_error();
+  if (!received || !message.has_request()) {
     throw RpcError(grpc::StatusCode::INVALID_ARGUMENT,
                    "request: the first message must carry the request");
   }

@@ -98,31 +98,26 @@ bool AppRateLimiter::take(Bucket& bucket, double rate, double amount, Clock::tim
   return true;
 }
 
+bool AppRateLimiter::spend(std::map<std::string, Bucket>& buckets, const std::string& token_id,
+                           double rate, double amount) {
+  std::lock_guard lock(mutex_);
+  return take(buckets[token_id], rate, amount, Clock::now());
+}
+
 void AppRateLimiter::admit_request(const std::string& token_id) {
-  if (quota_.requests_per_second <= 0) return;
-  bool admitted;
-  {
-    std::lock_guard lock(mutex_);
-    admitted = take(requests_[token_id], quota_.requests_per_second, 1.0, Clock::now());
-  }
-  if (!admitted) {
+  const double rate = quota_.requests_per_second;
+  if (rate > 0 && !spend(requests_, token_id, rate, 1.0)) {
     refuse_over_quota("requests_per_second",
-                      "this token may make " + rate_text(quota_.requests_per_second) +
+                      "this token may make " + rate_text(rate) +
                           " Denoise calls per second (quotas.app_tokens.requests_per_second)");
   }
 }
 
 void AppRateLimiter::admit_pixels(const std::string& token_id, int64_t pixels) {
-  if (quota_.megapixels_per_second <= 0) return;
-  bool admitted;
-  {
-    std::lock_guard lock(mutex_);
-    admitted = take(megapixels_[token_id], quota_.megapixels_per_second,
-                    static_cast<double>(pixels) / 1e6, Clock::now());
-  }
-  if (!admitted) {
+  const double rate = quota_.megapixels_per_second;
+  if (rate > 0 && !spend(megapixels_, token_id, rate, static_cast<double>(pixels) / 1e6)) {
     refuse_over_quota("megapixels_per_second",
-                      "this token may send " + rate_text(quota_.megapixels_per_second) +
+                      "this token may send " + rate_text(rate) +
                           " megapixels per second (quotas.app_tokens.megapixels_per_second)");
   }
 }

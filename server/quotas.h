@@ -63,6 +63,9 @@ class AppRateLimiter {
   };
   // Takes `amount` from `bucket` (refilled at `rate` per second up to `rate`); false if short.
   static bool take(Bucket& bucket, double rate, double amount, Clock::time_point now);
+  // take() on the bucket of `token_id` in `buckets`, under the lock.
+  bool spend(std::map<std::string, Bucket>& buckets, const std::string& token_id, double rate,
+             double amount);
 
   const AppTokenQuota quota_;
   std::mutex mutex_;
