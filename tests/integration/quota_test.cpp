@@ -140,9 +140,10 @@ TEST_F(QuotaTest, AppTokensAreRateLimitedInRequestsAndMegapixels) {
   EXPECT_GE(ok, 2);
   EXPECT_GE(refused, 3);
   std::this_thread::sleep_for(1100ms);
-  // 0.05 MP per second: one 200x200 image (0.04 MP) passes, the next is over.
-  EXPECT_TRUE(call(200).ok());
-  const auto status = call(200);
+  // 0.05 MP per second: one 400x400 image (0.16 MP, more than a second's worth) passes on a full
+  // bucket and leaves it in debt for over 3 s, so the next one is over however slow the first.
+  EXPECT_TRUE(call(400).ok());
+  const auto status = call(400);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_NE(status.error_message().find("quota megapixels_per_second"), std::string::npos)
       << status.error_message();
