@@ -78,7 +78,7 @@ int train(const Args& raw) {
   Trainer trainer(model.network, *data, options, device);
 
   fs::create_directories(output);
-  const fs::path checkpoint = output / "train-state.pt";
+  const fs::path checkpoint = output / "train-state.safetensors";
   if (args.has("resume") && fs::exists(checkpoint)) {
     trainer.load_checkpoint(checkpoint);
     spdlog::info("resumed from {} at step {}", checkpoint.string(), trainer.step());

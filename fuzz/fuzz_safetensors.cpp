@@ -10,7 +10,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string content(reinterpret_cast<const char*>(data), size);
   try {
-    for (const auto& entry : ern::parse_safetensors_layout(content, "fuzz")) {
+    for (const auto& entry : ern::parse_safetensors_layout(content, "fuzz").entries) {
       if (entry.begin > entry.end || entry.end > content.size()) std::abort();
     }
   } catch (const std::runtime_error&) {

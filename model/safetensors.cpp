@@ -71,6 +71,10 @@ void write_safetensors(const std::filesystem::path& path, const NamedTensors& te
 }
 
 NamedTensors read_safetensors(const std::filesystem::path& path) {
+  return read_safetensors_file(path).tensors;
+}
+
+SafetensorsFile read_safetensors_file(const std::filesystem::path& path) {
   const std::string where = path.string();
   // A plain file of bounded size: not a device, a FIFO or a link to one.
   std::error_code error;
@@ -88,14 +92,16 @@ NamedTensors read_safetensors(const std::filesystem::path& path) {
   std::ostringstream buffer;
   buffer << in.rdbuf();
   const std::string content = buffer.str();
-  NamedTensors tensors;
-  for (const auto& entry : parse_safetensors_layout(content, where)) {
+  auto layout = parse_safetensors_layout(content, where);
+  SafetensorsFile file;
+  file.metadata = std::move(layout.metadata);
+  for (const auto& entry : layout.entries) {
     auto tensor = torch::empty(entry.shape,
                                torch::TensorOptions().dtype(dtype_from_name(entry.dtype, where)));
     std::memcpy(tensor.data_ptr(), content.data() + entry.begin, entry.end - entry.begin);
-    tensors.emplace_back(entry.name, tensor);
+    file.tensors.emplace_back(entry.name, tensor);
   }
-  return tensors;
+  return file;
 }
 
 }  // namespace ern

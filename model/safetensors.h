@@ -26,4 +26,10 @@ constexpr uint64_t kMaxSafetensorsBytes = uint64_t{2} << 30;
 
 NamedTensors read_safetensors(const std::filesystem::path& path);
 
+struct SafetensorsFile {
+  NamedTensors tensors;
+  std::map<std::string, std::string> metadata;
+};
+SafetensorsFile read_safetensors_file(const std::filesystem::path& path);
+
 }  // namespace ern

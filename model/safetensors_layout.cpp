@@ -17,8 +17,7 @@ size_t safetensors_element_size(const std::string& dtype) {
   return 0;
 }
 
-std::vector<SafetensorsEntry> parse_safetensors_layout(const std::string& content,
-                                                       const std::string& where) {
+SafetensorsLayout parse_safetensors_layout(const std::string& content, const std::string& where) {
   if (content.size() < 8) throw std::runtime_error(where + ": too short for a safetensors file");
   uint64_t header_size = 0;
   for (int i = 0; i < 8; ++i) header_size |= uint64_t(uint8_t(content[i])) << (8 * i);
@@ -36,9 +35,20 @@ std::vector<SafetensorsEntry> parse_safetensors_layout(const std::string& conten
   const size_t data_start = 8 + header_size;
   const size_t data_size = content.size() - data_start;
 
-  std::vector<SafetensorsEntry> entries;
+  SafetensorsLayout layout;
   for (const auto& [name, item] : header.items()) {
-    if (name == "__metadata__") continue;
+    if (name == "__metadata__") {
+      if (!item.is_object())
+        throw std::runtime_error(where + ": __metadata__ is not a JSON object");
+      for (const auto& [key, value] : item.items()) {
+        if (!value.is_string()) {
+          throw std::runtime_error(where + ": __metadata__ '" + key.substr(0, 128) +
+                                   "' is not a string");
+        }
+        layout.metadata[key] = value.get<std::string>();
+      }
+      continue;
+    }
     const std::string tensor_where = where + ": tensor '" + name.substr(0, 128) + "'";
     try {
       SafetensorsEntry entry;
@@ -80,12 +90,12 @@ std::vector<SafetensorsEntry> parse_safetensors_layout(const std::string& conten
       }
       entry.begin = data_start + offsets[0];
       entry.end = data_start + offsets[1];
-      entries.push_back(std::move(entry));
+      layout.entries.push_back(std::move(entry));
     } catch (const nlohmann::json::exception& error) {
       throw std::runtime_error(tensor_where + ": " + error.what());
     }
   }
-  return entries;
+  return layout;
 }
 
 }  // namespace ern

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,13 +19,17 @@ struct SafetensorsEntry {
   size_t end = 0;
 };
 
+struct SafetensorsLayout {
+  std::vector<SafetensorsEntry> entries;
+  std::map<std::string, std::string> metadata;  // the header's `__metadata__`: strings only
+};
+
 // Bytes per element of a dtype name; 0 when the name is not one of those above.
 size_t safetensors_element_size(const std::string& dtype);
 
 // Throws std::runtime_error "<where>: ..." naming what is wrong: a short file, a header longer
 // than the file, bad JSON, an unknown dtype, a negative or overflowing shape, or data offsets that
-// do not match the shape or leave the file.
-std::vector<SafetensorsEntry> parse_safetensors_layout(const std::string& content,
-                                                       const std::string& where);
+// do not match the shape or leave the file, or metadata that is not a map of strings.
+SafetensorsLayout parse_safetensors_layout(const std::string& content, const std::string& where);
 
 }  // namespace ern

@@ -13,6 +13,7 @@
 #include "model/model_dir.h"
 #include "model/supernet.h"
 #include "model/trainer.h"
+#include "model/training_checkpoint.h"
 
 namespace ern {
 namespace {
@@ -208,53 +209,44 @@ class SupernetSearch {
   }
 
   void save() {
-    torch::serialize::OutputArchive archive, model, weights, alphas;
-    supernet_->save(model);
-    weight_optimizer_.save(weights);
-    alpha_optimizer_.save(alphas);
-    archive.write("model", model);
-    archive.write("weight_optimizer", weights);
-    archive.write("alpha_optimizer", alphas);
-    archive.write("step", c10::IValue(step_));
-    archive.write("spec", c10::IValue(spec_.to_json().dump()));
-    archive.write("history", c10::IValue(history_.dump()));
-    archive.write("weight_data", c10::IValue(weight_data_->save_state()));
-    archive.write("alpha_data", c10::IValue(alpha_data_->save_state()));
-    archive.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
-    std::ostringstream bytes;
-    archive.save_to(bytes);
-    write_file_atomically(state_path_, bytes.str());
+    CheckpointWriter checkpoint;
+    checkpoint.add_module("model", *supernet_);
+    checkpoint.add_optimizer("weight_optimizer", weight_optimizer_);
+    checkpoint.add_optimizer("alpha_optimizer", alpha_optimizer_);
+    checkpoint.add_integer("step", step_);
+    checkpoint.add_text("spec", spec_.to_json().dump());
+    checkpoint.add_text("history", history_.dump());
+    checkpoint.add_text("weight_data", weight_data_->save_state());
+    checkpoint.add_text("alpha_data", alpha_data_->save_state());
+    checkpoint.add_random_state();
+    checkpoint.write(state_path_);
   }
 
   // Returns false when there is no checkpoint yet.
   bool restore() {
     if (!fs::exists(state_path_)) return false;
-    torch::serialize::InputArchive archive, model, weights, alphas;
-    archive.load_from(state_path_.string());
-    c10::IValue value;
-    archive.read("spec", value);
-    if (nlohmann::json::parse(value.toStringRef()) != spec_.to_json()) {
+    const CheckpointReader checkpoint(state_path_);
+    if (nlohmann::json::parse(checkpoint.text("spec"), nullptr, false) != spec_.to_json()) {
       throw std::invalid_argument(state_path_.string() +
                                   ": written for another spec; use a new output directory");
     }
-    archive.read("model", model);
-    archive.read("weight_optimizer", weights);
-    archive.read("alpha_optimizer", alphas);
-    supernet_->load(model);
-    weight_optimizer_.load(weights);
-    alpha_optimizer_.load(alphas);
-    archive.read("step", value);
-    step_ = value.toInt();
-    archive.read("history", value);
-    history_ = nlohmann::json::parse(value.toStringRef());
-    archive.read("weight_data", value);
-    weight_data_->load_state(value.toStringRef());
-    archive.read("alpha_data", value);
-    alpha_data_->load_state(value.toStringRef());
-    torch::Tensor rng;
-    archive.read("torch_rng", rng);
-    at::Generator generator = at::detail::getDefaultCPUGenerator();
-    generator.set_state(rng);
+    const int64_t step = checkpoint.integer("step");
+    if (step < 0 || step > total_steps()) {
+      throw std::runtime_error(state_path_.string() + ": 'step' is not in 0.." +
+                               std::to_string(total_steps()));
+    }
+    auto history = nlohmann::json::parse(checkpoint.text("history"), nullptr, false);
+    if (!history.is_array()) {
+      throw std::runtime_error(state_path_.string() + ": 'history' is not a list");
+    }
+    checkpoint.load_module("model", *supernet_);
+    checkpoint.load_optimizer("weight_optimizer", weight_optimizer_);
+    checkpoint.load_optimizer("alpha_optimizer", alpha_optimizer_);
+    weight_data_->load_state(checkpoint.text("weight_data"));
+    alpha_data_->load_state(checkpoint.text("alpha_data"));
+    checkpoint.restore_random_state();
+    step_ = step;
+    history_ = std::move(history);
     return true;
   }
 
@@ -374,7 +366,7 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
   spdlog::info("latency table: {} blocks x {} alternatives on {}; baseline {:.3f} ms",
                table.ms.size(0), table.ms.size(1), spec.device, table.baseline_ms);
 
-  SupernetSearch search(spec, table, work / "search-state.pt");
+  SupernetSearch search(spec, table, work / "search-state.safetensors");
   if (!search.restore() && !spec.init_model.empty()) search.initialize_from(spec.init_model);
   search.run(on_progress);
 
@@ -392,9 +384,9 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
 
   auto derived =
       finetune(spec, derive_child(supernet, genotype), work / "derived",
-               work / "finetune-derived.pt", "derived", searched, provenance, on_progress);
+               work / "finetune-derived.safetensors", "derived", searched, provenance, on_progress);
   auto baseline = finetune(spec, derive_child(supernet, all_naf), output / "baseline",
-                           work / "finetune-baseline.pt", "baseline",
+                           work / "finetune-baseline.safetensors", "baseline",
                            searched + spec.finetune_steps, provenance, on_progress);
 
   if (on_progress) on_progress({"EVALUATE", 0, 2, 0.0, 0.0, 0.0, total, total});

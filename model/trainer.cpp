@@ -5,7 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "common/atomic_file.h"
+#include "model/training_checkpoint.h"
 
 namespace ern {
 namespace {
@@ -120,34 +120,20 @@ void Trainer::run(const std::function<void(const TrainProgress&)>& on_step, int6
 }
 
 void Trainer::save_checkpoint(const std::filesystem::path& path) {
-  torch::serialize::OutputArchive archive;
-  torch::serialize::OutputArchive model_archive, optimizer_archive;
-  network_->save(model_archive);
-  optimizer_.save(optimizer_archive);
-  archive.write("model", model_archive);
-  archive.write("optimizer", optimizer_archive);
-  archive.write("step", c10::IValue(step_));
-  archive.write("options", c10::IValue(options_.to_json().dump()));
-  archive.write("data_state", c10::IValue(data_.save_state()));
-  archive.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
-  std::ostringstream bytes;
-  archive.save_to(bytes);
-  write_file_atomically(path, bytes.str());
+  CheckpointWriter checkpoint;
+  checkpoint.add_module("model", *network_);
+  checkpoint.add_optimizer("optimizer", optimizer_);
+  checkpoint.add_integer("step", step_);
+  checkpoint.add_text("options", options_.to_json().dump());
+  checkpoint.add_text("data_state", data_.save_state());
+  checkpoint.add_random_state();
+  checkpoint.write(path);
 }
 
 void Trainer::load_checkpoint(const std::filesystem::path& path) {
-  if (!std::filesystem::is_regular_file(path)) {
-    throw std::runtime_error(path.string() + ": no such checkpoint");
-  }
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path.string(), device_);
-  } catch (const c10::Error&) {
-    throw std::runtime_error(path.string() + ": not a training checkpoint");
-  }
-  c10::IValue options_value, step_value, data_value;
-  archive.read("options", options_value);
-  const auto saved = nlohmann::json::parse(options_value.toStringRef());
+  const CheckpointReader checkpoint(path);
+  const auto saved = nlohmann::json::parse(checkpoint.text("options"), nullptr, false);
+  if (!saved.is_object()) throw std::runtime_error(path.string() + ": 'options' is not an object");
   const auto current = options_.to_json();
   for (const auto& [key, value] : current.items()) {
     if (saved.value(key, nlohmann::json()) != value) {
@@ -156,19 +142,16 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
                                value.dump());
     }
   }
-  torch::serialize::InputArchive model_archive, optimizer_archive;
-  archive.read("model", model_archive);
-  archive.read("optimizer", optimizer_archive);
-  network_->load(model_archive);
-  optimizer_.load(optimizer_archive);
-  archive.read("step", step_value);
-  step_ = step_value.toInt();
-  archive.read("data_state", data_value);
-  data_.load_state(data_value.toStringRef());
-  torch::Tensor rng_state;
-  archive.read("torch_rng", rng_state);
-  at::Generator default_generator = at::detail::getDefaultCPUGenerator();
-  default_generator.set_state(rng_state.to(torch::kCPU));
+  const int64_t step = checkpoint.integer("step");
+  if (step < 0 || step > options_.iterations) {
+    throw std::runtime_error(path.string() + ": 'step' is not in 0.." +
+                             std::to_string(options_.iterations));
+  }
+  checkpoint.load_module("model", *network_);
+  checkpoint.load_optimizer("optimizer", optimizer_);
+  data_.load_state(checkpoint.text("data_state"));
+  checkpoint.restore_random_state();
+  step_ = step;
 }
 
 }  // namespace ern

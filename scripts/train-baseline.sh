@@ -13,8 +13,8 @@ out=out/train/nafnet-base
 persisted=training/nafnet-base
 if [ "${1:-}" = "--persist" ]; then
   mkdir -p "$persisted"
-  cp "$out/train-state.pt" "$persisted/train-state.pt.tmp"
-  mv "$persisted/train-state.pt.tmp" "$persisted/train-state.pt"
+  cp "$out/train-state.safetensors" "$persisted/train-state.safetensors.tmp"
+  mv "$persisted/train-state.safetensors.tmp" "$persisted/train-state.safetensors"
   cp "$out/val-curve.tsv" "$persisted/val-curve.tsv"
   echo "train-baseline: state of step $(tail -n 1 "$out/val-curve.tsv" | cut -f 1) (or later) in $persisted"
   exit 0
@@ -23,8 +23,8 @@ mkdir -p "$out"
 if [ ! -f "$out/init/model.json" ]; then
   build/bin/ernctl model init --width 16 --enc 2,2,2,2 --middle 2 --dec 2,2,2,2 -o "$out/init"
 fi
-if [ ! -f "$out/train-state.pt" ] && [ -f "$persisted/train-state.pt" ]; then
-  cp "$persisted/train-state.pt" "$persisted/val-curve.tsv" "$out/"
+if [ ! -f "$out/train-state.safetensors" ] && [ -f "$persisted/train-state.safetensors" ]; then
+  cp "$persisted/train-state.safetensors" "$persisted/val-curve.tsv" "$out/"
 fi
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} exec build/bin/ernctl train --config configs/train/nafnet-base.yaml \
   --model "$out/init" --data data/images --checkpoint-every 1000 --val-every 1000 --val-sigma 25 \

@@ -89,7 +89,7 @@ TEST(Cli, TrainDenoiseAndEvaluateATinyModel) {
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("step 6/6"), std::string::npos) << result.output;
   EXPECT_TRUE(fs::exists(fs::path(trained) / "model.json"));
-  EXPECT_TRUE(fs::exists(fs::path(trained) / "train-state.pt"));
+  EXPECT_TRUE(fs::exists(fs::path(trained) / "train-state.safetensors"));
 
   result = ernctl({"train", "--model", model, "--data", test::test_data_dir().string(), "--iters",
                    "6", "--patch", "32", "--batch", "2", "--resume", "-o", trained});

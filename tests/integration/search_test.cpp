@@ -186,7 +186,7 @@ TEST_F(SearchTest, InterruptedSearchResumesFromItsCheckpoint) {
     FAIL() << "not interrupted";
   } catch (const Interrupted&) {
   }
-  ASSERT_TRUE(fs::exists(out / "job" / "work" / "search-state.pt"));
+  ASSERT_TRUE(fs::exists(out / "job" / "work" / "search-state.safetensors"));
   int64_t first_search_step = -1;
   const auto report = run(spec, out / "job", [&](const SearchProgress& p) {
     if (p.stage == "SEARCH" && first_search_step < 0) first_search_step = p.step;

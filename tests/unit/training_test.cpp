@@ -115,14 +115,14 @@ TEST(Training, ResumedRunEqualsUninterruptedRun) {
   {
     SyntheticNoiseData data(train_images(), options.sigmas, options.seed, options.patch);
     Trainer trainer(resumed, data, options, torch::kCPU);
-    trainer.run(nullptr, 5, 0, dir / "state.pt");
+    trainer.run(nullptr, 5, 0, dir / "state.safetensors");
     EXPECT_EQ(trainer.step(), 5);
   }
   {
     // A new process would start here: fresh data pipeline and optimizer, state from the file.
     SyntheticNoiseData data(train_images(), options.sigmas, options.seed, options.patch);
     Trainer trainer(resumed, data, options, torch::kCPU);
-    trainer.load_checkpoint(dir / "state.pt");
+    trainer.load_checkpoint(dir / "state.safetensors");
     EXPECT_EQ(trainer.step(), 5);
     trainer.run(nullptr);
   }
@@ -138,12 +138,12 @@ TEST(Training, CheckpointFromOtherOptionsIsRefused) {
   Nafnet network(kTiny);
   SyntheticNoiseData data(train_images(), {25}, 1, 32);
   Trainer trainer(network, data, tiny_options(3), torch::kCPU);
-  trainer.run(nullptr, 1, 0, dir / "state.pt");
+  trainer.run(nullptr, 1, 0, dir / "state.safetensors");
   auto other = tiny_options(3);
   other.patch = 40;
   Trainer mismatched(network, data, other, torch::kCPU);
   try {
-    mismatched.load_checkpoint(dir / "state.pt");
+    mismatched.load_checkpoint(dir / "state.safetensors");
     FAIL() << "checkpoint with another patch size accepted";
   } catch (const std::runtime_error& error) {
     EXPECT_NE(std::string(error.what()).find("patch"), std::string::npos) << error.what();
