@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
@@ -52,6 +53,12 @@ std::string sha256_file_hex(const std::filesystem::path& path) {
     digest.update(buffer.data(), static_cast<size_t>(in.gcount()));
   }
   return digest.hex();
+}
+
+bool is_sha256_hex(std::string_view text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 }  // namespace ern

@@ -40,7 +40,7 @@ CoordinatorConfig load_coordinator_config(const std::filesystem::path& yaml_file
     read_yaml_field(root, "", "heartbeat_interval_ms", config.timing.heartbeat_interval_ms);
     read_yaml_field(root, "", "lease_duration_ms", config.timing.lease_duration_ms);
     read_yaml_field(root, "", "devicefarm", config.devicefarm);
-    config.serving = read_serving_options(root["serving"]);
+    config.serving = serving::read_serving_options(root["serving"]);
     config.shipped = read_shipped_models(root["shipped_models"]);
     config.promotion = read_promotion_config(root["promotion"]);
     config.quotas = read_quota_config(root["quotas"]);
@@ -72,7 +72,8 @@ Coordinator::Coordinator(CoordinatorConfig config)
                              tokens_.embedded_worker_token())),
       models_(store_, artifacts_, gate_, authority_, config_.quotas),
       workers_(store_, artifacts_, config_.timing, gate_, authority_, config_.quotas),
-      denoise_(store_, artifacts_, config_.serving, config_.quotas.app_tokens, tokens_) {}
+      catalog_(store_, artifacts_),
+      denoise_(catalog_, config_.serving, config_.quotas.app_tokens, tokens_) {}
 
 Coordinator::~Coordinator() {
   stopping_ = true;

@@ -19,14 +19,15 @@
 #include "server/artifact_store.h"
 #include "server/audit_log.h"
 #include "server/call_authority.h"
-#include "server/denoise_service.h"
 #include "server/job_store.h"
 #include "server/model_service.h"
 #include "server/quality_gate.h"
+#include "server/registry_catalog.h"
 #include "server/search_service.h"
 #include "server/shipped_models.h"
 #include "server/token_store.h"
 #include "server/worker_service.h"
+#include "serving/denoise_service.h"
 
 namespace ern::server {
 
@@ -38,9 +39,9 @@ struct CoordinatorConfig {
   std::filesystem::path data_dir = "data/coordinator";
   LeaseTiming timing;
   std::string devicefarm;  // HOST:PORT used to check a submitted spec's device; empty: not checked
-  tls::ClientTls devicefarm_tls;  // how the coordinator and its embedded workers dial that farm
-  ServingOptions serving;         // Denoise limits and batching
-  ShippedModels shipped;          // registered on an empty registry
+  tls::ClientTls devicefarm_tls;    // how the coordinator and its embedded workers dial that farm
+  serving::ServingOptions serving;  // Denoise limits and batching
+  ShippedModels shipped;            // registered on an empty registry
   PromotionConfig promotion;
   QuotaConfig quotas;
 };
@@ -80,7 +81,8 @@ class Coordinator {
   SearchServiceImpl search_;
   ModelServiceImpl models_;
   WorkerServiceImpl workers_;
-  DenoiseServiceImpl denoise_;
+  RegistryCatalog catalog_;
+  serving::DenoiseServiceImpl denoise_;
   RunningServer running_;
   std::atomic<bool> stopping_{false};
   std::thread sweeper_;

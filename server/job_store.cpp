@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "common/quota_refusal.h"
 #include "common/rpc_error.h"
 #include "server/job_rows.h"
 #include "server/quotas.h"

@@ -162,6 +162,11 @@ class JobStore {
   // `gate` (when set) may refuse by throwing.
   v1::Model set_default_model(const std::string& id_or_name, const DefaultModelGate& gate = {});
   std::optional<v1::Model> default_model();
+  // Changes whenever a model is added or the default changes (a cheap query, for watchers).
+  std::string registry_fingerprint();
+  // What a serving replica needs of the newest `limit` models and of the default: id, name,
+  // source, team, sha256, params, is_default and creation time.
+  std::vector<v1::Model> serving_models(int limit);
   // Models with no score on `image_set_sha256` (never scored, or scored on another image set),
   // oldest first.
   std::vector<v1::Model> models_to_score(const std::string& image_set_sha256);

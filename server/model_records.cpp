@@ -177,6 +177,41 @@ std::optional<v1::Model> JobStore::default_model() {
   return load_model(query.text(0));
 }
 
+std::string JobStore::registry_fingerprint() {
+  std::lock_guard lock(mutex_);
+  Statement models(db_, "SELECT count(*), coalesce(max(seq), 0) FROM models");
+  models.step();
+  Statement default_id(db_, "SELECT value FROM settings WHERE key='default_model'");
+  return std::to_string(models.integer(0)) + "/" + std::to_string(models.integer(1)) + "/" +
+         (default_id.step() ? default_id.text(0) : std::string());
+}
+
+std::vector<v1::Model> JobStore::serving_models(int limit) {
+  std::lock_guard lock(mutex_);
+  Statement query(db_, "SELECT id FROM models ORDER BY seq DESC LIMIT ?1");
+  query.bind(1, int64_t{limit});
+  std::vector<std::string> ids;
+  while (query.step()) ids.push_back(query.text(0));
+  Statement default_id(db_, "SELECT value FROM settings WHERE key='default_model'");
+  if (default_id.step() && std::find(ids.begin(), ids.end(), default_id.text(0)) == ids.end()) {
+    ids.push_back(default_id.text(0));
+  }
+  std::vector<v1::Model> models;
+  for (const auto& id : ids) {
+    const auto full = load_model(id);
+    v1::Model& model = models.emplace_back();
+    model.set_id(full.id());
+    model.set_name(full.name());
+    model.set_source(full.source());
+    model.set_team(full.team());
+    model.set_sha256(full.sha256());
+    model.set_params(full.params());
+    model.set_is_default(full.is_default());
+    model.set_created_unix_ms(full.created_unix_ms());
+  }
+  return models;
+}
+
 std::vector<v1::Model> JobStore::models_to_score(const std::string& image_set_sha256) {
   std::lock_guard lock(mutex_);
   std::vector<v1::Model> unscored;

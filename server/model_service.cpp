@@ -5,11 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/auth/team_scope.h"
 #include "common/rpc_error.h"
 #include "model/architecture.h"
 #include "server/artifact_room.h"
 #include "server/identifier.h"
-#include "server/team_scope.h"
 #include "server/upload_stream.h"
 
 namespace ern::server {
@@ -100,9 +100,9 @@ grpc::Status ModelServiceImpl::ListModels(grpc::ServerContext* context,
         if (page_size < 1 || page_size > 1000) {
           throw std::invalid_argument("page_size: must be in 1..1000");
         }
-        auto listed =
-            store_.list_models([&](const v1::Model& model) { return is_visible(caller, model); },
-                               page_size, request->page_token());
+        auto listed = store_.list_models(
+            [&](const v1::Model& model) { return auth::is_visible(caller, model); }, page_size,
+            request->page_token());
         for (auto& model : listed.models) *response->add_models() = std::move(model);
         response->set_next_page_token(listed.next_page_token);
       });
@@ -116,7 +116,7 @@ grpc::Status ModelServiceImpl::GetModel(grpc::ServerContext* context,
                              throw std::invalid_argument("id: must name a model");
                            }
                            *response = store_.model(request->id());
-                           require_visible(caller, *response, request->id());
+                           auth::require_visible(caller, *response, request->id());
                          });
 }
 
@@ -151,7 +151,7 @@ grpc::Status ModelServiceImpl::ImportModel(grpc::ServerContext* context,
           require_identifier("header.name", header.name());
           require_not_reserved(header.name());
           target = header.name();
-          team = acting_team(caller, header.team(), "header.team");
+          team = auth::acting_team(caller, header.team(), "header.team");
           require_identifier("header.team", team);
           return artifact_room(store_, artifacts_, quotas_, team);
         });

@@ -1,6 +1,7 @@
 #pragma once
 // ern.v1.ModelService: the registry of searched and imported models.
 
+#include <atomic>
 #include <mutex>
 
 #include "ern/v1/models.grpc.pb.h"
@@ -29,6 +30,11 @@ class ModelServiceImpl final : public v1::ModelService::Service {
                                v1::Model* response) override;
   grpc::Status ImportModel(grpc::ServerContext*, grpc::ServerReader<v1::ImportModelRequest>* reader,
                            v1::Model* response) override;
+  // model_feed.cpp: for serving replicas.
+  grpc::Status DownloadModel(grpc::ServerContext* context, const v1::DownloadModelRequest* request,
+                             grpc::ServerWriter<v1::ModelArchiveChunk>* writer) override;
+  grpc::Status WatchModels(grpc::ServerContext* context, const v1::WatchModelsRequest*,
+                           grpc::ServerWriter<v1::RegistrySnapshot>* writer) override;
 
  private:
   JobStore& store_;
@@ -37,6 +43,7 @@ class ModelServiceImpl final : public v1::ModelService::Service {
   CallAuthority& authority_;
   const QuotaConfig& quotas_;
   std::mutex imports_mutex_;
+  std::atomic<int> registry_watches_{0};
 };
 
 }  // namespace ern::server

@@ -4,20 +4,12 @@
 #include <cmath>
 #include <sstream>
 
-#include "common/metrics.h"
 #include "common/rpc_error.h"
 #include "common/yaml_config.h"
 #include "server/identifier.h"
 
 namespace ern::server {
 namespace {
-
-metrics::Counter& rejections(const std::string& quota) {
-  static auto& family =
-      metrics::registry().counter("ern_coordinator_quota_rejections_total",
-                                  "Calls refused because a quota was spent.", {"quota"});
-  return family.with({quota});
-}
 
 TeamQuota read_team_quota(const YAML::Node& node, const std::string& prefix, TeamQuota quota) {
   reject_unknown_fields(node, prefix, {"max_active_jobs", "max_artifact_bytes"});
@@ -30,12 +22,6 @@ TeamQuota read_team_quota(const YAML::Node& node, const std::string& prefix, Tea
     throw std::invalid_argument(prefix + "max_artifact_bytes: must be >= 0 (0: unlimited)");
   }
   return quota;
-}
-
-std::string rate_text(double value) {
-  std::ostringstream text;
-  text << value;
-  return text.str();
 }
 
 }  // namespace
@@ -62,64 +48,8 @@ QuotaConfig read_quota_config(const YAML::Node& node) {
           read_team_quota(entry.second, "quotas.teams." + team + ".", config.team_default);
     }
   }
-  if (const auto apps = node["app_tokens"]) {
-    const std::string prefix = "quotas.app_tokens.";
-    reject_unknown_fields(apps, prefix, {"requests_per_second", "megapixels_per_second"});
-    read_yaml_field(apps, prefix, "requests_per_second", config.app_tokens.requests_per_second);
-    read_yaml_field(apps, prefix, "megapixels_per_second", config.app_tokens.megapixels_per_second);
-    for (const auto& [field, value] :
-         {std::pair{"requests_per_second", config.app_tokens.requests_per_second},
-          std::pair{"megapixels_per_second", config.app_tokens.megapixels_per_second}}) {
-      if (!std::isfinite(value) || value < 0 || value > 1e9) {
-        throw std::invalid_argument(prefix + field + ": must be in 0..1e9 (0: unlimited)");
-      }
-    }
-  }
+  config.app_tokens = serving::read_app_token_quota(node["app_tokens"], "quotas.app_tokens.");
   return config;
-}
-
-void refuse_over_quota(const std::string& quota, const std::string& message) {
-  rejections(quota).inc();
-  throw RpcError(grpc::StatusCode::RESOURCE_EXHAUSTED, "quota " + quota + ": " + message);
-}
-
-bool AppRateLimiter::take(Bucket& bucket, double rate, double amount, Clock::time_point now) {
-  if (!bucket.started) {
-    bucket = {rate, now, true};
-  } else {
-    const double elapsed = std::chrono::duration<double>(now - bucket.refilled).count();
-    bucket.tokens = std::min(rate, bucket.tokens + elapsed * rate);
-    bucket.refilled = now;
-  }
-  // A single call larger than a second's worth passes when the bucket is full, leaving it in
-  // debt, so that no image is too large for a small rate.
-  if (bucket.tokens < std::min(amount, rate)) return false;
-  bucket.tokens -= amount;
-  return true;
-}
-
-bool AppRateLimiter::spend(std::map<std::string, Bucket>& buckets, const std::string& token_id,
-                           double rate, double amount) {
-  std::lock_guard lock(mutex_);
-  return take(buckets[token_id], rate, amount, Clock::now());
-}
-
-void AppRateLimiter::admit_request(const std::string& token_id) {
-  const double rate = quota_.requests_per_second;
-  if (rate > 0 && !spend(requests_, token_id, rate, 1.0)) {
-    refuse_over_quota("requests_per_second",
-                      "this token may make " + rate_text(rate) +
-                          " Denoise calls per second (quotas.app_tokens.requests_per_second)");
-  }
-}
-
-void AppRateLimiter::admit_pixels(const std::string& token_id, int64_t pixels) {
-  const double rate = quota_.megapixels_per_second;
-  if (rate > 0 && !spend(megapixels_, token_id, rate, static_cast<double>(pixels) / 1e6)) {
-    refuse_over_quota("megapixels_per_second",
-                      "this token may send " + rate_text(rate) +
-                          " megapixels per second (quotas.app_tokens.megapixels_per_second)");
-  }
 }
 
 }  // namespace ern::server

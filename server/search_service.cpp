@@ -1,10 +1,10 @@
 #include "server/search_service.h"
 
+#include "common/auth/team_scope.h"
 #include "common/rpc_error.h"
 #include "model/search_pipeline.h"
 #include "model/search_spec.h"
 #include "server/identifier.h"
-#include "server/team_scope.h"
 
 namespace ern::server {
 namespace {
@@ -55,7 +55,7 @@ grpc::Status SearchServiceImpl::SubmitSearchJob(grpc::ServerContext* context,
         } catch (const std::invalid_argument& error) {
           throw std::invalid_argument(std::string("spec_yaml: ") + error.what());
         }
-        const std::string team = acting_team(caller, request->team(), "team");
+        const std::string team = auth::acting_team(caller, request->team(), "team");
         require_identifier("team", team);
         if (request->priority() < 0 || request->priority() > 100) {
           throw std::invalid_argument("priority: must be in 0..100");
@@ -93,7 +93,7 @@ grpc::Status SearchServiceImpl::GetJob(grpc::ServerContext* context,
   return authority_.read("GetJob", context, Action::kReadJobs, [&](const auth::Identity& caller) {
     require_id(request->id());
     *response = store_.job(request->id());
-    require_visible(caller, *response);
+    auth::require_visible(caller, *response);
   });
 }
 
@@ -108,8 +108,8 @@ grpc::Status SearchServiceImpl::ListJobs(grpc::ServerContext* context,
     if (!v1::JobState_IsValid(request->state())) {
       throw std::invalid_argument("state: unknown job state " + std::to_string(request->state()));
     }
-    auto listed = store_.list(request->state(), listing_team(caller, request->team()), page_size,
-                              request->page_token());
+    auto listed = store_.list(request->state(), auth::listing_team(caller, request->team()),
+                              page_size, request->page_token());
     for (auto& job : listed.jobs) *response->add_jobs() = std::move(job);
     response->set_next_page_token(listed.next_page_token);
   });
@@ -121,7 +121,7 @@ grpc::Status SearchServiceImpl::CancelJob(grpc::ServerContext* context,
                           [&](const auth::Identity& caller, std::string& target) {
                             require_id(request->id());
                             target = request->id().substr(0, 64);
-                            require_visible(caller, store_.job(request->id()));
+                            auth::require_visible(caller, store_.job(request->id()));
                             *response = store_.cancel(request->id());
                             spdlog::info("job {} cancelled", request->id());
                           });
@@ -145,7 +145,7 @@ grpc::Status SearchServiceImpl::WatchJob(grpc::ServerContext* context,
     v1::JobEvent event;
     event.set_kind(v1::JobEvent::SNAPSHOT);
     *event.mutable_job() = store_.job(request->id());
-    require_visible(caller, event.job());
+    auth::require_visible(caller, event.job());
     if (!writer->Write(event)) return;
     v1::Job last = event.job();
     while (!is_terminal(last.state()) && !context->IsCancelled()) {

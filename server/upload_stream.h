@@ -8,6 +8,7 @@
 #include <memory>
 #include <utility>
 
+#include "common/quota_refusal.h"
 #include "common/rpc_error.h"
 #include "server/artifact_room.h"
 #include "server/artifact_store.h"

@@ -2,11 +2,12 @@
 
 #include <cmath>
 #include <fstream>
-#include <regex>
 #include <set>
 
 #include "common/rpc_error.h"
+#include "common/sha256.h"
 #include "model/search_spec.h"
+#include "server/file_chunks.h"
 #include "server/identifier.h"
 #include "server/model_service.h"
 #include "server/search_metrics.h"
@@ -14,8 +15,6 @@
 
 namespace ern::server {
 namespace {
-
-constexpr size_t kChunkBytes = 1 << 20;
 
 void require_worker_id(const std::string& id) {
   if (id.empty()) throw std::invalid_argument("worker_id: must be the id RegisterWorker returned");
@@ -38,8 +37,7 @@ void require_finite(const char* field, double value) {
 
 // Artifacts are named by their content hash; nothing else may reach a path.
 void require_sha256(const char* field, const std::string& value) {
-  static const std::regex kSha256("[0-9a-f]{64}");
-  if (!std::regex_match(value, kSha256)) {
+  if (!is_sha256_hex(value)) {
     throw std::invalid_argument(std::string(field) + ": must be a SHA-256 (64 hex digits)");
   }
 }
@@ -193,12 +191,10 @@ grpc::Status WorkerServiceImpl::DownloadCheckpoint(grpc::ServerContext* context,
           throw std::runtime_error("checkpoint " + sha + " of job " + job_id + " is missing");
         v1::DownloadChunk chunk;
         chunk.set_step(store_.job(job_id).checkpoint_step());
-        std::string buffer(kChunkBytes, '\0');
-        while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) ||
-               in.gcount() > 0) {
-          chunk.set_data(buffer.data(), static_cast<size_t>(in.gcount()));
-          if (!writer->Write(chunk)) return;
-        }
+        send_in_chunks(in, [&](std::string_view bytes) {
+          chunk.set_data(bytes.data(), bytes.size());
+          return writer->Write(chunk);
+        });
       });
 }
 

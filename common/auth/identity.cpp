@@ -6,13 +6,14 @@
 namespace ern::auth {
 namespace {
 
-constexpr std::array<std::pair<Role, const char*>, 6> kRoles{{
+constexpr std::array<std::pair<Role, const char*>, 7> kRoles{{
     {Role::kAdmin, "admin"},
     {Role::kOperator, "operator"},
     {Role::kMember, "member"},
     {Role::kViewer, "viewer"},
     {Role::kApp, "app"},
     {Role::kWorker, "worker"},
+    {Role::kServe, "serve"},
 }};
 
 }  // namespace
@@ -56,6 +57,9 @@ bool role_allows(Role role, Action action) {
     case Role::kWorker:
       return action == Action::kWorkerService || action == Action::kMeasureLatency ||
              action == Action::kVerifyTokens;
+    case Role::kServe:
+      // A serving replica mirrors the registry and checks its callers' tokens, nothing else.
+      return action == Action::kMirrorModels || action == Action::kVerifyTokens;
   }
   return false;
 }
@@ -90,6 +94,8 @@ std::string action_name(Action action) {
       return "read the audit log";
     case Action::kVerifyTokens:
       return "verify tokens";
+    case Action::kMirrorModels:
+      return "mirror the model registry";
   }
   return "unknown action";
 }

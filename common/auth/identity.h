@@ -8,7 +8,7 @@
 
 namespace ern::auth {
 
-enum class Role { kAdmin, kOperator, kMember, kViewer, kApp, kWorker };
+enum class Role { kAdmin, kOperator, kMember, kViewer, kApp, kWorker, kServe };
 
 // Every protected call names exactly one action.
 enum class Action {
@@ -23,7 +23,8 @@ enum class Action {
   kMeasureLatency,  // the device farm's LatencyService
   kManageTokens,
   kReadAudit,
-  kVerifyTokens,  // AccessService.VerifyToken (a device farm checking its callers)
+  kVerifyTokens,  // AccessService.VerifyToken (a device farm or a replica checking its callers)
+  kMirrorModels,  // ModelService.DownloadModel and WatchModels (serving replicas)
 };
 
 struct Identity {
@@ -37,7 +38,7 @@ struct Identity {
 std::string role_name(Role role);
 // nullopt for an unknown name.
 std::optional<Role> parse_role(const std::string& name);
-// "admin, operator, member, viewer, app, worker".
+// "admin, operator, member, viewer, app, worker, serve".
 std::string role_names();
 
 bool role_allows(Role role, Action action);

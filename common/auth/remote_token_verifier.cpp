@@ -21,11 +21,13 @@ struct RemoteTokenVerifier::Stub {
 
 RemoteTokenVerifier::RemoteTokenVerifier(const std::string& coordinator, const tls::ClientTls& tls,
                                          const std::string& own_token,
-                                         std::chrono::seconds cache_for)
+                                         std::chrono::seconds cache_for,
+                                         std::chrono::seconds stale_for)
     : stub_(std::make_unique<Stub>(Stub{v1::AccessService::NewStub(channel_with_token(
           coordinator, tls::channel_credentials(tls), grpc::ChannelArguments(), own_token))})),
       coordinator_(coordinator),
-      cache_for_(cache_for) {}
+      cache_for_(cache_for),
+      stale_for_(stale_for) {}
 
 RemoteTokenVerifier::~RemoteTokenVerifier() = default;
 
@@ -55,12 +57,22 @@ std::optional<Identity> RemoteTokenVerifier::ask(const std::string& token) const
 std::optional<Identity> RemoteTokenVerifier::verify(const std::string& token) {
   const auto key = sha256_hex(token);
   const auto now = std::chrono::steady_clock::now();
+  std::optional<Identity> last_known;  // a holder the coordinator named before, lately enough
   {
     std::lock_guard lock(mutex_);
     const auto found = answers_.find(key);
     if (found != answers_.end() && found->second.expires > now) return found->second.identity;
+    if (found != answers_.end() && found->second.expires + stale_for_ > now) {
+      last_known = found->second.identity;
+    }
   }
-  auto identity = ask(token);  // outside the lock: one slow answer must not stall the others
+  std::optional<Identity> identity;
+  try {
+    identity = ask(token);  // outside the lock: one slow answer must not stall the others
+  } catch (const RpcError&) {
+    if (!last_known) throw;
+    return last_known;
+  }
   std::lock_guard lock(mutex_);
   if (answers_.size() >= kMaxCachedAnswers) answers_.clear();
   answers_[key] = {identity, now + cache_for_};

@@ -2,8 +2,11 @@
 // A TokenVerifier for ERN servers other than the coordinator (a device farm): asks the
 // coordinator's AccessService.VerifyToken, with this server's own token, who holds a caller's
 // token. Answers are cached for a short time, so a revoked token stops working within that time
-// and a busy server does not ask on every call; a coordinator that cannot be reached makes calls
-// fail with UNAVAILABLE rather than let anyone in.
+// and a busy server does not ask on every call. A coordinator that cannot be reached makes calls
+// fail with UNAVAILABLE rather than let anyone in, except that a server may keep accepting the
+// holders it already knows for `stale_for` past their answer's expiry (serving replicas go on
+// serving their applications while the coordinator is away; a revocation then takes effect when it
+// is back).
 
 #include <chrono>
 #include <memory>
@@ -23,10 +26,11 @@ namespace ern::auth {
 
 class RemoteTokenVerifier final : public TokenVerifier {
  public:
-  // `own_token`: a token of role worker (or admin) for VerifyToken itself.
+  // `own_token`: a token of role worker, serve (or admin) for VerifyToken itself.
   RemoteTokenVerifier(const std::string& coordinator, const tls::ClientTls& tls,
                       const std::string& own_token,
-                      std::chrono::seconds cache_for = std::chrono::seconds(30));
+                      std::chrono::seconds cache_for = std::chrono::seconds(30),
+                      std::chrono::seconds stale_for = std::chrono::seconds(0));
   ~RemoteTokenVerifier() override;
   // Throws RpcError UNAVAILABLE when the coordinator cannot answer.
   std::optional<Identity> verify(const std::string& token) override;
@@ -42,6 +46,7 @@ class RemoteTokenVerifier final : public TokenVerifier {
   std::unique_ptr<Stub> stub_;
   std::string coordinator_;
   std::chrono::seconds cache_for_;
+  std::chrono::seconds stale_for_;
   std::mutex mutex_;
   std::unordered_map<std::string, Answer> answers_;  // by SHA-256 of the token
 };

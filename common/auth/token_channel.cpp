@@ -49,8 +49,12 @@ bearer_interceptors(const std::string& token) {
 std::shared_ptr<grpc::Channel> channel_with_token(
     const std::string& target, const std::shared_ptr<grpc::ChannelCredentials>& credentials,
     const grpc::ChannelArguments& arguments, const std::string& token) {
-  if (token.empty()) return grpc::CreateCustomChannel(target, credentials, arguments);
-  return grpc::experimental::CreateCustomChannelWithInterceptors(target, credentials, arguments,
+  grpc::ChannelArguments balanced = arguments;
+  // A name that resolves to several addresses (a headless Service of serving replicas): spread
+  // calls over all of them rather than pin every call to the first.
+  if (target.rfind("dns:", 0) == 0) balanced.SetLoadBalancingPolicyName("round_robin");
+  if (token.empty()) return grpc::CreateCustomChannel(target, credentials, balanced);
+  return grpc::experimental::CreateCustomChannelWithInterceptors(target, credentials, balanced,
                                                                  bearer_interceptors(token));
 }
 

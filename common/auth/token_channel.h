@@ -9,7 +9,8 @@
 
 namespace ern::auth {
 
-// An empty token makes a plain channel.
+// An empty token makes a plain channel. A `dns:///NAME:PORT` target balances calls round_robin over
+// every address the name resolves to.
 std::shared_ptr<grpc::Channel> channel_with_token(
     const std::string& target, const std::shared_ptr<grpc::ChannelCredentials>& credentials,
     const grpc::ChannelArguments& arguments, const std::string& token);

@@ -40,13 +40,15 @@ const std::map<std::string, std::set<std::string>> kAllowedRoles = {
     {"ModelService/GetModel", {"admin", "operator", "member", "viewer"}},
     {"ModelService/SetDefaultModel", {"admin", "operator"}},
     {"ModelService/ImportModel", {"admin", "operator", "member"}},
+    {"ModelService/DownloadModel", {"admin", "operator", "serve"}},
+    {"ModelService/WatchModels", {"admin", "operator", "serve"}},
     {"DenoiseService/Denoise", {"admin", "operator", "member", "app"}},
     {"DenoiseService/DenoiseStream", {"admin", "operator", "member", "app"}},
     {"AccessService/CreateToken", {"admin"}},
     {"AccessService/ListTokens", {"admin"}},
     {"AccessService/RevokeToken", {"admin"}},
     {"AccessService/ListAuditEvents", {"admin", "operator"}},
-    {"AccessService/VerifyToken", {"admin", "worker"}},
+    {"AccessService/VerifyToken", {"admin", "worker", "serve"}},
     {"WorkerService/RegisterWorker", {"admin", "worker"}},
     {"WorkerService/Heartbeat", {"admin", "worker"}},
     {"WorkerService/AcquireTask", {"admin", "worker"}},
@@ -66,8 +68,9 @@ class AccessTest : public ::testing::Test {
     start_coordinator();
     setenv("ERN_CA", pki_.ca.string().c_str(), 1);  // for ernctl
     admin_ = test::admin_token(dir_ / "coordinator");
-    for (const std::string role : {"operator", "member", "viewer", "app", "worker"}) {
-      tokens_[role] = create_token(role == "operator" || role == "worker" ? "" : "vision", role);
+    for (const std::string role : {"operator", "member", "viewer", "app", "worker", "serve"}) {
+      const bool all_teams = role == "operator" || role == "worker" || role == "serve";
+      tokens_[role] = create_token(all_teams ? "" : "vision", role);
     }
     tokens_["admin"] = admin_;
   }
@@ -108,10 +111,12 @@ class AccessTest : public ::testing::Test {
 
   // Any method ("/package.Service/Method"), whatever its streaming kind, with one empty request
   // message.
-  grpc::Status call_generic(const std::string& path, const std::string& token) {
+  // Streams that go on until cancelled (WatchModels) end at `deadline`: DEADLINE_EXCEEDED, allowed.
+  grpc::Status call_generic(const std::string& path, const std::string& token,
+                            std::chrono::seconds deadline = 20s) {
     grpc::GenericStub stub(channel(token));
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + 20s);
+    context.set_deadline(std::chrono::system_clock::now() + deadline);
     grpc::CompletionQueue queue;
     auto call = stub.PrepareCall(&context, path, &queue);
     void* tag = nullptr;
@@ -171,7 +176,7 @@ TEST_F(AccessTest, FirstStartWritesAnAdminTokenReadableOnlyByItsOwnerAndNeverLog
   v1::ListTokensResponse listed;
   grpc::ClientContext context;
   ASSERT_TRUE(access(admin_)->ListTokens(&context, {}, &listed).ok());
-  EXPECT_EQ(listed.tokens_size(), 6);
+  EXPECT_EQ(listed.tokens_size(), 7);  // the admin's and one per other role
 }
 
 TEST_F(AccessTest, EveryRpcChecksTheTokenAndTheRole) {
@@ -197,7 +202,8 @@ TEST_F(AccessTest, EveryRpcChecksTheTokenAndTheRole) {
       EXPECT_EQ(call_generic(path, "ern_not-a-token").error_code(), StatusCode::UNAUTHENTICATED)
           << method;
       for (const auto& [role, token] : tokens_) {
-        const auto status = call_generic(path, token);
+        const auto status =
+            call_generic(path, token, method == "ModelService/WatchModels" ? 2s : 20s);
         if (expected->second.count(role) > 0) {
           EXPECT_NE(status.error_code(), StatusCode::UNAUTHENTICATED) << method << " as " << role;
           EXPECT_NE(status.error_code(), StatusCode::PERMISSION_DENIED)

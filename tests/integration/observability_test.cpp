@@ -123,10 +123,25 @@ class ObservabilityTest : public ::testing::Test {
                                      "--server", coordinator_->address()});
     ASSERT_EQ(imported.exit_code, 0) << imported.output;
     EXPECT_NE(imported.output.find("imported tiny as"), std::string::npos) << imported.output;
+
+    // A serving replica of that registry, ready once it holds the default model.
+    std::ofstream(dir_ / "serve.token")
+        << test::create_token(coordinator_->address(), token, "", "serve") << "\n";
+    serve_ = std::make_unique<test::ServerProcess>(
+        (test::bin_dir() / "ern-serve").string(),
+        std::vector<std::string>{"--registry", coordinator_->address(), "--token-file",
+                                 (dir_ / "serve.token").string(), "--listen", "127.0.0.1:0",
+                                 "--data", (dir_ / "serve").string()},
+        dir_ / "serve.log");
+    const auto ready_by = std::chrono::steady_clock::now() + 60s;
+    while (test::http_get(serve_->metrics_address(), "/readyz", 2s).status != 200) {
+      ASSERT_LT(std::chrono::steady_clock::now(), ready_by) << serve_->log();
+      std::this_thread::sleep_for(100ms);
+    }
   }
 
   std::vector<test::ServerProcess*> processes() {
-    return {coordinator_.get(), worker_.get(), farm_.get()};
+    return {coordinator_.get(), worker_.get(), farm_.get(), serve_.get()};
   }
 
   // `count` Denoise calls from two threads; every fifth one is a bad image.
@@ -153,7 +168,7 @@ class ObservabilityTest : public ::testing::Test {
   }
 
   test::TempDir dir_;
-  std::unique_ptr<test::ServerProcess> farm_, coordinator_, worker_;
+  std::unique_ptr<test::ServerProcess> farm_, coordinator_, worker_, serve_;
   std::shared_ptr<grpc::Channel> channel_;
 };
 
@@ -196,7 +211,8 @@ TEST_F(ObservabilityTest, PrometheusWithTheDeployConfigScrapesAndAnswersRateAndL
   config["global"]["evaluation_interval"] = "1s";
   const std::map<std::string, test::ServerProcess*> targets{{"ern-coordinator", coordinator_.get()},
                                                             {"ern-worker", worker_.get()},
-                                                            {"ern-devicefarm", farm_.get()}};
+                                                            {"ern-devicefarm", farm_.get()},
+                                                            {"ern-serve", serve_.get()}};
   std::set<std::string> jobs;
   for (auto scrape : config["scrape_configs"]) {
     const auto job = scrape["job_name"].as<std::string>();
@@ -228,7 +244,7 @@ TEST_F(ObservabilityTest, PrometheusWithTheDeployConfigScrapesAndAnswersRateAndL
   while (std::chrono::steady_clock::now() < until) denoise_load(10);
 
   const auto up = query("up");
-  EXPECT_EQ(up.size(), 3u) << up;
+  EXPECT_EQ(up.size(), targets.size()) << up;
   for (const auto& target : up) EXPECT_EQ(target["value"][1], "1") << target;
   const auto rate = query("sum(rate(ern_denoise_requests_total{code=\"OK\"}[5s]))");
   ASSERT_EQ(rate.size(), 1u) << rate;

@@ -1,10 +1,10 @@
-#include "server/denoise_codec.h"
+#include "serving/denoise_codec.h"
 
 #include "common/image_header.h"
 #include "common/image_io.h"
 #include "common/rpc_error.h"
 
-namespace ern::server {
+namespace ern::serving {
 namespace {
 
 [[noreturn]] void invalid(const std::string& message) {
@@ -113,4 +113,4 @@ void encode_response_image(const cv::Mat& image, const std::string& format,
   response.set_output_format(format);
 }
 
-}  // namespace ern::server
+}  // namespace ern::serving

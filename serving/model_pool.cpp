@@ -1,18 +1,18 @@
-#include "server/model_pool.h"
+#include "serving/model_pool.h"
 
 #include <spdlog/spdlog.h>
 
 #include "common/rpc_error.h"
 #include "model/model_dir.h"
 
-namespace ern::server {
+namespace ern::serving {
 
-ModelPool::ModelPool(JobStore& store, ArtifactStore& artifacts, int max_loaded)
-    : store_(store), artifacts_(artifacts), max_loaded_(static_cast<size_t>(max_loaded)) {}
+ModelPool::ModelPool(ModelCatalog& catalog, int max_loaded)
+    : catalog_(catalog), max_loaded_(static_cast<size_t>(max_loaded)) {}
 
 std::shared_ptr<const ServingModel> ModelPool::load(const v1::Model& model) const {
   const auto started = std::chrono::steady_clock::now();
-  auto loaded = load_model_dir(artifacts_.model_directory(model.sha256()));
+  auto loaded = load_model_dir(catalog_.directory(model));
   auto serving = std::make_shared<ServingModel>();
   serving->id = model.id();
   serving->name = model.name();
@@ -33,17 +33,7 @@ std::shared_ptr<const ServingModel> ModelPool::load(const v1::Model& model) cons
 
 std::shared_ptr<const ServingModel> ModelPool::acquire(
     const std::string& requested, const std::function<void(const v1::Model&)>& check_access) {
-  v1::Model model;
-  if (requested.empty()) {
-    const auto fallback = store_.default_model();
-    if (!fallback) {
-      throw RpcError(grpc::StatusCode::FAILED_PRECONDITION,
-                     "model: none named and no default model is set (ernctl models set-default)");
-    }
-    model = *fallback;
-  } else {
-    model = store_.model(requested);
-  }
+  const v1::Model model = catalog_.resolve(requested);
   check_access(model);
 
   Loading loading;
@@ -99,4 +89,4 @@ void ModelPool::evict_beyond_limit(const std::string& keep) {
   }
 }
 
-}  // namespace ern::server
+}  // namespace ern::serving

@@ -1,9 +1,9 @@
-#include "server/dynamic_batcher.h"
+#include "serving/dynamic_batcher.h"
 
 #include "common/rpc_error.h"
-#include "server/serving_metrics.h"
+#include "serving/serving_metrics.h"
 
-namespace ern::server {
+namespace ern::serving {
 namespace {
 
 double milliseconds_between(DynamicBatcher::Clock::time_point from,
@@ -163,4 +163,4 @@ void DynamicBatcher::compute(std::deque<Item>& batch) {
   }
 }
 
-}  // namespace ern::server
+}  // namespace ern::serving

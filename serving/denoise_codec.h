@@ -9,9 +9,9 @@
 #include <opencv2/core.hpp>
 
 #include "ern/v1/denoise.pb.h"
-#include "server/pixel_budget.h"
+#include "serving/pixel_budget.h"
 
-namespace ern::server {
+namespace ern::serving {
 
 struct RequestImage {
   cv::Mat pixels;             // RGB order; 1, 3 or 4 channels; 8 or 16 bits
@@ -31,4 +31,4 @@ std::string choose_output_format(const std::string& requested, const RequestImag
 void encode_response_image(const cv::Mat& image, const std::string& format,
                            v1::DenoiseResponse& response);
 
-}  // namespace ern::server
+}  // namespace ern::serving

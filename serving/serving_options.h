@@ -6,7 +6,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-namespace ern::server {
+namespace ern::serving {
 
 struct ServingOptions {
   int max_message_bytes = 256 << 20;     // a unary Denoise request; larger: DenoiseStream
@@ -31,4 +31,4 @@ struct ServingOptions {
 // Reads the fields present in `node` (a YAML map) over the defaults; errors name `serving.<key>`.
 ServingOptions read_serving_options(const YAML::Node& node);
 
-}  // namespace ern::server
+}  // namespace ern::serving

@@ -10,7 +10,7 @@
 
 #include "common/metrics.h"
 
-namespace ern::server {
+namespace ern::serving {
 
 class ModelServingSeries {
  public:
@@ -41,4 +41,4 @@ struct ServingMetrics {
 
 ServingMetrics& serving_metrics();
 
-}  // namespace ern::server
+}  // namespace ern::serving

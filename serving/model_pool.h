@@ -12,11 +12,10 @@
 #include <string>
 
 #include "model/nafnet.h"
-#include "server/artifact_store.h"
-#include "server/job_store.h"
-#include "server/serving_metrics.h"
+#include "serving/model_catalog.h"
+#include "serving/serving_metrics.h"
 
-namespace ern::server {
+namespace ern::serving {
 
 struct ServingModel {
   std::string id;
@@ -31,7 +30,7 @@ struct ServingModel {
 
 class ModelPool {
  public:
-  ModelPool(JobStore& store, ArtifactStore& artifacts, int max_loaded);
+  ModelPool(ModelCatalog& catalog, int max_loaded);
 
   // `requested`: a model id or name, or empty for the default model. NOT_FOUND for an unknown
   // model, FAILED_PRECONDITION when none is named and there is no default. A model's first use
@@ -49,8 +48,7 @@ class ModelPool {
   std::shared_ptr<const ServingModel> load(const v1::Model& model) const;
   void evict_beyond_limit(const std::string& keep);  // with mutex_ held
 
-  JobStore& store_;
-  ArtifactStore& artifacts_;
+  ModelCatalog& catalog_;
   const size_t max_loaded_;
   std::mutex mutex_;
   std::map<std::string, Entry> loaded_;  // by archive sha256
@@ -58,4 +56,4 @@ class ModelPool {
   std::string last_default_;  // the default model the last unnamed request resolved to
 };
 
-}  // namespace ern::server
+}  // namespace ern::serving

@@ -1,4 +1,4 @@
-#include "server/pixel_budget.h"
+#include "serving/pixel_budget.h"
 
 #include <malloc.h>
 
@@ -8,7 +8,7 @@
 
 #include "common/rpc_error.h"
 
-namespace ern::server {
+namespace ern::serving {
 
 PixelBudget::PixelBudget(int64_t capacity, std::chrono::milliseconds wait, int64_t trim_after)
     : capacity_(capacity), wait_(wait), trim_after_(trim_after) {}
@@ -67,4 +67,4 @@ void PixelBudget::release(int64_t pixels) {
   if (trim) malloc_trim(0);
 }
 
-}  // namespace ern::server
+}  // namespace ern::serving

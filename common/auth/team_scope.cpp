@@ -1,8 +1,8 @@
-#include "server/team_scope.h"
+#include "common/auth/team_scope.h"
 
 #include "common/rpc_error.h"
 
-namespace ern::server {
+namespace ern::auth {
 namespace {
 
 void require_own_team(const auth::Identity& caller, const std::string& team, const char* field) {
@@ -44,4 +44,4 @@ std::string listing_team(const auth::Identity& caller, const std::string& reques
   return requested;
 }
 
-}  // namespace ern::server
+}  // namespace ern::auth

@@ -18,9 +18,9 @@
 #include <thread>
 #include <vector>
 
-#include "server/model_pool.h"
+#include "serving/model_pool.h"
 
-namespace ern::server {
+namespace ern::serving {
 
 struct BatchResult {
   torch::Tensor output;  // [1, C, h, w]
@@ -86,4 +86,4 @@ class DynamicBatcher {
   std::thread executor_;
 };
 
-}  // namespace ern::server
+}  // namespace ern::serving

@@ -1,4 +1,4 @@
-#include "server/serving_options.h"
+#include "serving/serving_options.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -6,7 +6,7 @@
 
 #include "common/yaml_config.h"
 
-namespace ern::server {
+namespace ern::serving {
 namespace {
 
 template <typename T>
@@ -74,4 +74,4 @@ ServingOptions read_serving_options(const YAML::Node& node) {
   return options;
 }
 
-}  // namespace ern::server
+}  // namespace ern::serving

@@ -1,8 +1,8 @@
-#include "server/stream_idle_reaper.h"
+#include "serving/stream_idle_reaper.h"
 
 #include <algorithm>
 
-namespace ern::server {
+namespace ern::serving {
 
 StreamIdleReaper::StreamIdleReaper(std::chrono::milliseconds idle)
     : idle_(idle), thread_([this] { run(); }) {}
@@ -51,4 +51,4 @@ void StreamIdleReaper::run() {
   }
 }
 
-}  // namespace ern::server
+}  // namespace ern::serving

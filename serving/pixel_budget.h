@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <mutex>
 
-namespace ern::server {
+namespace ern::serving {
 
 class PixelBudget {
  public:
@@ -52,4 +52,4 @@ class PixelBudget {
   int64_t burst_peak_ = 0;  // most pixels held since the budget was last empty
 };
 
-}  // namespace ern::server
+}  // namespace ern::serving

@@ -10,7 +10,7 @@
 #include "ern/v1/models.pb.h"
 #include "ern/v1/search.pb.h"
 
-namespace ern::server {
+namespace ern::auth {
 
 // Throws RpcError NOT_FOUND ("id: no job …") unless the caller may see `job`.
 void require_visible(const auth::Identity& caller, const v1::Job& job);
@@ -30,4 +30,4 @@ std::string acting_team(const auth::Identity& caller, const std::string& request
 // (PERMISSION_DENIED when it names another).
 std::string listing_team(const auth::Identity& caller, const std::string& requested);
 
-}  // namespace ern::server
+}  // namespace ern::auth

@@ -1,8 +1,8 @@
-#include "server/serving_metrics.h"
+#include "serving/serving_metrics.h"
 
 #include "ern/v1/denoise.pb.h"
 
-namespace ern::server {
+namespace ern::serving {
 namespace {
 
 metrics::Histogram& model_histogram(const char* name, const char* help, std::vector<double> bounds,
@@ -91,4 +91,4 @@ ServingMetrics& serving_metrics() {
   return the_metrics;
 }
 
-}  // namespace ern::server
+}  // namespace ern::serving

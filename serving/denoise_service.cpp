@@ -1,15 +1,15 @@
-#include "server/denoise_service.h"
+#include "serving/denoise_service.h"
 
 #include <algorithm>
 #include <set>
 
+#include "common/auth/team_scope.h"
 #include "common/openmp_threads.h"
 #include "common/rpc_error.h"
 #include "model/tiled_inference.h"
-#include "server/denoise_codec.h"
-#include "server/team_scope.h"
+#include "serving/denoise_codec.h"
 
-namespace ern::server {
+namespace ern::serving {
 namespace {
 
 using Clock = DynamicBatcher::Clock;
@@ -56,7 +56,7 @@ void require_denoise_access(const auth::Identity& caller, const v1::Model& model
     throw RpcError(grpc::StatusCode::PERMISSION_DENIED,
                    "model: this token may not call model " + model.name());
   }
-  require_visible(caller, model, requested.empty() ? model.name() : requested);
+  auth::require_visible(caller, model, requested.empty() ? model.name() : requested);
 }
 
 }  // namespace
@@ -98,16 +98,19 @@ grpc::Status DenoiseServiceImpl::observed(
   return status;
 }
 
-DenoiseServiceImpl::DenoiseServiceImpl(JobStore& store, ArtifactStore& artifacts,
-                                       ServingOptions options, AppTokenQuota app_quota,
-                                       auth::TokenVerifier& tokens)
+DenoiseServiceImpl::DenoiseServiceImpl(ModelCatalog& catalog, ServingOptions options,
+                                       AppTokenQuota app_quota, auth::TokenVerifier& tokens)
     : options_(options),
       authorizer_(tokens),
-      models_(store, artifacts, options.max_loaded_models),
+      models_(catalog, options.max_loaded_models),
       batcher_(options.max_batch, options.max_queue_delay, options.max_queue, options.threads),
       pixels_(options.max_pixels_in_flight, options.pixel_budget_wait, kTrimAfterPixels),
       app_rates_(app_quota),
       idle_streams_(options.stream_idle_timeout) {}
+
+void DenoiseServiceImpl::preload(const std::string& model_id) {
+  models_.acquire(model_id, [](const v1::Model&) {});
+}
 
 void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, const auth::Identity& caller,
                                Clock::time_point deadline, DynamicBatcher::Arrival& arrival,
@@ -246,4 +249,4 @@ grpc::Status DenoiseServiceImpl::DenoiseStream(
   });
 }
 
-}  // namespace ern::server
+}  // namespace ern::serving

@@ -9,20 +9,24 @@
 
 #include "common/auth/authorizer.h"
 #include "ern/v1/denoise.grpc.pb.h"
-#include "server/dynamic_batcher.h"
-#include "server/model_pool.h"
-#include "server/pixel_budget.h"
-#include "server/quotas.h"
-#include "server/serving_options.h"
-#include "server/stream_idle_reaper.h"
+#include "serving/app_rate_limiter.h"
+#include "serving/dynamic_batcher.h"
+#include "serving/model_pool.h"
+#include "serving/pixel_budget.h"
+#include "serving/serving_options.h"
+#include "serving/stream_idle_reaper.h"
 
-namespace ern::server {
+namespace ern::serving {
 
 class DenoiseServiceImpl final : public v1::DenoiseService::Service {
  public:
   // Callers need a token whose role may call Denoise (verified by `tokens`).
-  DenoiseServiceImpl(JobStore& store, ArtifactStore& artifacts, ServingOptions options,
-                     AppTokenQuota app_quota, auth::TokenVerifier& tokens);
+  DenoiseServiceImpl(ModelCatalog& catalog, ServingOptions options, AppTokenQuota app_quota,
+                     auth::TokenVerifier& tokens);
+
+  // Loads a model into the pool ahead of its first request (a replica's next default); throws
+  // RpcError when it cannot be loaded.
+  void preload(const std::string& model_id);
 
   grpc::Status Denoise(grpc::ServerContext* context, const v1::DenoiseRequest* request,
                        v1::DenoiseResponse* response) override;
@@ -71,4 +75,4 @@ class DenoiseServiceImpl final : public v1::DenoiseService::Service {
   std::atomic<int> in_flight_{0};
 };
 
-}  // namespace ern::server
+}  // namespace ern::serving

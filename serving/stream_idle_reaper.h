@@ -14,7 +14,7 @@
 #include <mutex>
 #include <thread>
 
-namespace ern::server {
+namespace ern::serving {
 
 class StreamIdleReaper {
  public:
@@ -63,4 +63,4 @@ class StreamIdleReaper {
   std::thread thread_;
 };
 
-}  // namespace ern::server
+}  // namespace ern::serving
