@@ -40,6 +40,7 @@ bench: build data
 	$(BUILD)/bin/ern-bench-inference $(DEMO_ARCH) --sizes 256,512,1024
 	$(BUILD)/bin/ern-bench-inference $(DEMO_ARCH) --genotype $(DEMO_GENOTYPE) --sizes 256,512,1024
 	$(BUILD)/bin/ern-bench-serving $(if $(DEMO_MODEL),--model $(DEMO_MODEL)) --images data/images/val
+	$(BUILD)/bin/ern-bench-gang $(DEMO_ARCH) --images data/images/train
 
 # libFuzzer targets (fuzz/) for FUZZ_SECONDS each; make test runs them for a 3 s smoke.
 FUZZ_SECONDS ?= 60

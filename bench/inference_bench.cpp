@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
+#include "bench/architecture_flags.h"
 #include "bench/timing.h"
 #include "client/arguments.h"
 #include "common/heap_tuning.h"
@@ -38,22 +39,6 @@ using ern::bench::Timing;
 void print_row(const char* name, const Timing& t, double serving_ms) {
   std::printf("  %-30s %9.1f %9.1f %9.1f %8.2fx\n", name, t.median_ms, t.p10_ms, t.p90_ms,
               t.median_ms / serving_ms);
-}
-
-ern::NafnetArchitecture architecture_from(const ern::cli::Arguments& args) {
-  ern::NafnetArchitecture arch;
-  arch.width = static_cast<int>(args.integer_or("width", 32, 2, 1024));
-  arch.middle_blocks = static_cast<int>(args.integer_or("middle", 12, 0, 64));
-  if (args.has("enc")) arch.encoder_blocks = ern::parse_block_list(args.required("enc"), "--enc");
-  if (args.has("dec")) arch.decoder_blocks = ern::parse_block_list(args.required("dec"), "--dec");
-  if (args.has("genotype")) {
-    std::stringstream ids(args.required("genotype"));
-    for (std::string id; std::getline(ids, id, ',');) {
-      arch.genotype.push_back(ern::parse_alternative(id));
-    }
-  }
-  arch.validate();
-  return arch;
 }
 
 }  // namespace
@@ -76,7 +61,7 @@ int main(int argc, char** argv) {
     if (args.has("model")) {
       model_dir = args.required("model");
     } else {
-      ern::Nafnet random(architecture_from(args));
+      ern::Nafnet random(ern::bench::architecture_from(args));
       model_dir = scratch.path() / "model";
       ern::save_model_dir(model_dir, random, {{"source", "random"}});
     }

@@ -52,6 +52,12 @@ int watch_job(const ServerConnection& server, const std::string& id) {
     if (job.state() != v1::RUNNING || job.stage().empty()) continue;
     if (!bar) bar = std::make_unique<ProgressBar>(job.total_steps());
     char detail[200];
+    if (!job.waiting_for().empty()) {
+      std::snprintf(detail, sizeof(detail), "%-8s waiting for %s", job.stage().c_str(),
+                    job.waiting_for().c_str());
+      bar->update(job.step(), detail, -1);
+      continue;
+    }
     // Warm-up and fine-tune losses are reconstruction (PSNR) losses: -loss is the PSNR in dB.
     const bool reconstruction = job.stage() == "WARMUP" || job.stage() == "FINETUNE";
     std::snprintf(

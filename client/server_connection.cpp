@@ -86,6 +86,16 @@ nlohmann::json job_json(const v1::Job& job) {
   if (job.eta_seconds() >= 0) json["eta_seconds"] = job.eta_seconds();
   if (!job.model().empty()) json["model"] = job.model();
   if (!job.failure_reason().empty()) json["failure_reason"] = job.failure_reason();
+  if (!job.waiting_for().empty()) json["waiting_for"] = job.waiting_for();
+  if (job.workers() > 1) {
+    // The gang of the current (or last) attempt, rank 0 first.
+    json["world_size"] = job.world_size();
+    nlohmann::json gang = nlohmann::json::array();
+    if (!job.worker().empty()) gang.push_back(job.worker());
+    for (const auto& member : job.gang_workers()) gang.push_back(member);
+    json["workers"] = gang;
+  }
+  if (job.not_before_unix_ms() > 0) json["not_before_unix_ms"] = job.not_before_unix_ms();
   return json;
 }
 

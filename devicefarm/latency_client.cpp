@@ -17,8 +17,13 @@ constexpr auto kDeadline = std::chrono::minutes(10);
 
 void check(const grpc::Status& status, const std::string& address, const char* method) {
   if (status.ok()) return;
-  throw std::runtime_error("device farm " + address + " " + method + ": " +
-                           std::to_string(status.error_code()) + " " + status.error_message());
+  const std::string message = "device farm " + address + " " + method + ": " +
+                              std::to_string(status.error_code()) + " " + status.error_message();
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    throw LatencyOracleUnavailable(message);
+  }
+  throw std::runtime_error(message);
 }
 
 std::unique_ptr<grpc::ClientContext> context_with_deadline() {

@@ -1,6 +1,7 @@
 #pragma once
 // LatencyOracle over gRPC: how workers and `ernctl search run-local` reach ern-devicefarm.
-// Failed calls throw std::runtime_error with the status code and the farm's message.
+// Failed calls throw std::runtime_error with the status code and the farm's message
+// (LatencyOracleUnavailable when the farm cannot be reached or did not answer in time).
 
 #include <memory>
 #include <string>

@@ -30,6 +30,11 @@ struct NetworkLatencyUnavailable : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The farm could not be reached or did not answer in time: worth trying again later.
+struct LatencyOracleUnavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 class LatencyOracle {
  public:
   virtual ~LatencyOracle() = default;

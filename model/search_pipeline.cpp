@@ -29,7 +29,7 @@ struct LatencyTable {
   int rows = 0;
 };
 
-LatencyTable build_latency_table(const SearchSpec& spec, LatencyOracle& farm) {
+LatencyTable build_latency_table(const SearchSpec& spec, LatencyOracle& farm, TrainingGang& gang) {
   const auto blocks = spec.architecture.searchable_blocks();
   std::vector<BlockQuery> queries;
   for (const auto& block : blocks) {
@@ -39,7 +39,15 @@ LatencyTable build_latency_table(const SearchSpec& spec, LatencyOracle& farm) {
       queries.push_back({alternative, block.channels, height, width});
     queries.push_back({BlockAlternative::kNaf, block.channels, height, width});
   }
-  const auto latencies = farm.block_latencies_ms(spec.device, queries);
+  // The leader measures; the others take its answers, so every member searches on one table.
+  auto answers = torch::zeros({static_cast<int64_t>(queries.size())}, torch::kFloat64);
+  if (gang.leader()) {
+    const auto measured = farm.block_latencies_ms(spec.device, queries);
+    answers = torch::tensor(measured, torch::kFloat64);
+  }
+  gang.broadcast(answers);
+  const std::vector<double> latencies(answers.data_ptr<double>(),
+                                      answers.data_ptr<double>() + answers.numel());
   const int64_t k = static_cast<int64_t>(spec.alternatives.size());
   LatencyTable table;
   std::ostringstream rows;
@@ -85,10 +93,12 @@ double lut_latency(const LatencyTable& table, const SearchSpec& spec,
 // Weights and α of the supernet, with their optimizers and data, checkpointed together.
 class SupernetSearch {
  public:
-  SupernetSearch(const SearchSpec& spec, const LatencyTable& table, const fs::path& state_path)
+  SupernetSearch(const SearchSpec& spec, const LatencyTable& table, const fs::path& state_path,
+                 TrainingGang& gang)
       : spec_(spec),
         table_(table),
         state_path_(state_path),
+        gang_(gang),
         supernet_(spec.architecture, spec.alternatives),
         weight_optimizer_(
             supernet_->weight_parameters(),
@@ -152,17 +162,18 @@ class SupernetSearch {
             .lr(cosine_learning_rate(schedule, step_));
       }
       // Weights: reconstruction on their half of the images.
-      auto batch = weight_data_->next_batch(spec_.batch, spec_.patch);
+      auto batch = gang_.next_batch(*weight_data_, spec_.batch, spec_.patch);
       weight_optimizer_.zero_grad();
       auto weight_loss = psnr_loss(supernet_->forward(batch.noisy), batch.clean);
       weight_loss.backward();
+      gang_.average_gradients(supernet_->weight_parameters());
       weight_optimizer_.step();
 
       double loss = weight_loss.item<double>();
       double expected_ms = 0.0, entropy_value = 0.0, lambda_entropy = 0.0;
       if (searching) {
         // α: reconstruction on the held-out half + latency + entropy.
-        auto held_out = alpha_data_->next_batch(spec_.batch, spec_.patch);
+        auto held_out = gang_.next_batch(*alpha_data_, spec_.batch, spec_.patch);
         alpha_optimizer_.zero_grad();
         weight_optimizer_.zero_grad();
         auto reconstruction = psnr_loss(supernet_->forward(held_out.noisy), held_out.clean);
@@ -174,6 +185,7 @@ class SupernetSearch {
                           spec_.lambda_latency * expected_latency / table_.baseline_ms +
                           lambda_entropy * entropy;
         alpha_loss.backward();
+        gang_.average_gradients({supernet_->alphas()});
         alpha_optimizer_.step();
         loss = alpha_loss.item<double>();
         expected_ms = expected_latency.item<double>();
@@ -194,7 +206,8 @@ class SupernetSearch {
                             {"normalized_entropy", entropy_value},
                             {"lambda_entropy", lambda_entropy}});
       }
-      const bool checkpoint_due = step_ % spec_.checkpoint_every == 0 || step_ == total_steps();
+      const bool checkpoint_due =
+          gang_.leader() && (step_ % spec_.checkpoint_every == 0 || step_ == total_steps());
       if (checkpoint_due) save();
       if (on_progress) {
         const int64_t in_stage = searching ? step_ - spec_.warmup_steps : step_;
@@ -254,6 +267,7 @@ class SupernetSearch {
   const SearchSpec& spec_;
   const LatencyTable& table_;
   fs::path state_path_;
+  TrainingGang& gang_;
   Supernet supernet_;
   torch::optim::AdamW weight_optimizer_;
   torch::optim::Adam alpha_optimizer_;
@@ -268,7 +282,8 @@ class SupernetSearch {
 // `first_step` is the job-wide step this fine-tune starts at.
 Nafnet finetune(const SearchSpec& spec, Nafnet network, const fs::path& model_dir,
                 const fs::path& state_path, const std::string& label, int64_t first_step,
-                const nlohmann::json& provenance, const SearchCallback& on_progress) {
+                const nlohmann::json& provenance, const SearchCallback& on_progress,
+                TrainingGang& gang) {
   if (fs::exists(model_dir / kModelJson)) return load_model_dir(model_dir).network;
   TrainOptions options;
   options.iterations = spec.finetune_steps;
@@ -278,7 +293,7 @@ Nafnet finetune(const SearchSpec& spec, Nafnet network, const fs::path& model_di
   options.sigmas = spec.sigmas;
   options.seed = spec.seed + 2;
   SyntheticNoiseData data(spec.data / "train", spec.sigmas, options.seed, spec.patch);
-  Trainer trainer(network, data, options, torch::kCPU);
+  Trainer trainer(network, data, options, torch::kCPU, &gang);
   if (fs::exists(state_path)) trainer.load_checkpoint(state_path);
   trainer.run(
       [&](const TrainProgress& p) {
@@ -289,6 +304,7 @@ Nafnet finetune(const SearchSpec& spec, Nafnet network, const fs::path& model_di
         }
       },
       -1, spec.checkpoint_every, state_path);
+  if (!gang.leader()) return network;
   save_model_dir(model_dir, network, provenance);
   if (on_progress) {
     on_progress({"FINETUNE", spec.finetune_steps, spec.finetune_steps, 0.0, 0.0, 0.0,
@@ -353,20 +369,23 @@ int64_t pipeline_total_steps(const SearchSpec& spec) {
 }
 
 nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
-                                   const fs::path& output, const SearchCallback& on_progress) {
+                                   const fs::path& output, const SearchCallback& on_progress,
+                                   TrainingGang* member) {
   spec.validate();
-  farm.check_device(spec.device);
+  TrainingGang alone;
+  TrainingGang& gang = member ? *member : alone;
+  if (gang.leader()) farm.check_device(spec.device);
   const auto val_images = list_images(spec.data / "val");
   const fs::path work = output / "work";
   fs::create_directories(work);
   write_file_atomically(work / "spec.json", spec.to_json().dump(2) + "\n");
   torch::manual_seed(spec.seed);
 
-  const auto table = build_latency_table(spec, farm);
+  const auto table = build_latency_table(spec, farm, gang);
   spdlog::info("latency table: {} blocks x {} alternatives on {}; baseline {:.3f} ms",
                table.ms.size(0), table.ms.size(1), spec.device, table.baseline_ms);
 
-  SupernetSearch search(spec, table, work / "search-state.safetensors");
+  SupernetSearch search(spec, table, work / "search-state.safetensors", gang);
   if (!search.restore() && !spec.init_model.empty()) search.initialize_from(spec.init_model);
   search.run(on_progress);
 
@@ -382,12 +401,13 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
   const nlohmann::json provenance = {
       {"source", "search"}, {"spec", spec.name}, {"device", spec.device}};
 
-  auto derived =
-      finetune(spec, derive_child(supernet, genotype), work / "derived",
-               work / "finetune-derived.safetensors", "derived", searched, provenance, on_progress);
+  auto derived = finetune(spec, derive_child(supernet, genotype), work / "derived",
+                          work / "finetune-derived.safetensors", "derived", searched, provenance,
+                          on_progress, gang);
   auto baseline = finetune(spec, derive_child(supernet, all_naf), output / "baseline",
                            work / "finetune-baseline.safetensors", "baseline",
-                           searched + spec.finetune_steps, provenance, on_progress);
+                           searched + spec.finetune_steps, provenance, on_progress, gang);
+  if (!gang.leader()) return nlohmann::json::object();  // the leader evaluates and exports
 
   if (on_progress) on_progress({"EVALUATE", 0, 2, 0.0, 0.0, 0.0, total, total});
   EvaluationOptions evaluation;

@@ -18,6 +18,7 @@
 
 #include "model/latency_oracle.h"
 #include "model/search_spec.h"
+#include "model/training_gang.h"
 
 namespace ern {
 
@@ -41,8 +42,12 @@ int64_t pipeline_total_steps(const SearchSpec& spec);
 using SearchCallback = std::function<void(const SearchProgress&)>;
 
 // Returns report.json's content (also written to `output`/report.json).
+// With a `gang` of several members every member runs this with the same spec and checkpoint: they
+// train together (gradients averaged every step, each on its slice of the global batch); the
+// leader alone asks the farm (the others receive its lookup table), writes checkpoints, evaluates
+// and exports. The others return an empty object once training is done.
 nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
                                    const std::filesystem::path& output,
-                                   const SearchCallback& on_progress);
+                                   const SearchCallback& on_progress, TrainingGang* gang = nullptr);
 
 }  // namespace ern

@@ -63,6 +63,9 @@ void SearchSpec::validate() const {
               alternatives.size(),
           "alternatives", "each alternative may appear once");
   require(batch >= 1 && batch <= 1024, "training.batch", "must be in 1..1024");
+  require(workers >= 1 && workers <= 64, "training.workers", "must be in 1..64");
+  require(min_workers >= 1 && min_workers <= workers, "training.min_workers",
+          "must be in 1..training.workers");
   require(patch >= 16 && patch <= 2048 && patch % architecture.size_multiple() == 0,
           "training.patch",
           "must be in 16..2048 and a multiple of " + std::to_string(architecture.size_multiple()));
@@ -122,40 +125,48 @@ void SearchSpec::validate() const {
 nlohmann::json SearchSpec::to_json() const {
   std::vector<std::string> alternative_ids;
   for (auto alternative : alternatives) alternative_ids.push_back(alternative_id(alternative));
-  return {{"name", name},
-          {"device", device},
-          {"data", data.string()},
-          {"init_model", init_model.string()},
-          {"promote", promote},
-          {"architecture", architecture.to_json()},
-          {"alternatives", alternative_ids},
-          {"training",
-           {{"batch", batch},
-            {"patch", patch},
-            {"sigmas", sigmas},
-            {"learning_rate", learning_rate},
-            {"seed", seed}}},
-          {"stages",
-           {{"warmup_steps", warmup_steps},
-            {"search_steps", search_steps},
-            {"finetune_steps", finetune_steps},
-            {"checkpoint_every", checkpoint_every}}},
-          {"search",
-           {{"alpha_learning_rate", alpha_learning_rate},
-            {"alpha_betas", {alpha_beta1, alpha_beta2}},
-            {"lambda_latency", lambda_latency},
-            {"lambda_entropy",
-             {{"max", entropy.max_weight},
-              {"start", entropy.start},
-              {"end", entropy.end},
-              {"final", entropy.final_weight < 0 ? entropy.max_weight : entropy.final_weight}}},
-            {"temperature", {{"start", temperature_start}, {"end", temperature_end}}},
-            {"gumbel",
-             {{"enabled", gumbel},
-              {"temperature_start", gumbel_temperature_start},
-              {"temperature_end", gumbel_temperature_end}}}}},
-          {"latency", {{"size", {latency_height, latency_width}}}},
-          {"evaluation", {{"sigmas", eval_sigmas}}}};
+  nlohmann::json json = {
+      {"name", name},
+      {"device", device},
+      {"data", data.string()},
+      {"init_model", init_model.string()},
+      {"promote", promote},
+      {"architecture", architecture.to_json()},
+      {"alternatives", alternative_ids},
+      {"training",
+       {{"batch", batch},
+        {"patch", patch},
+        {"sigmas", sigmas},
+        {"learning_rate", learning_rate},
+        {"seed", seed}}},
+      {"stages",
+       {{"warmup_steps", warmup_steps},
+        {"search_steps", search_steps},
+        {"finetune_steps", finetune_steps},
+        {"checkpoint_every", checkpoint_every}}},
+      {"search",
+       {{"alpha_learning_rate", alpha_learning_rate},
+        {"alpha_betas", {alpha_beta1, alpha_beta2}},
+        {"lambda_latency", lambda_latency},
+        {"lambda_entropy",
+         {{"max", entropy.max_weight},
+          {"start", entropy.start},
+          {"end", entropy.end},
+          {"final", entropy.final_weight < 0 ? entropy.max_weight : entropy.final_weight}}},
+        {"temperature", {{"start", temperature_start}, {"end", temperature_end}}},
+        {"gumbel",
+         {{"enabled", gumbel},
+          {"temperature_start", gumbel_temperature_start},
+          {"temperature_end", gumbel_temperature_end}}}}},
+      {"latency", {{"size", {latency_height, latency_width}}}},
+      {"evaluation", {{"sigmas", eval_sigmas}}}};
+  // A gang only when there is one, so single-worker specs read as they always have (their
+  // checkpoints name the spec they were written for).
+  if (workers > 1) {
+    json["training"]["workers"] = workers;
+    json["training"]["min_workers"] = min_workers;
+  }
+  return json;
 }
 
 namespace {
@@ -198,13 +209,17 @@ SearchSpec spec_from_yaml(const YAML::Node& root) {
     }
   }
   if (const auto training = root["training"]) {
-    reject_unknown_fields(training, "training.",
-                          {"batch", "patch", "sigmas", "learning_rate", "seed"});
+    reject_unknown_fields(
+        training, "training.",
+        {"batch", "patch", "sigmas", "learning_rate", "seed", "workers", "min_workers"});
     read_yaml_field(training, "training.", "batch", spec.batch);
     read_yaml_field(training, "training.", "patch", spec.patch);
     read_yaml_field(training, "training.", "sigmas", spec.sigmas);
     read_yaml_field(training, "training.", "learning_rate", spec.learning_rate);
     read_yaml_field(training, "training.", "seed", spec.seed);
+    read_yaml_field(training, "training.", "workers", spec.workers);
+    spec.min_workers = spec.workers;
+    read_yaml_field(training, "training.", "min_workers", spec.min_workers);
   }
   if (const auto stages = root["stages"]) {
     reject_unknown_fields(stages, "stages.",

@@ -36,8 +36,10 @@ struct SearchSpec {
   std::vector<BlockAlternative> alternatives = all_alternatives();
 
   // Training of weights (warm-up, search, fine-tune) on synthetic noise.
-  int batch = 8;
+  int batch = 8;  // per worker: a gang of N workers trains on N x batch images per step
   int patch = 64;
+  int workers = 1;      // the gang a job is leased to, all at once (c10d between them)
+  int min_workers = 1;  // a resumed job may run on as few as this many
   std::vector<double> sigmas{15, 25, 50};
   double learning_rate = 1e-3;
   uint64_t seed = 0;

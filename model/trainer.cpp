@@ -74,7 +74,8 @@ torch::Device parse_device(const std::string& name) {
   return device;
 }
 
-Trainer::Trainer(Nafnet network, TrainingData& data, TrainOptions options, torch::Device device)
+Trainer::Trainer(Nafnet network, TrainingData& data, TrainOptions options, torch::Device device,
+                 TrainingGang* gang)
     : network_(std::move(network)),
       data_(data),
       options_((options.validate(), std::move(options))),
@@ -82,11 +83,14 @@ Trainer::Trainer(Nafnet network, TrainingData& data, TrainOptions options, torch
       optimizer_((network_->to(device_), network_->parameters()),
                  torch::optim::AdamWOptions(options_.learning_rate)
                      .betas({options_.beta1, options_.beta2})
-                     .weight_decay(options_.weight_decay)) {}
+                     .weight_decay(options_.weight_decay)),
+      gang_(gang) {}
 
 void Trainer::run(const std::function<void(const TrainProgress&)>& on_step, int64_t max_steps,
                   int64_t checkpoint_every, const std::filesystem::path& checkpoint_path) {
   network_->train();
+  // Members of a gang other than its leader hold the same state and write none.
+  const bool writes_checkpoints = !checkpoint_path.empty() && (!gang_ || gang_->leader());
   const int64_t stop_at =
       max_steps < 0 ? options_.iterations : std::min(options_.iterations, step_ + max_steps);
   double images_per_second = 0.0;
@@ -96,10 +100,12 @@ void Trainer::run(const std::function<void(const TrainProgress&)>& on_step, int6
     for (auto& group : optimizer_.param_groups()) {
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     }
-    auto batch = data_.next_batch(options_.batch, options_.patch);
+    auto batch = gang_ ? gang_->next_batch(data_, options_.batch, options_.patch)
+                       : data_.next_batch(options_.batch, options_.patch);
     optimizer_.zero_grad();
     auto loss = psnr_loss(network_->forward(batch.noisy.to(device_)), batch.clean.to(device_));
     loss.backward();
+    if (gang_) gang_->average_gradients(network_->parameters());
     optimizer_.step();
     ++step_;
 
@@ -108,7 +114,7 @@ void Trainer::run(const std::function<void(const TrainProgress&)>& on_step, int6
     const double rate = options_.batch / std::max(seconds, 1e-9);
     images_per_second = images_per_second == 0.0 ? rate : 0.9 * images_per_second + 0.1 * rate;
     const bool checkpoint_due =
-        !checkpoint_path.empty() &&
+        writes_checkpoints &&
         ((checkpoint_every > 0 && step_ % checkpoint_every == 0) || step_ == options_.iterations);
     if (checkpoint_due) save_checkpoint(checkpoint_path);
     if (on_step) {
@@ -116,7 +122,7 @@ void Trainer::run(const std::function<void(const TrainProgress&)>& on_step, int6
           {step_, options_.iterations, loss.item<double>(), lr, images_per_second, checkpoint_due});
     }
   }
-  if (!checkpoint_path.empty() && step_ != options_.iterations) save_checkpoint(checkpoint_path);
+  if (writes_checkpoints && step_ != options_.iterations) save_checkpoint(checkpoint_path);
 }
 
 void Trainer::save_checkpoint(const std::filesystem::path& path) {

@@ -15,6 +15,7 @@
 
 #include "model/dataset.h"
 #include "model/nafnet.h"
+#include "model/training_gang.h"
 
 namespace ern {
 
@@ -52,7 +53,10 @@ double cosine_learning_rate(const TrainOptions& options, int64_t step);
 
 class Trainer {
  public:
-  Trainer(Nafnet network, TrainingData& data, TrainOptions options, torch::Device device);
+  // `gang` (when given): this run is one member of a gang (model/training_gang.h); only its leader
+  // writes checkpoints.
+  Trainer(Nafnet network, TrainingData& data, TrainOptions options, torch::Device device,
+          TrainingGang* gang = nullptr);
 
   // Trains until `options.iterations` or until `max_steps` more steps (when >= 0), calling
   // `on_step` after each step; writes a checkpoint every `checkpoint_every` steps (when > 0) and
@@ -74,6 +78,7 @@ class Trainer {
   TrainOptions options_;
   torch::Device device_;
   torch::optim::AdamW optimizer_;
+  TrainingGang* gang_;
   int64_t step_ = 0;
 };
 

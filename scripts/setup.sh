@@ -18,7 +18,7 @@ packages=(
   g++ cmake make ninja-build clang-format pkg-config
   clang libclang-rt-14-dev  # libFuzzer and the sanitizers (fuzz/, scripts/fuzz.sh)
   # libraries
-  libtorch-dev libopenblas0-openmp libopencv-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
+  libtorch-dev libgloo-dev libopenblas0-openmp libopencv-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
   libsqlite3-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libcivetweb-dev libgtest-dev libssl-dev openssl
   # checks and reference implementations used by the tests

@@ -2,12 +2,6 @@
 
 namespace ern::server {
 
-const char kJobColumns[] =
-    "id, name, team, priority, device, spec_yaml, state, stage, step, total_steps, attempts, "
-    "max_attempts, checkpoint_step, resumed_from_step, worker, model, failure_reason, loss, "
-    "expected_latency_ms, normalized_entropy, eta_seconds, created_ms, started_ms, finished_ms, "
-    "lease_token, lease_expires_ms";
-
 v1::Job job_from_row(const Statement& row) {
   v1::Job job;
   job.set_id(row.text(0));
@@ -34,6 +28,12 @@ v1::Job job_from_row(const Statement& row) {
   job.set_created_unix_ms(row.integer(21));
   job.set_started_unix_ms(row.integer(22));
   job.set_finished_unix_ms(row.integer(23));
+  job.set_waiting_for(row.text(26));
+  job.set_not_before_unix_ms(row.integer(27));
+  job.set_workers(static_cast<int32_t>(row.integer(28)));
+  job.set_min_workers(static_cast<int32_t>(row.integer(29)));
+  job.set_world_size(static_cast<int32_t>(row.integer(30)));
+  job.set_rendezvous(row.text(31));
   return job;
 }
 

@@ -12,7 +12,18 @@
 namespace ern::server {
 
 // The columns job_from_row reads, in its order.
-extern const char kJobColumns[];
+inline constexpr char kJobColumns[] =
+    "id, name, team, priority, device, spec_yaml, state, stage, step, total_steps, attempts, "
+    "max_attempts, checkpoint_step, resumed_from_step, worker, model, failure_reason, loss, "
+    "expected_latency_ms, normalized_entropy, eta_seconds, created_ms, started_ms, finished_ms, "
+    "lease_token, lease_expires_ms, waiting_for, not_before_ms, workers, min_workers, world_size, "
+    "rendezvous";
+// How many: a query that selects more after them finds the next one at this index.
+inline constexpr int kJobColumnCount = [] {
+  int columns = 1;
+  for (const char c : kJobColumns) columns += c == ',';
+  return columns;
+}();
 
 v1::Job job_from_row(const Statement& row);
 bool is_terminal(v1::JobState state);

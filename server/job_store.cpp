@@ -44,6 +44,10 @@ CREATE TABLE IF NOT EXISTS events (
   kind TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_by_job ON events (job_id, seq);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS gang_members (
+  job_id TEXT NOT NULL, rank INTEGER NOT NULL, worker TEXT NOT NULL, lease_token TEXT NOT NULL,
+  lease_expires_ms INTEGER NOT NULL, delivered INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (job_id, rank));
 )sql";
 
 // Columns added after the first schema, with their definitions.
@@ -57,6 +61,12 @@ constexpr AddedColumn kAddedColumns[] = {
     {"models", "lineage_json", "TEXT NOT NULL DEFAULT ''"},
     {"models", "promotion", "TEXT NOT NULL DEFAULT ''"},
     {"workers", "token_id", "TEXT NOT NULL DEFAULT ''"},
+    {"jobs", "waiting_for", "TEXT NOT NULL DEFAULT ''"},
+    {"jobs", "not_before_ms", "INTEGER NOT NULL DEFAULT 0"},
+    {"jobs", "workers", "INTEGER NOT NULL DEFAULT 1"},
+    {"jobs", "min_workers", "INTEGER NOT NULL DEFAULT 1"},
+    {"jobs", "world_size", "INTEGER NOT NULL DEFAULT 1"},
+    {"jobs", "rendezvous", "TEXT NOT NULL DEFAULT ''"},
 };
 
 }  // namespace
@@ -185,7 +195,11 @@ v1::Job JobStore::load_job(const std::string& id) {
   Statement query(db_, (std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id=?1").c_str());
   query.bind(1, id);
   if (!query.step()) throw RpcError(grpc::StatusCode::NOT_FOUND, "id: no job " + id);
-  return job_from_row(query);
+  auto job = job_from_row(query);
+  if (job.world_size() > 1) {
+    for (const auto& member : gang_of(id)) job.add_gang_workers(member);
+  }
+  return job;
 }
 
 v1::Job JobStore::submit(const NewJob& job, int64_t max_active_jobs) {
@@ -207,8 +221,8 @@ v1::Job JobStore::submit(const NewJob& job, int64_t max_active_jobs) {
   const std::string id = next_id(db_, "jobs", "job");
   Statement insert(db_,
                    "INSERT INTO jobs (id, name, team, priority, device, spec_yaml, state, "
-                   "total_steps, max_attempts, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-                   "?8, ?9, ?10)");
+                   "total_steps, max_attempts, created_ms, workers, min_workers) VALUES (?1, ?2, "
+                   "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
   insert.bind(1, id)
       .bind(2, job.name)
       .bind(3, job.team)
@@ -218,7 +232,9 @@ v1::Job JobStore::submit(const NewJob& job, int64_t max_active_jobs) {
       .bind(7, static_cast<int>(v1::QUEUED))
       .bind(8, job.total_steps)
       .bind(9, job.max_attempts)
-      .bind(10, now_unix_ms());
+      .bind(10, now_unix_ms())
+      .bind(11, job.workers)
+      .bind(12, job.min_workers);
   insert.step();
   log_event(id, "STATE", "QUEUED");
   auto submitted = load_job(id);
@@ -261,7 +277,7 @@ ListedJobs JobStore::list(v1::JobState state, const std::string& team, int page_
       break;
     }
     listed.jobs.push_back(job_from_row(query));
-    last_seq = query.integer(26);
+    last_seq = query.integer(kJobColumnCount);
   }
   return listed;
 }

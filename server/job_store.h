@@ -41,6 +41,15 @@ struct NewJob {
   int priority = 0;
   int max_attempts = 3;
   int64_t total_steps = 0;
+  int workers = 1;      // the gang it is leased to (training.workers)
+  int min_workers = 1;  // a resumed attempt may run on as few
+};
+
+// Where a gang meets: rank 0's host as the coordinator sees it, and a port from this range.
+struct GangPlacement {
+  std::string host = "127.0.0.1";
+  int first_port = 29500;
+  int ports = 500;
 };
 
 struct Assignment {
@@ -48,6 +57,7 @@ struct Assignment {
   std::string fencing_token;
   std::string checkpoint_sha;  // empty: start fresh
   int64_t lease_expires_ms = 0;
+  int rank = 0;  // in the job's gang (0: the job's own lease)
 };
 
 struct Progress {
@@ -57,6 +67,7 @@ struct Progress {
   double loss = 0.0;
   double expected_latency_ms = 0.0;
   double normalized_entropy = 0.0;
+  std::string waiting_for;  // "" or "device farm"
 };
 
 struct NewModel {
@@ -127,11 +138,16 @@ class JobStore {
   // NOT_FOUND for an unknown worker or one `owner` did not register.
   v1::LeaseStatus heartbeat(const std::string& worker_id, const std::string& owner,
                             const v1::Lease* lease, int64_t lease_ms);
-  // Highest priority, then oldest QUEUED job → RUNNING on this worker with a new token.
+  // A gang seat made for this worker, else the highest priority, then oldest QUEUED job whose
+  // gang can be formed now (this worker as rank 0 and live idle workers for the other ranks, all
+  // at once) → RUNNING with new tokens. Workers are live when seen within `lease_ms`.
   std::optional<Assignment> acquire(const std::string& worker_id, const std::string& owner,
-                                    int64_t lease_ms);
+                                    int64_t lease_ms, const GangPlacement& placement = {});
   // FAILED_PRECONDITION unless the job's lease is held by a worker `owner` registered.
   void require_holder(const v1::Lease& lease, const std::string& owner);
+  // The job's current lease held by a worker `owner` registered, or a member lease of its gang
+  // (members download the checkpoint too); FAILED_PRECONDITION otherwise.
+  void require_holder_or_member(const v1::Lease& lease, const std::string& owner);
   v1::LeaseStatus report_progress(const v1::Lease& lease, const Progress& progress);
   // Throws RpcError FAILED_PRECONDITION unless `lease` is current.
   void require_current(const v1::Lease& lease);
@@ -184,6 +200,19 @@ class JobStore {
   v1::Model insert_model(const NewModel& model);
   void add_columns();  // columns added after the first release, on older databases too
   void require_worker_owner(const std::string& worker_id, const std::string& owner);
+  // Gangs (gang_records.cpp), with mutex_ held.
+  std::vector<std::string> idle_workers(const std::string& except, int64_t live_within_ms);
+  void seat_gang(const std::string& job_id, const std::vector<std::string>& members,
+                 int64_t lease_ms, const std::string& rendezvous);
+  std::optional<Assignment> deliver_seat(const std::string& worker_id);
+  // False when `lease` is not a member lease of `worker_id`; else `status` says whether it is
+  // still valid (and extended).
+  bool renew_member(const std::string& worker_id, const v1::Lease& lease, int64_t lease_ms,
+                    v1::LeaseStatus& status);
+  bool holds_member_lease(const v1::Lease& lease, const std::string& owner);
+  // (job, worker) of RUNNING jobs' members whose lease lapsed.
+  std::vector<std::pair<std::string, std::string>> lapsed_members();
+  std::vector<std::string> gang_of(const std::string& job_id);
   void log_event(const std::string& job_id, const std::string& kind, const std::string& detail);
   // Transitions, queue wait, stage durations and attempts, from the event being logged.
   void record_event_metrics(const std::string& job_id, const std::string& kind,

@@ -2,6 +2,10 @@
 // every write a lease holder makes (progress, checkpoints, completion, failure), each checked
 // against the job's current lease.
 
+#include <algorithm>
+#include <functional>
+#include <map>
+
 #include "common/auth/secure_random.h"
 #include "common/rpc_error.h"
 #include "server/job_rows.h"
@@ -60,6 +64,15 @@ void JobStore::require_holder(const v1::Lease& lease, const std::string& owner) 
   }
 }
 
+void JobStore::require_holder_or_member(const v1::Lease& lease, const std::string& owner) {
+  {
+    std::lock_guard lock(mutex_);
+    if (holds_member_lease(lease, owner)) return;
+  }
+  require_holder(lease, owner);
+  require_current(lease);
+}
+
 v1::Job JobStore::current_job(const v1::Lease& lease) {
   const auto job = load_job(lease.job_id());
   Statement query(db_, "SELECT lease_token, lease_expires_ms FROM jobs WHERE id=?1");
@@ -91,7 +104,8 @@ v1::LeaseStatus JobStore::heartbeat(const std::string& worker_id, const std::str
   seen.bind(1, worker_id).bind(2, now_unix_ms());
   seen.step();
   v1::LeaseStatus status;
-  if (lease != nullptr && !lease->job_id().empty()) {
+  if (lease != nullptr && !lease->job_id().empty() &&
+      !renew_member(worker_id, *lease, lease_ms, status)) {
     try {
       if (current_job(*lease).worker() != worker_id) throw stale_lease(*lease, "another worker's");
       const int64_t expires = now_unix_ms() + lease_ms;
@@ -110,40 +124,77 @@ v1::LeaseStatus JobStore::heartbeat(const std::string& worker_id, const std::str
 }
 
 std::optional<Assignment> JobStore::acquire(const std::string& worker_id, const std::string& owner,
-                                            int64_t lease_ms) {
+                                            int64_t lease_ms, const GangPlacement& placement) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
   require_worker_owner(worker_id, owner);
+  if (auto seat = deliver_seat(worker_id)) {
+    transaction.commit();
+    changed();
+    return seat;
+  }
   Statement next(db_,
-                 "SELECT id, checkpoint_sha, checkpoint_step FROM jobs WHERE state=?1 ORDER BY "
-                 "priority DESC, seq LIMIT 1");
-  next.bind(1, static_cast<int>(v1::QUEUED));
-  if (!next.step()) return std::nullopt;
-  const std::string id = next.text(0);
-  Assignment assignment;
-  assignment.checkpoint_sha = next.text(1);
-  const int64_t resume_step = next.integer(2);
-  assignment.fencing_token = new_fencing_token();
-  const int64_t now = now_unix_ms();
-  assignment.lease_expires_ms = now + lease_ms;
-  Statement update(db_,
-                   "UPDATE jobs SET state=?2, worker=?3, lease_token=?4, lease_expires_ms=?5, "
-                   "attempts=attempts+1, resumed_from_step=?6, step=?6, attempt_started_ms=?7, "
-                   "started_ms=CASE WHEN started_ms=0 THEN ?7 ELSE started_ms END, "
-                   "eta_seconds=-1 WHERE id=?1");
-  update.bind(1, id)
-      .bind(2, static_cast<int>(v1::RUNNING))
-      .bind(3, worker_id)
-      .bind(4, assignment.fencing_token)
-      .bind(5, assignment.lease_expires_ms)
-      .bind(6, resume_step)
-      .bind(7, now);
-  update.step();
-  log_event(id, "STATE", "RUNNING on " + worker_id + " from step " + std::to_string(resume_step));
-  assignment.job = load_job(id);
-  transaction.commit();
-  changed();
-  return assignment;
+                 "SELECT id, checkpoint_sha, checkpoint_step, workers, min_workers, attempts "
+                 "FROM jobs WHERE state=?1 AND not_before_ms<=?2 ORDER BY priority DESC, seq "
+                 "LIMIT 100");
+  next.bind(1, static_cast<int>(v1::QUEUED)).bind(2, now_unix_ms());
+  struct Queued {
+    std::string id, checkpoint_sha;
+    int64_t checkpoint_step, workers, min_workers, attempts;
+  };
+  std::vector<Queued> queue;
+  while (next.step()) {
+    queue.push_back({next.text(0), next.text(1), next.integer(2), next.integer(3), next.integer(4),
+                     next.integer(5)});
+  }
+  std::optional<std::vector<std::string>> idle;  // looked up once, when a gang is wanted
+  for (const auto& job : queue) {
+    const int64_t wanted = job.workers;
+    // A fresh job takes its whole gang; a resumed one may continue on `min_workers`.
+    const int64_t needed = job.checkpoint_step > 0 ? job.min_workers : wanted;
+    std::vector<std::string> members;
+    if (wanted > 1) {
+      if (!idle) idle = idle_workers(worker_id, lease_ms);
+      const int64_t available = 1 + static_cast<int64_t>(idle->size());
+      if (available < needed) continue;  // not now: the next job that fits goes first
+      members.assign(idle->begin(), idle->begin() + (std::min(wanted, available) - 1));
+    }
+    const std::string& id = job.id;
+    Assignment assignment;
+    assignment.checkpoint_sha = job.checkpoint_sha;
+    const int64_t resume_step = job.checkpoint_step;
+    const int64_t attempts = job.attempts;
+    assignment.fencing_token = new_fencing_token();
+    const int64_t now = now_unix_ms();
+    assignment.lease_expires_ms = now + lease_ms;
+    Statement update(db_,
+                     "UPDATE jobs SET state=?2, worker=?3, lease_token=?4, lease_expires_ms=?5, "
+                     "attempts=attempts+1, resumed_from_step=?6, step=?6, attempt_started_ms=?7, "
+                     "started_ms=CASE WHEN started_ms=0 THEN ?7 ELSE started_ms END, "
+                     "eta_seconds=-1, waiting_for='', not_before_ms=0 WHERE id=?1");
+    update.bind(1, id)
+        .bind(2, static_cast<int>(v1::RUNNING))
+        .bind(3, worker_id)
+        .bind(4, assignment.fencing_token)
+        .bind(5, assignment.lease_expires_ms)
+        .bind(6, resume_step)
+        .bind(7, now);
+    update.step();
+    // A fresh port each attempt, so a store left behind by the last one is not in the way.
+    const int64_t port =
+        placement.first_port + static_cast<int64_t>((std::hash<std::string>()(id) + attempts) %
+                                                    static_cast<uint64_t>(placement.ports));
+    seat_gang(id, members, lease_ms,
+              members.empty() ? "" : placement.host + ":" + std::to_string(port));
+    log_event(id, "STATE",
+              "RUNNING on " + worker_id + " from step " + std::to_string(resume_step) +
+                  (members.empty() ? "" : " with " + std::to_string(members.size()) + " more"));
+    assignment.job = load_job(id);
+    transaction.commit();
+    changed();
+    return assignment;
+  }
+  return std::nullopt;
 }
 
 v1::LeaseStatus JobStore::report_progress(const v1::Lease& lease, const Progress& progress) {
@@ -162,7 +213,8 @@ v1::LeaseStatus JobStore::report_progress(const v1::Lease& lease, const Progress
           : -1.0;
   Statement update(db_,
                    "UPDATE jobs SET stage=?2, step=?3, total_steps=?4, loss=?5, "
-                   "expected_latency_ms=?6, normalized_entropy=?7, eta_seconds=?8 WHERE id=?1");
+                   "expected_latency_ms=?6, normalized_entropy=?7, eta_seconds=?8, waiting_for=?9 "
+                   "WHERE id=?1");
   update.bind(1, lease.job_id())
       .bind(2, progress.stage)
       .bind(3, progress.step)
@@ -170,9 +222,14 @@ v1::LeaseStatus JobStore::report_progress(const v1::Lease& lease, const Progress
       .bind(5, progress.loss)
       .bind(6, progress.expected_latency_ms)
       .bind(7, progress.normalized_entropy)
-      .bind(8, eta);
+      .bind(8, eta)
+      .bind(9, progress.waiting_for);
   update.step();
   if (progress.stage != job.stage()) log_event(lease.job_id(), "STAGE", progress.stage);
+  if (progress.waiting_for != job.waiting_for()) {
+    log_event(lease.job_id(), "WAIT",
+              progress.waiting_for.empty() ? "resumed" : "waiting for " + progress.waiting_for);
+  }
   v1::LeaseStatus status;
   status.set_valid(true);
   status.set_expires_unix_ms(timing.integer(1));
@@ -238,13 +295,18 @@ void JobStore::end_attempt(const v1::Job& job, const std::string& reason, bool r
                               ? reason + " (attempt " + std::to_string(job.attempts()) + " of " +
                                     std::to_string(job.max_attempts()) + ")"
                               : reason;
+  // The next attempt waits 2 s, 4 s, 8 s ... (at most 5 minutes): never back to back.
+  const int64_t backoff_ms =
+      std::min<int64_t>(int64_t{2000} << std::min(job.attempts() - 1, 20), 300'000);
   Statement update(db_,
                    "UPDATE jobs SET state=?2, lease_token='', worker='', eta_seconds=-1, "
-                   "failure_reason=?3, finished_ms=?4 WHERE id=?1");
+                   "failure_reason=?3, finished_ms=?4, waiting_for='', not_before_ms=?5 "
+                   "WHERE id=?1");
   update.bind(1, job.id())
       .bind(2, static_cast<int>(next))
       .bind(3, why)
-      .bind(4, give_up ? now_unix_ms() : int64_t{0});
+      .bind(4, give_up ? now_unix_ms() : int64_t{0})
+      .bind(5, give_up ? int64_t{0} : now_unix_ms() + backoff_ms);
   update.step();
   log_event(job.id(), "STATE", v1::JobState_Name(next) + ": " + why);
 }
@@ -263,11 +325,17 @@ int JobStore::expire_leases() {
   Transaction transaction(db_);
   Statement expired(db_, "SELECT id FROM jobs WHERE state=?1 AND lease_expires_ms < ?2");
   expired.bind(1, static_cast<int>(v1::RUNNING)).bind(2, now_unix_ms());
+  std::map<std::string, std::string> lapsed;  // job → the worker whose lease lapsed
+  while (expired.step()) lapsed[expired.text(0)] = "";
+  // A gang trains together: one member gone ends the whole gang's attempt.
+  for (const auto& [job_id, member] : lapsed_members()) lapsed.emplace(job_id, member);
   std::vector<std::string> ids;
-  while (expired.step()) ids.push_back(expired.text(0));
-  for (const auto& id : ids) {
+  for (const auto& [id, member] : lapsed) {
     const auto job = load_job(id);
-    end_attempt(job, "lease of " + job.worker() + " expired (no heartbeat)", true);
+    end_attempt(job,
+                "lease of " + (member.empty() ? job.worker() : member) + " expired (no heartbeat)",
+                true);
+    ids.push_back(id);
   }
   transaction.commit();
   if (!ids.empty()) changed();

@@ -80,7 +80,9 @@ grpc::Status SearchServiceImpl::SubmitSearchJob(grpc::ServerContext* context,
                    request->spec_yaml(),
                    request->priority(),
                    max_attempts,
-                   pipeline_total_steps(spec)};
+                   pipeline_total_steps(spec),
+                   spec.workers,
+                   spec.min_workers};
         *response = store_.submit(job, quotas_.for_team(team).max_active_jobs);
         target = response->id();
         spdlog::info("job {} submitted by team {}: {} on {}", response->id(), team, spec.name,

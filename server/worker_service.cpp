@@ -1,5 +1,6 @@
 #include "server/worker_service.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -15,6 +16,20 @@
 
 namespace ern::server {
 namespace {
+
+// "ipv4:10.0.0.7:41234" → "10.0.0.7", "ipv6:[fd00::7]:41234" → "fd00::7"; a call that did not
+// come over TCP (an embedded worker's in-process channel) is on this machine.
+std::string peer_host(const std::string& peer) {
+  for (const std::string scheme : {"ipv4:", "ipv6:"}) {
+    if (peer.rfind(scheme, 0) != 0) continue;
+    std::string host = peer.substr(scheme.size(), peer.rfind(':') - scheme.size());
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    return host;
+  }
+  return "127.0.0.1";
+}
 
 void require_worker_id(const std::string& id) {
   if (id.empty()) throw std::invalid_argument("worker_id: must be the id RegisterWorker returned");
@@ -103,8 +118,11 @@ grpc::Status WorkerServiceImpl::AcquireTask(grpc::ServerContext* context,
   return authority_.read(
       "AcquireTask", context, Action::kWorkerService, [&](const auth::Identity& caller) {
         require_worker_id(request->worker_id());
-        const auto assignment =
-            store_.acquire(request->worker_id(), caller.token_id, timing_.lease_duration_ms);
+        // A gang meets at its rank 0: this caller, at the address its call came from.
+        GangPlacement placement;
+        placement.host = peer_host(context->peer());
+        const auto assignment = store_.acquire(request->worker_id(), caller.token_id,
+                                               timing_.lease_duration_ms, placement);
         if (!assignment) return;
         authority_.record(caller, "AcquireTask",
                           assignment->job.id() + " to " + request->worker_id(), grpc::Status::OK);
@@ -118,8 +136,12 @@ grpc::Status WorkerServiceImpl::AcquireTask(grpc::ServerContext* context,
         response->set_checkpoint_step(assignment->checkpoint_sha.empty() ? 0
                                                                          : job.checkpoint_step());
         response->set_lease_expires_unix_ms(assignment->lease_expires_ms);
-        spdlog::info("job {} attempt {} leased to {} (from step {})", job.id(), job.attempts(),
-                     request->worker_id(), response->checkpoint_step());
+        response->set_rank(assignment->rank);
+        response->set_world_size(std::max(1, job.world_size()));
+        response->set_rendezvous(job.rendezvous());
+        spdlog::info("job {} attempt {} leased to {} (from step {}, rank {} of {})", job.id(),
+                     job.attempts(), request->worker_id(), response->checkpoint_step(),
+                     assignment->rank, response->world_size());
       });
 }
 
@@ -136,10 +158,14 @@ grpc::Status WorkerServiceImpl::ReportProgress(grpc::ServerContext* context,
         if (request->step() < 0 || request->total_steps() < 0) {
           throw std::invalid_argument("step: step and total_steps must be >= 0");
         }
+        // Shown to users and logged: a closed set, never a free-form string.
+        if (!request->waiting_for().empty() && request->waiting_for() != "device farm") {
+          throw std::invalid_argument("waiting_for: must be empty or 'device farm'");
+        }
         *response = store_.report_progress(
-            request->lease(),
-            {request->stage(), request->step(), request->total_steps(), request->loss(),
-             request->expected_latency_ms(), request->normalized_entropy()});
+            request->lease(), {request->stage(), request->step(), request->total_steps(),
+                               request->loss(), request->expected_latency_ms(),
+                               request->normalized_entropy(), request->waiting_for()});
       });
 }
 
@@ -182,7 +208,10 @@ grpc::Status WorkerServiceImpl::DownloadCheckpoint(grpc::ServerContext* context,
                                                    grpc::ServerWriter<v1::DownloadChunk>* writer) {
   return authority_.read(
       "DownloadCheckpoint", context, Action::kWorkerService, [&](const auth::Identity& caller) {
-        require_holder(caller, request->lease());
+        if (request->lease().job_id().empty()) {
+          throw std::invalid_argument("lease.job_id: must name the leased job");
+        }
+        store_.require_holder_or_member(request->lease(), caller.token_id);
         const auto& job_id = request->lease().job_id();
         const std::string sha = store_.checkpoint_sha(job_id);
         if (sha.empty()) throw RpcError(grpc::StatusCode::NOT_FOUND, "job " + job_id + " has none");

@@ -127,6 +127,18 @@ std::string tiny_search_spec(int search_steps, int checkpoint_every) {
          "evaluation: {sigmas: [25]}\n";
 }
 
+int free_loopback_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
 SubprocessResult run(const std::vector<std::string>& argv) {
   auto result = run_subprocess(argv);
   EXPECT_NE(result.exit_code, -1) << "could not run " << argv[0] << ": " << result.output;
@@ -249,6 +261,38 @@ std::string create_token(const std::string& coordinator, const std::string& admi
   auto text = created.output;
   while (!text.empty() && text.back() == '\n') text.pop_back();
   return text.substr(text.rfind('\n') + 1);
+}
+
+std::unique_ptr<ServerProcess> start_quick_devicefarm(const std::filesystem::path& dir,
+                                                      const std::string& listen,
+                                                      const std::string& log_name) {
+  std::ofstream(dir / "farm.yaml")
+      << "measurement: {warmup_runs: 2, min_runs: 5, max_runs: 20, budget_seconds: 0.5}\n"
+         "devices:\n  - {id: cpu-1t, backend: local-cpu, threads: 1}\n";
+  return std::make_unique<ServerProcess>(
+      (bin_dir() / "ern-devicefarm").string(),
+      std::vector<std::string>{"--config", (dir / "farm.yaml").string(), "--listen", listen,
+                               "--data", (dir / "farm").string()},
+      dir / log_name);
+}
+
+std::unique_ptr<ServerProcess> start_test_worker(const std::filesystem::path& dir,
+                                                 const std::string& coordinator,
+                                                 const std::string& devicefarm,
+                                                 const std::string& name,
+                                                 const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"--coordinator", coordinator,
+                                   "--token-file",  (dir / "coordinator" / "admin.token").string(),
+                                   "--devicefarm",  devicefarm,
+                                   "--name",        name,
+                                   "--data",        (dir / name).string(),
+                                   "--poll-ms",     "100",
+                                   "--progress-ms", "100",
+                                   "--threads",     "1",
+                                   "--data-roots",  test_data_dir().string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return std::make_unique<ServerProcess>((bin_dir() / "ern-worker").string(), args,
+                                         dir / (name + ".log"), "registered with ");
 }
 
 std::unique_ptr<ServerProcess> start_coordinator(const std::filesystem::path& dir,

@@ -79,6 +79,24 @@ class ServerProcess;
 std::unique_ptr<ServerProcess> start_coordinator(const std::filesystem::path& dir,
                                                  const std::vector<std::string>& extra = {});
 
+// An ern-devicefarm with one device measured quickly (cpu-1t, half a second per spec) on `listen`,
+// its config and data in DIR, its log DIR/`log_name`.
+std::unique_ptr<ServerProcess> start_quick_devicefarm(const std::filesystem::path& dir,
+                                                      const std::string& listen = "127.0.0.1:0",
+                                                      const std::string& log_name = "farm.log");
+
+// An ern-worker NAME for a test: it acts with the coordinator's admin token (from DIR/coordinator),
+// polls and reports every 100 ms, trains on one thread, reads the test photographs, keeps its data
+// in DIR/NAME and logs to DIR/NAME.log; `extra` arguments go last.
+std::unique_ptr<ServerProcess> start_test_worker(const std::filesystem::path& dir,
+                                                 const std::string& coordinator,
+                                                 const std::string& devicefarm,
+                                                 const std::string& name,
+                                                 const std::vector<std::string>& extra = {});
+
+// A loopback port that was free a moment ago (for a server that must come back on the same one).
+int free_loopback_port();
+
 // Runs a program, failing the test (with its output) if it cannot be started.
 SubprocessResult run(const std::vector<std::string>& argv);
 

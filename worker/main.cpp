@@ -4,8 +4,8 @@
 //                   [--ca FILE [--cert FILE --key FILE]] [--device cpu] [--name NAME]
 //                   [--data DIR] [--data-roots DIR[,DIR...]] [--threads N] [--poll-ms N]
 //                   [--progress-ms N]
-//                   [--retry-seconds N] [--metrics-listen HOST:PORT (default 0.0.0.0:9093;
-//                   "" for none)]
+//                   [--retry-seconds N] [--farm-retry-seconds N] [--gang-timeout-seconds N]
+//                   [--metrics-listen HOST:PORT (default 0.0.0.0:9093; "" for none)]
 
 #include <unistd.h>
 
@@ -29,10 +29,11 @@ std::atomic<bool> stop_requested{false};
 int main(int argc, char** argv) {
   ern::keep_freed_memory_in_heap();
   try {
-    ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
-                             {"coordinator", "token-file", "devicefarm", "device", "name", "data",
-                              "data-roots", "poll-ms", "progress-ms", "retry-seconds", "threads",
-                              "log-level", "metrics-listen", "ca", "cert", "key"});
+    ern::cli::Arguments args(
+        std::vector<std::string>(argv + 1, argv + argc),
+        {"coordinator", "token-file", "devicefarm", "device", "name", "data", "data-roots",
+         "poll-ms", "progress-ms", "retry-seconds", "farm-retry-seconds", "gang-timeout-seconds",
+         "threads", "log-level", "metrics-listen", "ca", "cert", "key"});
     ern::init_logging(args.value_or("log-level", ""));
     ern::worker::WorkerOptions options;
     options.coordinator = args.value_or("coordinator", options.coordinator);
@@ -54,6 +55,10 @@ int main(int argc, char** argv) {
         std::chrono::milliseconds(args.integer_or("progress-ms", 2000, 10, 600000));
     options.threads = static_cast<int>(args.integer_or("threads", 0, 0, 1024));
     options.retry_budget = std::chrono::seconds(args.integer_or("retry-seconds", 600, 0, 86400));
+    options.farm_retry_budget =
+        std::chrono::seconds(args.integer_or("farm-retry-seconds", 600, 0, 86400));
+    options.gang_timeout =
+        std::chrono::seconds(args.integer_or("gang-timeout-seconds", 120, 5, 3600));
 
     // SIGINT/SIGTERM: leave the current task at its next step (its checkpoint stays with the
     // coordinator) and exit.

@@ -8,8 +8,10 @@
 
 #include "common/dir_archive.h"
 #include "devicefarm/latency_client.h"
+#include "devicefarm/retrying_latency_oracle.h"
 #include "model/search_pipeline.h"
 #include "model/search_spec.h"
+#include "model/training_gang.h"
 #include "worker/worker_metrics.h"
 
 namespace ern::worker {
@@ -69,22 +71,27 @@ TaskOutcome TaskRunner::run(const v1::AcquireTaskResponse& task,
   } catch (const LeaseLost& error) {
     spdlog::warn("job {}: stopped, lease lost ({})", lease.job_id(), error.what());
     outcome = TaskOutcome::kStopped;
+  } catch (const farm::FarmUnreachable& error) {
+    // The retry budget is spent: another attempt would wait for the same farm.
+    report_failure(lease, error.what(), false);
   } catch (const std::invalid_argument& error) {
     // A bad spec or data set fails the same way on every worker: no retry.
-    spdlog::error("job {}: {}", lease.job_id(), error.what());
-    coordinator_.fail(lease, error.what(), false);
+    report_failure(lease, error.what(), false);
   } catch (const std::exception& error) {
-    spdlog::error("job {}: {}", lease.job_id(), error.what());
-    try {
-      coordinator_.fail(lease, error.what(), true);
-    } catch (const std::exception& report_error) {
-      spdlog::error("job {}: could not report the failure: {}", lease.job_id(),
-                    report_error.what());
-    }
+    report_failure(lease, error.what(), true);
   }
   std::error_code ignored;
   fs::remove_all(directory, ignored);
   return outcome;
+}
+
+void TaskRunner::report_failure(const v1::Lease& lease, const std::string& reason, bool retryable) {
+  spdlog::error("job {}: {}", lease.job_id(), reason);
+  try {
+    coordinator_.fail(lease, reason, retryable);
+  } catch (const std::exception& error) {
+    spdlog::error("job {}: could not report the failure: {}", lease.job_id(), error.what());
+  }
 }
 
 void TaskRunner::execute(const v1::AcquireTaskResponse& task, const std::atomic<bool>& abandoned,
@@ -106,17 +113,31 @@ void TaskRunner::execute(const v1::AcquireTaskResponse& task, const std::atomic<
     fs::remove(archive);
     spdlog::info("job {}: resuming from the checkpoint at step {}", lease.job_id(), resumed_from);
   }
+  // A gang's members meet at rank 0 (blocking until all are there); rank 0 alone speaks for the
+  // job: it reports, uploads and completes, as a single worker does.
+  std::unique_ptr<TrainingGang> gang;
+  if (task.world_size() > 1) {
+    spdlog::info("job {}: rank {} of {}, meeting at {}", lease.job_id(), task.rank(),
+                 task.world_size(), task.rendezvous());
+    gang =
+        std::make_unique<TrainingGang>(gang_seat(task.rank(), task.world_size(), task.rendezvous()),
+                                       torch::kCPU, settings_.gang_timeout);
+  }
+  const bool leader = task.rank() == 0;
   // The first report says where this attempt starts.
   SearchProgress start;
   start.stage = stage_at(spec, resumed_from);
   start.overall_step = resumed_from;
   start.overall_total_steps = pipeline_total_steps(spec);
-  coordinator_.report_progress(progress_request(lease, start));
+  if (leader) coordinator_.report_progress(progress_request(lease, start));
 
   auto last_report = std::chrono::steady_clock::now();
   std::string last_stage = start.stage;
+  SearchProgress latest = start;
   const auto on_progress = [&](const SearchProgress& progress) {
     if (abandoned) throw TaskAbandoned("the lease was lost or the job cancelled");
+    if (!leader) return;
+    latest = progress;
     const auto now = std::chrono::steady_clock::now();
     if (progress.checkpoint_saved) {
       pack_directory(output, archive);
@@ -145,10 +166,33 @@ void TaskRunner::execute(const v1::AcquireTaskResponse& task, const std::atomic<
   at::set_num_threads(settings_.threads > 0
                           ? settings_.threads
                           : static_cast<int>(std::thread::hardware_concurrency()));
-  farm::LatencyClient farm(settings_.devicefarm, settings_.devicefarm_tls,
-                           settings_.devicefarm_token);
-  const auto report = run_search_pipeline(spec, farm, output, on_progress);
+  // While the farm is away the job shows that it waits (and the heartbeats keep the lease).
+  bool waiting_shown = false;
+  const auto on_farm_wait = [&](bool waiting) {
+    if (abandoned) throw TaskAbandoned("the lease was lost or the job cancelled");
+    if (waiting == waiting_shown || !leader) return;
+    auto request = progress_request(lease, latest);
+    if (waiting) request.set_waiting_for("device farm");
+    try {
+      coordinator_.report_progress(request);
+      waiting_shown = waiting;
+    } catch (const CoordinatorUnavailable&) {
+      // Shown at the next call.
+    }
+  };
+  farm::LatencyClient client(settings_.devicefarm, settings_.devicefarm_tls,
+                             settings_.devicefarm_token);
+  farm::RetryingLatencyOracle farm(client, settings_.devicefarm, settings_.farm_retry_budget,
+                                   on_farm_wait);
+  const auto report = run_search_pipeline(spec, farm, output, on_progress, gang.get());
   if (abandoned) throw TaskAbandoned("the lease was lost or the job cancelled");
+  if (!leader) {
+    // Trained: the member stays in the gang (its lease alive) until rank 0 has finished the job.
+    spdlog::info("job {}: rank {} trained; rank 0 evaluates and exports", lease.job_id(),
+                 task.rank());
+    while (!abandoned) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return;
+  }
 
   pack_directory(output, archive, [](const fs::path& relative) {
     return *relative.begin() != "work";  // the search's own checkpoints stay out of the model

@@ -24,6 +24,11 @@ struct TaskSettings {
   int threads = 0;          // LibTorch threads for training; 0: one per core
   std::string worker_name;  // the metrics' `worker` label
   DataRoots data_roots;     // where a spec's data and init_model may point
+  // How long the device farm may stay unreachable before the job fails (not an attempt's worth:
+  // waiting for it costs none).
+  std::chrono::seconds farm_retry_budget{600};
+  // How long a gang's members wait for each other (to meet, and in each all-reduce).
+  std::chrono::seconds gang_timeout{120};
 };
 
 enum class TaskOutcome { kCompleted, kFailed, kStopped };
@@ -38,6 +43,7 @@ class TaskRunner {
  private:
   void execute(const v1::AcquireTaskResponse& task, const std::atomic<bool>& abandoned,
                const std::filesystem::path& directory);
+  void report_failure(const v1::Lease& lease, const std::string& reason, bool retryable);
 
   CoordinatorClient& coordinator_;
   TaskSettings settings_;

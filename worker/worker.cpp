@@ -84,7 +84,8 @@ void Worker::serve(const std::atomic<bool>& stop) {
   std::thread heartbeats([&] { heartbeat_loop(stop_heartbeats); });
   TaskRunner runner(coordinator_, {options_.devicefarm, options_.tls, options_.token,
                                    options_.data_dir, options_.progress_every, options_.threads,
-                                   options_.name, DataRoots(options_.data_roots)});
+                                   options_.name, DataRoots(options_.data_roots),
+                                   options_.farm_retry_budget, options_.gang_timeout});
   auto& metrics = worker_metrics();
   auto& busy = metrics.busy.with({options_.name});
   // Every series shown from the start (at 0), so dashboards and rates have them at once.

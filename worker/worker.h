@@ -31,6 +31,8 @@ struct WorkerOptions {
   std::chrono::milliseconds poll_every{1000};      // AcquireTask when idle
   std::chrono::milliseconds progress_every{2000};  // ReportProgress while running
   std::chrono::seconds retry_budget{600};          // how long the coordinator may be away
+  std::chrono::seconds farm_retry_budget{600};     // how long the device farm may be away
+  std::chrono::seconds gang_timeout{120};          // how long gang members wait for each other
 };
 
 class Worker {

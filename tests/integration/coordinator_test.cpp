@@ -34,13 +34,7 @@ class CoordinatorTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     farm_dir_ = new test::TempDir();
-    std::ofstream(*farm_dir_ / "farm.yaml")
-        << "measurement: {warmup_runs: 2, min_runs: 5, max_runs: 20, budget_seconds: 0.5}\n"
-           "devices:\n  - {id: cpu-1t, backend: local-cpu, threads: 1}\n";
-    farm_ = new test::ServerProcess((test::bin_dir() / "ern-devicefarm").string(),
-                                    {"--config", (*farm_dir_ / "farm.yaml").string(), "--listen",
-                                     "127.0.0.1:0", "--data", (*farm_dir_ / "farm").string()},
-                                    *farm_dir_ / "farm.log");
+    farm_ = test::start_quick_devicefarm(farm_dir_->path()).release();
   }
   static void TearDownTestSuite() {
     delete farm_;
@@ -66,14 +60,7 @@ class CoordinatorTest : public ::testing::Test {
   }
 
   std::unique_ptr<test::ServerProcess> start_worker(const std::string& name) {
-    return std::make_unique<test::ServerProcess>(
-        (test::bin_dir() / "ern-worker").string(),
-        std::vector<std::string>{"--coordinator", coordinator_->address(), "--token-file",
-                                 (dir_ / "coordinator" / "admin.token").string(), "--devicefarm",
-                                 farm_->address(), "--name", name, "--data", (dir_ / name).string(),
-                                 "--poll-ms", "100", "--progress-ms", "100", "--threads", "1",
-                                 "--data-roots", test::test_data_dir().string()},
-        dir_ / (name + ".log"), "registered with ");
+    return test::start_test_worker(dir_.path(), coordinator_->address(), farm_->address(), name);
   }
 
   v1::Job submit(const std::string& spec_yaml) {
@@ -404,10 +391,13 @@ TEST_F(CoordinatorTest, WorkerWhoseLeaseExpiredCannotWrite) {
   ASSERT_TRUE(progress(first.lease(), 5).ok());
   ASSERT_TRUE(upload_checkpoint(first.lease(), 5).ok());
 
-  // No heartbeats: the lease expires and the job goes back to the queue.
-  wait_for(
+  // No heartbeats: the lease expires and the job goes back to the queue, to be leased again once
+  // its backoff has passed.
+  const auto queued = wait_for(
       submitted.id(), [](const v1::Job& job) { return job.state() == v1::QUEUED; },
       std::chrono::seconds(kLeaseMs / 1000 + 10));
+  std::this_thread::sleep_until(std::chrono::system_clock::time_point(
+      std::chrono::milliseconds(queued.not_before_unix_ms() + 50)));
   const auto second = test::acquire_task(*workers_, test::register_worker(*workers_, "successor"));
   ASSERT_TRUE(second.assigned());
   EXPECT_NE(second.lease().fencing_token(), first.lease().fencing_token());

@@ -120,9 +120,15 @@ TEST_F(HardeningTest, StaleUploadOfTheSameContentKeepsTheAcknowledgedCheckpoint)
   const auto first = leased_job();
   const std::string content = "ERNAR1\nthe same bytes twice";
   ASSERT_TRUE(upload_checkpoint(first.lease(), 5, 1, content).ok());
-  // No heartbeats: the lease expires (600 ms) and a second worker takes the job.
-  std::this_thread::sleep_for(1500ms);
-  const auto second = acquire(register_worker("successor"));
+  // No heartbeats: the lease expires (600 ms) and, after the retry's backoff, a second worker
+  // takes the job.
+  const auto successor = register_worker("successor");
+  v1::AcquireTaskResponse second;
+  for (int polls = 0; polls < 100 && !second.assigned(); ++polls) {
+    std::this_thread::sleep_for(100ms);
+    second = test::acquire_task(*workers_, successor);
+  }
+  ASSERT_TRUE(second.assigned());
   ASSERT_EQ(second.checkpoint_step(), 5);
   EXPECT_EQ(upload_checkpoint(first.lease(), 6, 1, content).error_code(),
             StatusCode::FAILED_PRECONDITION);

@@ -58,18 +58,6 @@ std::set<std::string> referenced_names(const std::string& expression) {
   return names;
 }
 
-int free_loopback_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
 std::string url_encoded(const std::string& text) {
   std::string encoded;
   char hex[4];
@@ -87,14 +75,7 @@ std::string url_encoded(const std::string& text) {
 class ObservabilityTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::ofstream(dir_ / "farm.yaml")
-        << "measurement: {warmup_runs: 2, min_runs: 5, max_runs: 20, budget_seconds: 0.5}\n"
-           "devices:\n  - {id: cpu-1t, backend: local-cpu, threads: 1}\n";
-    farm_ = std::make_unique<test::ServerProcess>(
-        (test::bin_dir() / "ern-devicefarm").string(),
-        std::vector<std::string>{"--config", (dir_ / "farm.yaml").string(), "--listen",
-                                 "127.0.0.1:0", "--data", (dir_ / "farm").string()},
-        dir_ / "farm.log");
+    farm_ = test::start_quick_devicefarm(dir_.path());
     coordinator_ = std::make_unique<test::ServerProcess>(
         (test::bin_dir() / "ern-coordinator").string(),
         std::vector<std::string>{"--listen", "127.0.0.1:0", "--data",
@@ -103,14 +84,7 @@ class ObservabilityTest : public ::testing::Test {
         dir_ / "coordinator.log");
     const auto token = test::admin_token(dir_ / "coordinator");
     setenv("ERN_TOKEN", token.c_str(), 1);  // for ernctl
-    worker_ = std::make_unique<test::ServerProcess>(
-        (test::bin_dir() / "ern-worker").string(),
-        std::vector<std::string>{"--coordinator", coordinator_->address(), "--token-file",
-                                 (dir_ / "coordinator" / "admin.token").string(), "--devicefarm",
-                                 farm_->address(), "--name", "w1", "--data", (dir_ / "w1").string(),
-                                 "--poll-ms", "100", "--progress-ms", "100", "--threads", "1",
-                                 "--data-roots", test::test_data_dir().string()},
-        dir_ / "worker.log", "registered with ");
+    worker_ = test::start_test_worker(dir_.path(), coordinator_->address(), farm_->address(), "w1");
     channel_ = test::channel_with_token(coordinator_->address(), token);
 
     const auto ernctl = (test::bin_dir() / "ernctl").string();
@@ -225,7 +199,7 @@ TEST_F(ObservabilityTest, PrometheusWithTheDeployConfigScrapesAndAnswersRateAndL
   std::ofstream(dir_ / "prometheus.yml") << YAML::Dump(config);
   fs::copy_file(test::source_dir() / "deploy/prometheus/rules.yml", dir_ / "rules.yml");
 
-  const std::string web = "127.0.0.1:" + std::to_string(free_loopback_port());
+  const std::string web = "127.0.0.1:" + std::to_string(test::free_loopback_port());
   test::ServerProcess prometheus(
       "/usr/bin/prometheus",
       {"--config.file=" + (dir_ / "prometheus.yml").string(),

@@ -174,17 +174,11 @@ TEST_F(PromotionTest, SearchWithPromoteBecomesTheDefaultOnceItPassesTheGate) {
                            {"--config", (dir_ / "farm.yaml").string(), "--listen", "127.0.0.1:0",
                             "--data", (dir_ / "farm").string()},
                            dir_ / "farm.log");
-  test::ServerProcess worker(
-      (test::bin_dir() / "ern-worker").string(),
-      {"--coordinator", server, "--token-file", (dir_ / "coordinator" / "admin.token").string(),
-       "--devicefarm", farm.address(), "--name", "w1", "--data", (dir_ / "w1").string(),
-       "--poll-ms", "100", "--progress-ms", "100", "--threads", "1", "--data-roots",
-       test::test_data_dir().string()},
-      dir_ / "w1.log", "registered with ");
+  const auto worker = test::start_test_worker(dir_.path(), server, farm.address(), "w1");
   std::ofstream(dir_ / "spec.yaml") << test::tiny_search_spec(20) << "promote: true\n";
   const auto submitted =
       ernctl({"search", "submit", (dir_ / "spec.yaml").string(), "--watch", "--server", server});
-  ASSERT_EQ(submitted.exit_code, 0) << submitted.output << worker.log();
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.output << worker->log();
 
   const auto deadline = std::chrono::steady_clock::now() + 120s;
   nlohmann::json searched;

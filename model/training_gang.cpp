@@ -1,0 +1,116 @@
+#include "model/training_gang.h"
+
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <stdexcept>
+
+namespace ern {
+
+struct TrainingGang::Group {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroup> process_group;
+};
+
+GangSeat gang_seat(int rank, int world_size, const std::string& rendezvous) {
+  GangSeat seat;
+  seat.rank = rank;
+  seat.world_size = world_size;
+  if (world_size <= 1) return seat;
+  const auto colon = rendezvous.rfind(':');
+  int port = 0;
+  if (colon != std::string::npos) {
+    const auto digits = rendezvous.substr(colon + 1);
+    if (!digits.empty() && digits.size() <= 5 &&
+        digits.find_first_not_of("0123456789") == std::string::npos) {
+      port = std::stoi(digits);
+    }
+  }
+  if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535) {
+    throw std::invalid_argument("rendezvous: expected HOST:PORT, got '" +
+                                rendezvous.substr(0, 128) + "'");
+  }
+  seat.rendezvous_host = rendezvous.substr(0, colon);
+  seat.rendezvous_port = port;
+  return seat;
+}
+
+TrainingGang::TrainingGang() = default;
+
+TrainingGang::TrainingGang(const GangSeat& seat, torch::Device device, std::chrono::seconds timeout)
+    : seat_(seat) {
+  if (seat.world_size < 1 || seat.rank < 0 || seat.rank >= seat.world_size) {
+    throw std::invalid_argument("gang: rank " + std::to_string(seat.rank) + " of " +
+                                std::to_string(seat.world_size) + " does not exist");
+  }
+  if (seat.world_size == 1) return;
+  if (device.is_cuda()) {
+    throw std::invalid_argument("gang: this LibTorch build has no NCCL; CUDA gangs need one");
+  }
+  const std::string where = seat.rendezvous_host + ":" + std::to_string(seat.rendezvous_port);
+  try {
+    c10d::TCPStoreOptions options;
+    options.port = static_cast<uint16_t>(seat.rendezvous_port);
+    options.isServer = seat.rank == 0;
+    options.numWorkers = seat.world_size;
+    options.waitWorkers = true;
+    options.timeout = timeout;
+    group_ = std::make_unique<Group>();
+    group_->store = c10::make_intrusive<c10d::TCPStore>(seat.rendezvous_host, options);
+    auto gloo = c10d::ProcessGroupGloo::Options::create();
+    gloo->timeout = timeout;
+    // Each member's own address for the gang's traffic: loopback for a gang on one machine.
+    gloo->devices.push_back(seat.rendezvous_host == "127.0.0.1" ||
+                                    seat.rendezvous_host == "localhost"
+                                ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                : c10d::ProcessGroupGloo::createDefaultDevice());
+    group_->process_group = c10::make_intrusive<c10d::ProcessGroupGloo>(group_->store, seat.rank,
+                                                                        seat.world_size, gloo);
+  } catch (const std::exception& error) {
+    throw std::runtime_error("gang: rank " + std::to_string(seat.rank) + " could not join at " +
+                             where + ": " + error.what());
+  }
+}
+
+TrainingGang::~TrainingGang() = default;
+TrainingGang::TrainingGang(TrainingGang&&) noexcept = default;
+TrainingGang& TrainingGang::operator=(TrainingGang&&) noexcept = default;
+
+void TrainingGang::average_gradients(const std::vector<torch::Tensor>& parameters) {
+  if (!group_) return;
+  // One flat buffer, one all-reduce: many small calls would each pay a round trip.
+  std::vector<torch::Tensor> grads;
+  for (const auto& parameter : parameters) {
+    grads.push_back(parameter.grad().defined()
+                        ? parameter.grad().reshape(-1)
+                        : torch::zeros({parameter.numel()}, parameter.options()));
+  }
+  std::vector<torch::Tensor> flat{torch::cat(grads)};
+  group_->process_group->allreduce(flat)->wait();
+  flat[0].div_(seat_.world_size);
+  int64_t offset = 0;
+  torch::NoGradGuard no_grad;
+  for (const auto& parameter : parameters) {
+    const int64_t count = parameter.numel();
+    if (parameter.grad().defined()) {
+      parameter.mutable_grad().copy_(flat[0].narrow(0, offset, count).view_as(parameter));
+    }
+    offset += count;
+  }
+}
+
+void TrainingGang::broadcast(torch::Tensor& tensor) {
+  if (!group_) return;
+  std::vector<torch::Tensor> tensors{tensor};
+  group_->process_group->broadcast(tensors)->wait();
+}
+
+NoisyBatch TrainingGang::next_batch(TrainingData& data, int batch, int patch) const {
+  if (seat_.world_size == 1) return data.next_batch(batch, patch);
+  auto global = data.next_batch(batch * seat_.world_size, patch);
+  const int64_t first = int64_t{seat_.rank} * batch;
+  return {global.noisy.narrow(0, first, batch).contiguous(),
+          global.clean.narrow(0, first, batch).contiguous()};
+}
+
+}  // namespace ern

@@ -1,0 +1,165 @@
+// A device farm that comes and goes, with real processes on loopback: the worker waits for it
+// (the job shows it) instead of spending attempts, a farm restarted mid-job costs nothing, a farm
+// away longer than the retry budget fails the job with a reason naming it, and attempts that do
+// fail are retried with backoff, never back to back.
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include "ern/v1/search.grpc.pb.h"
+#include "tests/test_support.h"
+
+namespace ern {
+namespace {
+
+using namespace std::chrono_literals;
+
+class DependencyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    farm_address_ = "127.0.0.1:" + std::to_string(test::free_loopback_port());
+    // The coordinator does not check devices itself, so a job is accepted while the farm is away.
+    coordinator_ = std::make_unique<test::ServerProcess>(
+        (test::bin_dir() / "ern-coordinator").string(),
+        std::vector<std::string>{"--listen", "127.0.0.1:0", "--data",
+                                 (dir_ / "coordinator").string(), "--heartbeat-ms", "300",
+                                 "--lease-ms", "3000"},
+        dir_ / "coordinator.log");
+    const auto token = test::admin_token(dir_ / "coordinator");
+    search_ = v1::SearchService::NewStub(test::channel_with_token(coordinator_->address(), token));
+  }
+
+  void start_farm() {
+    farm_ = test::start_quick_devicefarm(dir_.path(), farm_address_,
+                                         "farm-" + std::to_string(++farm_starts_) + ".log");
+  }
+
+  void start_worker(int farm_retry_seconds) {
+    worker_ = test::start_test_worker(dir_.path(), coordinator_->address(), farm_address_, "w1",
+                                      {"--farm-retry-seconds", std::to_string(farm_retry_seconds)});
+  }
+
+  std::string submit(int search_steps) {
+    v1::SubmitSearchJobRequest request;
+    request.set_spec_yaml(test::tiny_search_spec(search_steps));
+    v1::Job job;
+    grpc::ClientContext context;
+    const auto status = search_->SubmitSearchJob(&context, request, &job);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return job.id();
+  }
+
+  v1::Job get(const std::string& id) {
+    v1::GetJobRequest request;
+    request.set_id(id);
+    v1::Job job;
+    grpc::ClientContext context;
+    EXPECT_TRUE(search_->GetJob(&context, request, &job).ok());
+    return job;
+  }
+
+  v1::Job wait_for(const std::string& id, const std::function<bool(const v1::Job&)>& done,
+                   std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    v1::Job job;
+    while (std::chrono::steady_clock::now() < deadline) {
+      job = get(id);
+      if (done(job)) return job;
+      std::this_thread::sleep_for(20ms);
+    }
+    ADD_FAILURE() << id << " did not get there in " << timeout.count()
+                  << " s: " << job.ShortDebugString() << "\n"
+                  << worker_->log();
+    return job;
+  }
+
+  static bool waiting_for_farm(const v1::Job& job) { return job.waiting_for() == "device farm"; }
+  static bool ended(const v1::Job& job) {
+    return job.state() == v1::SUCCEEDED || job.state() == v1::FAILED;
+  }
+
+  test::TempDir dir_;
+  std::string farm_address_;
+  int farm_starts_ = 0;
+  std::unique_ptr<test::ServerProcess> coordinator_, farm_, worker_;
+  std::unique_ptr<v1::SearchService::Stub> search_;
+};
+
+TEST_F(DependencyTest, AFarmThatStartsLateCostsNoAttempt) {
+  start_worker(120);
+  const auto id = submit(20);
+  const auto waiting = wait_for(id, waiting_for_farm, 60s);
+  EXPECT_EQ(waiting.state(), v1::RUNNING);
+  EXPECT_EQ(waiting.stage(), "WARMUP");
+  std::this_thread::sleep_for(20s);  // the farm starts 20 s after the job
+  EXPECT_EQ(get(id).attempts(), 1);
+  start_farm();
+  const auto job = wait_for(id, ended, 300s);
+  EXPECT_EQ(job.state(), v1::SUCCEEDED) << job.failure_reason();
+  EXPECT_EQ(job.attempts(), 1);
+  EXPECT_TRUE(job.waiting_for().empty());
+}
+
+TEST_F(DependencyTest, AFarmRestartedDuringSearchAndEvaluateCostsNoAttempt) {
+  start_farm();
+  start_worker(120);
+  const auto id = submit(60);
+  wait_for(
+      id, [](const v1::Job& job) { return job.stage() == "SEARCH"; }, 120s);
+  farm_->kill_hard();
+  std::this_thread::sleep_for(1s);
+  start_farm();
+  // Down from the fine-tune on, so the final measurement (EVALUATE) finds it away.
+  wait_for(
+      id, [](const v1::Job& job) { return job.stage() == "FINETUNE" || ended(job); }, 300s);
+  farm_->kill_hard();
+  const auto waiting = wait_for(id, waiting_for_farm, 120s);
+  EXPECT_EQ(waiting.stage(), "EVALUATE");
+  std::this_thread::sleep_for(2s);
+  start_farm();
+  const auto job = wait_for(id, ended, 300s);
+  EXPECT_EQ(job.state(), v1::SUCCEEDED) << job.failure_reason();
+  EXPECT_EQ(job.attempts(), 1);
+}
+
+TEST_F(DependencyTest, AFarmAwayLongerThanTheBudgetFailsTheJobNamingTheFarm) {
+  start_worker(3);
+  const auto id = submit(20);
+  const auto job = wait_for(id, ended, 120s);
+  EXPECT_EQ(job.state(), v1::FAILED);
+  EXPECT_EQ(job.attempts(), 1);
+  EXPECT_NE(job.failure_reason().find("device farm " + farm_address_ + " unreachable for 3 s"),
+            std::string::npos)
+      << job.failure_reason();
+}
+
+TEST_F(DependencyTest, FailedAttemptsAreRetriedWithBackoffNeverBackToBack) {
+  // An attempt that ends without the job being done (here its worker is killed and the lease
+  // lapses) sends the job back to the queue, to be leased again only after a pause.
+  start_farm();
+  start_worker(120);
+  const auto id = submit(2000);
+  wait_for(
+      id, [](const v1::Job& job) { return job.stage() == "SEARCH"; }, 120s);
+  worker_->kill_hard();
+  const auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const auto requeued = wait_for(
+      id, [](const v1::Job& job) { return job.state() == v1::QUEUED; }, 30s);
+  EXPECT_EQ(requeued.attempts(), 1);
+  EXPECT_GT(requeued.not_before_unix_ms() - now_ms(), 1500) << "the next attempt waits 2 s";
+  start_worker(120);
+  wait_for(
+      id, [](const v1::Job& job) { return job.attempts() == 2; }, 60s);
+  EXPECT_GE(now_ms(), requeued.not_before_unix_ms()) << "leased again before its time";
+}
+
+}  // namespace
+}  // namespace ern

@@ -1,0 +1,141 @@
+// One search job on a gang of two real ern-worker processes (training.workers: 2): the
+// coordinator leases it to both at once with ranks and a rendezvous, they train through c10d, and
+// rank 0 completes it; when a member is killed, the gang's attempt ends and the job resumes from
+// its checkpoint on the next full gang.
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "ern/v1/search.grpc.pb.h"
+#include "tests/test_support.h"
+
+namespace ern {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string gang_spec(int search_steps) {
+  auto spec = test::tiny_search_spec(search_steps, 10);
+  const std::string plain = "training: {batch: 2, patch: 32}";
+  spec.replace(spec.find(plain), plain.size(), "training: {batch: 2, patch: 32, workers: 2}");
+  return spec;
+}
+
+class GangSchedulingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    farm_ = test::start_quick_devicefarm(dir_.path());
+    coordinator_ = std::make_unique<test::ServerProcess>(
+        (test::bin_dir() / "ern-coordinator").string(),
+        std::vector<std::string>{"--listen", "127.0.0.1:0", "--data",
+                                 (dir_ / "coordinator").string(), "--heartbeat-ms", "300",
+                                 "--lease-ms", "3000", "--devicefarm", farm_->address()},
+        dir_ / "coordinator.log");
+    token_ = test::admin_token(dir_ / "coordinator");
+    search_ = v1::SearchService::NewStub(test::channel_with_token(coordinator_->address(), token_));
+  }
+
+  std::unique_ptr<test::ServerProcess> start_worker(const std::string& name) {
+    return test::start_test_worker(dir_.path(), coordinator_->address(), farm_->address(), name,
+                                   {"--gang-timeout-seconds", "10", "--metrics-listen", ""});
+  }
+
+  std::string submit(const std::string& spec) {
+    v1::SubmitSearchJobRequest request;
+    request.set_spec_yaml(spec);
+    v1::Job job;
+    grpc::ClientContext context;
+    const auto status = search_->SubmitSearchJob(&context, request, &job);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return job.id();
+  }
+
+  v1::Job wait_for(const std::string& id, const std::function<bool(const v1::Job&)>& done,
+                   std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    v1::Job job;
+    while (std::chrono::steady_clock::now() < deadline) {
+      v1::GetJobRequest request;
+      request.set_id(id);
+      grpc::ClientContext context;
+      EXPECT_TRUE(search_->GetJob(&context, request, &job).ok());
+      if (done(job)) return job;
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << id << " did not get there in " << timeout.count()
+                  << " s: " << job.ShortDebugString();
+    return job;
+  }
+
+  static bool ended(const v1::Job& job) {
+    return job.state() == v1::SUCCEEDED || job.state() == v1::FAILED;
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<test::ServerProcess> farm_, coordinator_;
+  std::string token_;
+  std::unique_ptr<v1::SearchService::Stub> search_;
+};
+
+TEST_F(GangSchedulingTest, TwoWorkersFinishOneJobTogether) {
+  const auto id = submit(gang_spec(30));
+  auto alone = start_worker("w1");
+  // One worker cannot start a job that wants two: it stays queued, all or none.
+  std::this_thread::sleep_for(2s);
+  v1::GetJobRequest request;
+  request.set_id(id);
+  v1::Job waiting;
+  grpc::ClientContext context;
+  ASSERT_TRUE(search_->GetJob(&context, request, &waiting).ok());
+  EXPECT_EQ(waiting.state(), v1::QUEUED);
+
+  auto other = start_worker("w2");
+  const auto job = wait_for(id, ended, 300s);
+  ASSERT_EQ(job.state(), v1::SUCCEEDED) << job.failure_reason() << "\n"
+                                        << alone->log() << other->log();
+  EXPECT_EQ(job.attempts(), 1);
+
+  const auto shown = test::run({(test::bin_dir() / "ernctl").string(), "search", "get", id,
+                                "--json", "--server", coordinator_->address(), "--token", token_});
+  ASSERT_EQ(shown.exit_code, 0) << shown.output;
+  const auto json = nlohmann::json::parse(shown.output);
+  EXPECT_EQ(json["world_size"], 2);
+  ASSERT_EQ(json["workers"].size(), 2u) << json.dump();
+  std::set<std::string> names;
+  for (const auto& worker : json["workers"]) {
+    const std::string id_text = worker.get<std::string>();
+    names.insert(id_text.substr(id_text.rfind('-') + 1));
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"w1", "w2"}));
+}
+
+TEST_F(GangSchedulingTest, AKilledMemberEndsTheGangsAttemptAndTheJobResumesOnTheNextGang) {
+  auto w1 = start_worker("w1");
+  auto w2 = start_worker("w2");
+  const auto id = submit(gang_spec(400));
+  const auto running = wait_for(
+      id, [](const v1::Job& job) { return job.stage() == "SEARCH" && job.checkpoint_step() >= 20; },
+      300s);
+  ASSERT_EQ(running.world_size(), 2);
+  ASSERT_EQ(running.gang_workers_size(), 1);
+  // Kill the member that is not rank 0.
+  auto& member = running.gang_workers(0).find("w1") != std::string::npos ? w1 : w2;
+  member->kill_hard();
+  const auto requeued = wait_for(
+      id, [](const v1::Job& job) { return job.state() != v1::RUNNING; }, 60s);
+  EXPECT_EQ(requeued.state(), v1::QUEUED) << requeued.failure_reason();
+  auto w3 = start_worker("w3");
+  const auto job = wait_for(id, ended, 600s);
+  ASSERT_EQ(job.state(), v1::SUCCEEDED) << job.failure_reason();
+  EXPECT_EQ(job.attempts(), 2);
+  EXPECT_GE(job.resumed_from_step(), 20) << "resumed from its checkpoint";
+}
+
+}  // namespace
+}  // namespace ern
