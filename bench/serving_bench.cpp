@@ -8,6 +8,8 @@
 //
 // usage: ern-bench-serving [--model DIR] [--size 512] [--load-size 256] [--concurrency 16]
 //                          [--requests 128] [--repeats 10] [--images DIR]
+//        ern-bench-serving --server TARGET [--token-file FILE] [--ca FILE] [--load-size 256]
+//                          [--concurrency 16] [--requests 128]     (load on a running deployment)
 
 #include <grpcpp/grpcpp.h>
 #include <torch/torch.h>
@@ -24,10 +26,12 @@
 #include "client/arguments.h"
 #include "common/auth/token_channel.h"
 #include "common/auth/token_file.h"
+#include "common/grpc_server.h"
 #include "common/heap_tuning.h"
 #include "common/image_io.h"
 #include "common/subprocess.h"
 #include "common/temp_dir.h"
+#include "common/tls/transport_security.h"
 #include "ern/v1/denoise.grpc.pb.h"
 #include "model/evaluation.h"
 #include "model/image_metrics.h"
@@ -131,19 +135,45 @@ LoadResult generate_load(ern::v1::DenoiseService::Stub& stub,
   return result;
 }
 
+// Load on a running deployment (a replica, or `dns:///NAME:PORT` spread round_robin over every
+// replica the name resolves to) instead of a coordinator started here: requests/s and latency.
+int remote_load(const ern::cli::Arguments& args, int load_size, int concurrency, int requests) {
+  const std::string target = args.required("server");
+  const std::string token =
+      args.has("token-file") ? ern::auth::read_token_file(args.required("token-file"), "token-file")
+                             : "";
+  grpc::ChannelArguments channel_arguments;
+  channel_arguments.SetMaxReceiveMessageSize(ern::kMaxMessageBytes);
+  const auto channel = ern::auth::channel_with_token(
+      target, ern::tls::channel_credentials({args.value_or("ca", ""), "", ""}), channel_arguments,
+      token);
+  auto stub = ern::v1::DenoiseService::NewStub(channel);
+  const auto request = request_for(random_photo(load_size));
+  generate_load(*stub, request, concurrency, concurrency);  // warm-up (and a connection each)
+  const auto load = generate_load(*stub, request, concurrency, requests);
+  std::printf("%s: %dx%d PNG, %d calls, %d in flight\n", target.c_str(), load_size, load_size,
+              requests, concurrency);
+  std::printf("  %.2f requests/s   latency p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  errors %d\n",
+              load.latencies_ms.size() / load.seconds, percentile(load.latencies_ms, 0.5),
+              percentile(load.latencies_ms, 0.95), percentile(load.latencies_ms, 0.99),
+              load.errors);
+  return load.errors == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   ern::keep_freed_memory_in_heap();
   try {
-    ern::cli::Arguments args(
-        std::vector<std::string>(argv + 1, argv + argc),
-        {"model", "size", "load-size", "concurrency", "requests", "repeats", "images"});
+    ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
+                             {"model", "size", "load-size", "concurrency", "requests", "repeats",
+                              "images", "server", "token-file", "ca"});
     const int size = static_cast<int>(args.integer_or("size", 512, 16, 4096));
     const int load_size = static_cast<int>(args.integer_or("load-size", 256, 16, 4096));
     const int concurrency = static_cast<int>(args.integer_or("concurrency", 16, 1, 1024));
     const int requests = static_cast<int>(args.integer_or("requests", 128, 1, 1000000));
     const int repeats = static_cast<int>(args.integer_or("repeats", 10, 1, 10000));
+    if (args.has("server")) return remote_load(args, load_size, concurrency, requests);
     const fs::path bin_dir = fs::read_symlink("/proc/self/exe").parent_path();
     const std::string ernctl = (bin_dir / "ernctl").string();
 
