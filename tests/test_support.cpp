@@ -127,6 +127,15 @@ std::string tiny_search_spec(int search_steps, int checkpoint_every) {
          "evaluation: {sigmas: [25]}\n";
 }
 
+std::string message_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const std::exception& error) {
+    return error.what();
+  }
+  return "";
+}
+
 int free_loopback_port() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};

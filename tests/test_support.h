@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -93,6 +94,9 @@ std::unique_ptr<ServerProcess> start_test_worker(const std::filesystem::path& di
                                                  const std::string& devicefarm,
                                                  const std::string& name,
                                                  const std::vector<std::string>& extra = {});
+
+// What `action` threw (the exception's message), or "" when it returned.
+std::string message_of(const std::function<void()>& action);
 
 // A loopback port that was free a moment ago (for a server that must come back on the same one).
 int free_loopback_port();

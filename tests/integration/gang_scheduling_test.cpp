@@ -31,12 +31,8 @@ class GangSchedulingTest : public ::testing::Test {
  protected:
   void SetUp() override {
     farm_ = test::start_quick_devicefarm(dir_.path());
-    coordinator_ = std::make_unique<test::ServerProcess>(
-        (test::bin_dir() / "ern-coordinator").string(),
-        std::vector<std::string>{"--listen", "127.0.0.1:0", "--data",
-                                 (dir_ / "coordinator").string(), "--heartbeat-ms", "300",
-                                 "--lease-ms", "3000", "--devicefarm", farm_->address()},
-        dir_ / "coordinator.log");
+    coordinator_ = test::start_coordinator(dir_.path(), {"--heartbeat-ms", "300", "--lease-ms",
+                                                         "3000", "--devicefarm", farm_->address()});
     token_ = test::admin_token(dir_ / "coordinator");
     search_ = v1::SearchService::NewStub(test::channel_with_token(coordinator_->address(), token_));
   }

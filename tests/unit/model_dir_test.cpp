@@ -14,15 +14,6 @@ namespace {
 // image channels, width, encoder blocks, middle blocks, decoder blocks
 const NafnetArchitecture kSmall{3, 8, {1, 1}, 1, {1, 1}, {}};
 
-std::string message_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::exception& error) {
-    return error.what();
-  }
-  return "";
-}
-
 TEST(Safetensors, RoundTripsNamesShapesAndValues) {
   test::TempDir dir;
   NamedTensors tensors = {{"a.weight", torch::randn({3, 4, 1, 1})},
@@ -42,7 +33,7 @@ TEST(Safetensors, RejectsTruncatedFiles) {
   write_safetensors(dir / "x.safetensors", {{"w", torch::randn({64})}});
   std::filesystem::resize_file(dir / "x.safetensors",
                                std::filesystem::file_size(dir / "x.safetensors") - 8);
-  const auto message = message_of([&] { read_safetensors(dir / "x.safetensors"); });
+  const auto message = test::message_of([&] { read_safetensors(dir / "x.safetensors"); });
   EXPECT_NE(message.find("'w'"), std::string::npos) << message;
 }
 
@@ -61,7 +52,7 @@ TEST(Safetensors, RejectsShapesThatAreNegativeOrLargerThanTheFile) {
     for (int i = 0; i < 8; ++i) content[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
     content += header + std::string(8, '\0');
     std::ofstream(dir / "x.safetensors", std::ios::binary) << content;
-    const auto message = message_of([&] { read_safetensors(dir / "x.safetensors"); });
+    const auto message = test::message_of([&] { read_safetensors(dir / "x.safetensors"); });
     EXPECT_NE(message.find(problem), std::string::npos) << shape << ": " << message;
   }
 }
@@ -136,22 +127,23 @@ TEST(ModelDir, LoadingNamesTheWrongTensor) {
     if (name == "encoders.1.0.conv2.weight") tensor = torch::zeros({3, 1, 3, 3});
   }
   write_safetensors(dir / kWeightsFile, tensors);
-  auto message = message_of([&] { load_model_dir(dir.path()); });
+  auto message = test::message_of([&] { load_model_dir(dir.path()); });
   EXPECT_NE(message.find("encoders.1.0.conv2.weight"), std::string::npos) << message;
   EXPECT_NE(message.find("[3, 1, 3, 3]"), std::string::npos) << message;
 
   tensors.erase(tensors.begin());
   write_safetensors(dir / kWeightsFile, tensors);
-  message = message_of([&] { load_model_dir(dir.path()); });
+  message = test::message_of([&] { load_model_dir(dir.path()); });
   EXPECT_NE(message.find("missing"), std::string::npos) << message;
 }
 
 TEST(ModelDir, RejectsDirectoriesWithoutModelJson) {
   test::TempDir dir;
-  const auto message = message_of([&] { load_model_dir(dir.path()); });
+  const auto message = test::message_of([&] { load_model_dir(dir.path()); });
   EXPECT_NE(message.find("model.json"), std::string::npos) << message;
   std::ofstream(dir / kModelJson) << "{ not json";
-  EXPECT_NE(message_of([&] { load_model_dir(dir.path()); }).find("model.json"), std::string::npos);
+  EXPECT_NE(test::message_of([&] { load_model_dir(dir.path()); }).find("model.json"),
+            std::string::npos);
 }
 
 // An imported model.json names its weights: only a file inside the directory, and only a regular
@@ -164,7 +156,7 @@ TEST(ModelDir, WeightsAreAPlainFileInsideTheDirectory) {
   for (const std::string weights : {"/etc/shadow", "../outside.safetensors", "..", ""}) {
     json["weights"] = weights;
     std::ofstream(dir / kModelJson) << json.dump();
-    const auto message = message_of([&] { load_model_dir(dir.path()); });
+    const auto message = test::message_of([&] { load_model_dir(dir.path()); });
     EXPECT_NE(message.find("weights must name a file in the model directory"), std::string::npos)
         << weights << ": " << message;
     EXPECT_EQ(message.find("shadow"), std::string::npos) << "no path is echoed: " << message;
@@ -172,7 +164,7 @@ TEST(ModelDir, WeightsAreAPlainFileInsideTheDirectory) {
   std::filesystem::create_symlink("/dev/zero", dir / "zero.safetensors");
   json["weights"] = "zero.safetensors";
   std::ofstream(dir / kModelJson) << json.dump();
-  EXPECT_NE(message_of([&] { load_model_dir(dir.path()); }).find("not a regular file"),
+  EXPECT_NE(test::message_of([&] { load_model_dir(dir.path()); }).find("not a regular file"),
             std::string::npos);
 }
 

@@ -26,15 +26,6 @@ TrainOptions tiny_options() {
   return options;
 }
 
-std::string message_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::exception& error) {
-    return error.what();
-  }
-  return "";
-}
-
 TEST(TrainingCheckpoint, ModuleOptimizerTextAndRandomStateRoundTrip) {
   test::TempDir dir;
   torch::manual_seed(5);
@@ -96,7 +87,8 @@ TEST(TrainingCheckpoint, ALibTorchArchiveIsRefusedUnread) {
   archive.write("options", c10::IValue(tiny_options().to_json().dump()));
   archive.save_to((dir / "state.safetensors").string());
 
-  const auto message = message_of([&] { trainer.load_checkpoint(dir / "state.safetensors"); });
+  const auto message =
+      test::message_of([&] { trainer.load_checkpoint(dir / "state.safetensors"); });
   EXPECT_NE(message.find("header length exceeds the file size"), std::string::npos) << message;
   EXPECT_EQ(trainer.step(), 0);
 }
@@ -114,21 +106,21 @@ TEST(TrainingCheckpoint, TensorsThatDoNotFitAreRefusedByName) {
     if (name == "model.intro.weight") tensor = torch::zeros({1, 2, 3});
   }
   write_safetensors(dir / "bad-shape.safetensors", file.tensors, file.metadata);
-  auto message = message_of([&] { trainer.load_checkpoint(dir / "bad-shape.safetensors"); });
+  auto message = test::message_of([&] { trainer.load_checkpoint(dir / "bad-shape.safetensors"); });
   EXPECT_NE(message.find("'intro.weight' has shape [1, 2, 3]"), std::string::npos) << message;
 
   // Optimizer state for a parameter the network does not have.
   file = read_safetensors_file(dir / "state.safetensors");
   file.tensors.emplace_back("optimizer.0.999.step", torch::tensor(int64_t{1}));
   write_safetensors(dir / "extra.safetensors", file.tensors, file.metadata);
-  message = message_of([&] { trainer.load_checkpoint(dir / "extra.safetensors"); });
+  message = test::message_of([&] { trainer.load_checkpoint(dir / "extra.safetensors"); });
   EXPECT_NE(message.find("parameters this optimizer does not have"), std::string::npos) << message;
 
   // A step that is not a number.
   file = read_safetensors_file(dir / "state.safetensors");
   file.metadata["step"] = "1e9";
   write_safetensors(dir / "bad-step.safetensors", file.tensors, file.metadata);
-  message = message_of([&] { trainer.load_checkpoint(dir / "bad-step.safetensors"); });
+  message = test::message_of([&] { trainer.load_checkpoint(dir / "bad-step.safetensors"); });
   EXPECT_NE(message.find("'step' is not an integer"), std::string::npos) << message;
 }
 
