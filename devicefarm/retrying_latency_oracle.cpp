@@ -32,15 +32,9 @@ auto RetryingLatencyOracle::retried(const Call& call) -> decltype(call()) {
   bool waited = false;
   while (true) {
     try {
-      if constexpr (std::is_void_v<decltype(call())>) {
-        call();
-        if (waited) on_wait_(false);
-        return;
-      } else {
-        auto result = call();
-        if (waited) on_wait_(false);
-        return result;
-      }
+      auto result = call();
+      if (waited) on_wait_(false);
+      return result;
     } catch (const LatencyOracleUnavailable& error) {
       const auto waited_for = Clock::now() - started;
       if (waited_for >= budget_) {
@@ -72,7 +66,10 @@ NetworkLatency RetryingLatencyOracle::network_latency(const std::string& device,
 }
 
 void RetryingLatencyOracle::check_device(const std::string& device) {
-  retried([&] { farm_.check_device(device); });
+  retried([&] {
+    farm_.check_device(device);
+    return true;  // retried() passes a value through
+  });
 }
 
 }  // namespace ern::farm

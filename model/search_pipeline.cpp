@@ -243,11 +243,7 @@ class SupernetSearch {
       throw std::invalid_argument(state_path_.string() +
                                   ": written for another spec; use a new output directory");
     }
-    const int64_t step = checkpoint.integer("step");
-    if (step < 0 || step > total_steps()) {
-      throw std::runtime_error(state_path_.string() + ": 'step' is not in 0.." +
-                               std::to_string(total_steps()));
-    }
+    const int64_t step = checkpoint.integer("step", 0, total_steps());
     auto history = nlohmann::json::parse(checkpoint.text("history"), nullptr, false);
     if (!history.is_array()) {
       throw std::runtime_error(state_path_.string() + ": 'history' is not a list");

@@ -84,13 +84,13 @@ Trainer::Trainer(Nafnet network, TrainingData& data, TrainOptions options, torch
                  torch::optim::AdamWOptions(options_.learning_rate)
                      .betas({options_.beta1, options_.beta2})
                      .weight_decay(options_.weight_decay)),
-      gang_(gang) {}
+      gang_(gang ? *gang : alone_) {}
 
 void Trainer::run(const std::function<void(const TrainProgress&)>& on_step, int64_t max_steps,
                   int64_t checkpoint_every, const std::filesystem::path& checkpoint_path) {
   network_->train();
   // Members of a gang other than its leader hold the same state and write none.
-  const bool writes_checkpoints = !checkpoint_path.empty() && (!gang_ || gang_->leader());
+  const bool writes_checkpoints = !checkpoint_path.empty() && gang_.leader();
   const int64_t stop_at =
       max_steps < 0 ? options_.iterations : std::min(options_.iterations, step_ + max_steps);
   double images_per_second = 0.0;
@@ -100,12 +100,11 @@ void Trainer::run(const std::function<void(const TrainProgress&)>& on_step, int6
     for (auto& group : optimizer_.param_groups()) {
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     }
-    auto batch = gang_ ? gang_->next_batch(data_, options_.batch, options_.patch)
-                       : data_.next_batch(options_.batch, options_.patch);
+    auto batch = gang_.next_batch(data_, options_.batch, options_.patch);
     optimizer_.zero_grad();
     auto loss = psnr_loss(network_->forward(batch.noisy.to(device_)), batch.clean.to(device_));
     loss.backward();
-    if (gang_) gang_->average_gradients(network_->parameters());
+    gang_.average_gradients(network_->parameters());
     optimizer_.step();
     ++step_;
 
@@ -148,11 +147,7 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
                                value.dump());
     }
   }
-  const int64_t step = checkpoint.integer("step");
-  if (step < 0 || step > options_.iterations) {
-    throw std::runtime_error(path.string() + ": 'step' is not in 0.." +
-                             std::to_string(options_.iterations));
-  }
+  const int64_t step = checkpoint.integer("step", 0, options_.iterations);
   checkpoint.load_module("model", *network_);
   checkpoint.load_optimizer("optimizer", optimizer_);
   data_.load_state(checkpoint.text("data_state"));

@@ -78,7 +78,8 @@ class Trainer {
   TrainOptions options_;
   torch::Device device_;
   torch::optim::AdamW optimizer_;
-  TrainingGang* gang_;
+  TrainingGang alone_;  // the gang when none is given: a gang of one
+  TrainingGang& gang_;
   int64_t step_ = 0;
 };
 

@@ -168,6 +168,15 @@ int64_t CheckpointReader::integer(const std::string& key) const {
   return parsed;
 }
 
+int64_t CheckpointReader::integer(const std::string& key, int64_t min, int64_t max) const {
+  const int64_t value = integer(key);
+  if (value < min || value > max) {
+    throw std::runtime_error(where_ + ": '" + key + "' is not in " + std::to_string(min) + ".." +
+                             std::to_string(max));
+  }
+  return value;
+}
+
 const torch::Tensor& CheckpointReader::tensor(const std::string& name) const {
   const auto found = tensors_.find(name);
   if (found == tensors_.end()) throw std::runtime_error(where_ + ": '" + name + "' is missing");

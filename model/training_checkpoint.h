@@ -43,6 +43,8 @@ class CheckpointReader {
   void load_optimizer(const std::string& prefix, torch::optim::Optimizer& optimizer) const;
   const std::string& text(const std::string& key) const;
   int64_t integer(const std::string& key) const;
+  // The same, refused unless within [min, max].
+  int64_t integer(const std::string& key, int64_t min, int64_t max) const;
   void restore_random_state() const;
 
  private:

@@ -98,16 +98,14 @@ bool JobStore::renew_member(const std::string& worker_id, const v1::Lease& lease
 }
 
 bool JobStore::holds_member_lease(const v1::Lease& lease, const std::string& owner) {
+  if (lease.fencing_token().empty()) return false;
   Statement query(db_,
                   "SELECT gang_members.lease_token FROM gang_members JOIN workers ON "
                   "gang_members.worker=workers.id JOIN jobs ON jobs.id=gang_members.job_id "
                   "WHERE gang_members.job_id=?1 AND workers.token_id=?2 AND jobs.state=?3");
   query.bind(1, lease.job_id()).bind(2, owner).bind(3, static_cast<int>(v1::RUNNING));
   while (query.step()) {
-    if (!lease.fencing_token().empty() &&
-        auth::constant_time_equal(query.text(0), lease.fencing_token())) {
-      return true;
-    }
+    if (auth::constant_time_equal(query.text(0), lease.fencing_token())) return true;
   }
   return false;
 }

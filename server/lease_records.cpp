@@ -160,10 +160,9 @@ std::optional<Assignment> JobStore::acquire(const std::string& worker_id, const 
       members.assign(idle->begin(), idle->begin() + (std::min(wanted, available) - 1));
     }
     const std::string& id = job.id;
+    const int64_t resume_step = job.checkpoint_step;
     Assignment assignment;
     assignment.checkpoint_sha = job.checkpoint_sha;
-    const int64_t resume_step = job.checkpoint_step;
-    const int64_t attempts = job.attempts;
     assignment.fencing_token = new_fencing_token();
     const int64_t now = now_unix_ms();
     assignment.lease_expires_ms = now + lease_ms;
@@ -182,7 +181,7 @@ std::optional<Assignment> JobStore::acquire(const std::string& worker_id, const 
     update.step();
     // A fresh port each attempt, so a store left behind by the last one is not in the way.
     const int64_t port =
-        placement.first_port + static_cast<int64_t>((std::hash<std::string>()(id) + attempts) %
+        placement.first_port + static_cast<int64_t>((std::hash<std::string>()(id) + job.attempts) %
                                                     static_cast<uint64_t>(placement.ports));
     seat_gang(id, members, lease_ms,
               members.empty() ? "" : placement.host + ":" + std::to_string(port));
