@@ -112,6 +112,7 @@ void SearchSpec::validate() const {
   require(temperature_start > 0 && temperature_end > 0 && temperature_start <= 100 &&
               temperature_end <= 100 && temperature_end >= 1e-3,
           "search.temperature", "start and end must be in 0.001..100");
+  require(decide_from > 0 && decide_from <= 1, "search.decide_from", "must be in (0, 1]");
   require(!gumbel || (temperature_start == 1.0 && temperature_end == 1.0), "search.temperature",
           "applies to the plain softmax; with gumbel.enabled use gumbel's temperatures");
   require(
@@ -120,6 +121,12 @@ void SearchSpec::validate() const {
   require(!eval_sigmas.empty(), "evaluation.sigmas", "at least one noise level is needed");
   for (double sigma : eval_sigmas)
     require(sigma >= 0 && sigma <= 255, "evaluation.sigmas", "each must be in 0..255");
+}
+
+int64_t SearchSpec::decided_blocks_at(double search_fraction, int64_t blocks) const {
+  if (decide_from >= 1 || search_fraction < decide_from) return 0;
+  const double share = (search_fraction - decide_from) / (1.0 - decide_from);
+  return std::min(blocks, static_cast<int64_t>(std::ceil(share * static_cast<double>(blocks))));
 }
 
 nlohmann::json SearchSpec::to_json() const {
@@ -160,6 +167,9 @@ nlohmann::json SearchSpec::to_json() const {
           {"temperature_end", gumbel_temperature_end}}}}},
       {"latency", {{"size", {latency_height, latency_width}}}},
       {"evaluation", {{"sigmas", eval_sigmas}}}};
+  // Decisions only when asked for, so specs without them read as they always have (checkpoints
+  // name the spec they were written for).
+  if (decide_from < 1) json["search"]["decide_from"] = decide_from;
   // A gang only when there is one, so single-worker specs read as they always have (their
   // checkpoints name the spec they were written for).
   if (workers > 1) {
@@ -232,7 +242,7 @@ SearchSpec spec_from_yaml(const YAML::Node& root) {
   if (const auto search = root["search"]) {
     reject_unknown_fields(search, "search.",
                           {"alpha_learning_rate", "alpha_betas", "lambda_latency", "lambda_entropy",
-                           "temperature", "gumbel"});
+                           "temperature", "gumbel", "decide_from"});
     read_yaml_field(search, "search.", "alpha_learning_rate", spec.alpha_learning_rate);
     std::vector<double> betas{spec.alpha_beta1, spec.alpha_beta2};
     read_yaml_field(search, "search.", "alpha_betas", betas);
@@ -240,6 +250,7 @@ SearchSpec spec_from_yaml(const YAML::Node& root) {
     spec.alpha_beta1 = betas[0];
     spec.alpha_beta2 = betas[1];
     read_yaml_field(search, "search.", "lambda_latency", spec.lambda_latency);
+    read_yaml_field(search, "search.", "decide_from", spec.decide_from);
     if (const auto entropy = search["lambda_entropy"]) {
       reject_unknown_fields(entropy, "search.lambda_entropy.", {"max", "start", "end", "final"});
       read_yaml_field(entropy, "search.lambda_entropy.", "max", spec.entropy.max_weight);

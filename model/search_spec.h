@@ -63,6 +63,15 @@ struct SearchSpec {
   // no annealing.
   double temperature_start = 1.0;
   double temperature_end = 1.0;
+  // Sequential decisions (SGAS, Li et al. 2020): from this fraction of the search stage on, blocks
+  // are fixed to their argmax one at a time, the most certain first, until every block is fixed at
+  // the last step. A fixed block's mix is one-hot, so the search ends decided even where the
+  // reconstruction and latency terms hold a block in a tie the entropy's gradient cannot break.
+  // 1: no decisions before the search ends.
+  double decide_from = 1.0;
+
+  // How many blocks are fixed at `search_fraction` of the search stage (0 before decide_from).
+  int64_t decided_blocks_at(double search_fraction, int64_t blocks) const;
 
   // Where latency and quality are measured.
   int latency_height = 256;

@@ -40,15 +40,37 @@ void SupernetImpl::set_sampling(bool gumbel, double temperature) {
   temperature_ = temperature;
 }
 
+void SupernetImpl::set_decided(int64_t count) {
+  if (count < 0 || count > static_cast<int64_t>(block_count())) {
+    throw std::invalid_argument("decided blocks: must be in 0.." + std::to_string(block_count()));
+  }
+  decided_ = count;
+}
+
+torch::Tensor SupernetImpl::with_decisions(const torch::Tensor& mixing) const {
+  if (decided_ == 0) return mixing;
+  torch::Tensor decided_rows, one_hot;
+  {
+    torch::NoGradGuard no_grad;
+    const auto plain = torch::softmax(alphas_, 1);
+    const auto certainty = std::get<0>(plain.max(1));
+    const auto most_certain = certainty.argsort(0, /*descending=*/true).slice(0, 0, decided_);
+    decided_rows = torch::zeros({alphas_.size(0)}, torch::kBool).index_fill_(0, most_certain, true);
+    one_hot = torch::one_hot(alphas_.argmax(1), alphas_.size(1)).to(mixing.scalar_type());
+  }
+  return torch::where(decided_rows.unsqueeze(1), one_hot, mixing);
+}
+
 torch::Tensor SupernetImpl::probabilities() const {
-  return torch::softmax(gumbel_ ? alphas_ : alphas_ / temperature_, 1);
+  return with_decisions(torch::softmax(gumbel_ ? alphas_ : alphas_ / temperature_, 1));
 }
 
 torch::Tensor SupernetImpl::forward(const torch::Tensor& x) {
   if (gumbel_ && is_training()) {
     // Gumbel-softmax: softmax((α + g) / τ), g = -log(-log(u)).
     auto uniform = torch::rand_like(alphas_).clamp(1e-10, 1.0 - 1e-10);
-    mixing_ = torch::softmax((alphas_ - torch::log(-torch::log(uniform))) / temperature_, 1);
+    mixing_ = with_decisions(
+        torch::softmax((alphas_ - torch::log(-torch::log(uniform))) / temperature_, 1));
   } else {
     mixing_ = probabilities();
   }

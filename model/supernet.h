@@ -23,6 +23,10 @@ class SupernetImpl : public torch::nn::Module {
   // true; evaluation mode uses softmax(α)), or the softmax at that temperature, softmax(α/τ), in
   // both modes (gumbel false).
   void set_sampling(bool gumbel, double temperature);
+  // Fixes the `count` most certain blocks (largest max p) to their argmax: their mix becomes
+  // one-hot and α gets no gradient from them. Chosen from α alone, so a resumed search fixes the
+  // same blocks. 0: none.
+  void set_decided(int64_t count);
 
   Nafnet& network() { return network_; }
   const std::vector<BlockAlternative>& alternatives() const { return alternatives_; }
@@ -41,6 +45,9 @@ class SupernetImpl : public torch::nn::Module {
   torch::Tensor mixing_;  // the weights of the forward pass in progress
   bool gumbel_ = false;
   double temperature_ = 1.0;
+  int64_t decided_ = 0;
+
+  torch::Tensor with_decisions(const torch::Tensor& mixing) const;
 };
 TORCH_MODULE(Supernet);
 

@@ -111,11 +111,52 @@ TEST(Supernet, LowerTemperatureSharpensTheSameAlphas) {
   EXPECT_NEAR(entropy(), warm, 1e-9);
 }
 
+// Fixed blocks are the most certain ones, one-hot at their argmax, and give α no gradient; the
+// others keep their softmax and their gradient.
+TEST(Supernet, DecisionsFixTheMostCertainBlocksToTheirArgmax) {
+  Supernet supernet(kSkeleton,
+                    std::vector<BlockAlternative>{BlockAlternative::kNaf, BlockAlternative::kSkip});
+  randomize_block_scales(*supernet);
+  {
+    torch::NoGradGuard no_grad;  // certainties, block by block: 0.62, 0.95, 0.5, 0.88, 0.73
+    supernet->alphas().copy_(
+        torch::tensor({{0.5, 0.0}, {0.0, 3.0}, {0.0, 0.0}, {2.0, 0.0}, {0.0, 1.0}}));
+  }
+  const auto undecided = supernet->probabilities().detach().clone();
+  supernet->set_decided(2);
+  const auto mixing = supernet->probabilities();
+  EXPECT_TRUE(torch::equal(mixing[1], torch::tensor({0.0f, 1.0f})));
+  EXPECT_TRUE(torch::equal(mixing[3], torch::tensor({1.0f, 0.0f})));
+  for (int64_t block : {0, 2, 4}) EXPECT_TRUE(torch::allclose(mixing[block], undecided[block]));
+  supernet->forward(torch::rand({1, 3, 16, 16})).mean().backward();
+  const auto gradient = supernet->alphas().grad().abs().sum(1);
+  EXPECT_EQ(gradient[1].item<double>(), 0.0);
+  EXPECT_EQ(gradient[3].item<double>(), 0.0);
+  EXPECT_GT(gradient[0].item<double>(), 0.0);
+  supernet->set_decided(5);
+  EXPECT_EQ(mean_normalized_entropy(supernet->probabilities()).item<double>(), 0.0);
+  EXPECT_THROW(supernet->set_decided(6), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace ern
 
 namespace ern {
 namespace {
+
+TEST(DecisionSchedule, FixesBlocksOneAtATimeFromItsStartAndAllByTheEnd) {
+  SearchSpec spec;
+  EXPECT_EQ(spec.decided_blocks_at(1.0, 16), 0);  // not asked for: never
+  spec.decide_from = 0.8;
+  EXPECT_EQ(spec.decided_blocks_at(0.79, 16), 0);
+  EXPECT_EQ(spec.decided_blocks_at(0.8, 16), 0);
+  EXPECT_EQ(spec.decided_blocks_at(0.81, 16), 1);
+  EXPECT_EQ(spec.decided_blocks_at(0.9, 16), 8);
+  EXPECT_EQ(spec.decided_blocks_at(249.0 / 250.0, 16), 16);  // the last step of a 250-step search
+  EXPECT_EQ(spec.to_json()["search"]["decide_from"], 0.8);
+  spec.decide_from = 0.0;
+  EXPECT_THROW(spec.validate(), std::invalid_argument);
+}
 
 TEST(EntropySchedule, RampsThenRisesGeometricallyToTheFinalWeight) {
   EntropySchedule schedule{3.0, 0.1, 0.5, 30.0};
