@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build data demo search-demo train-demo test bench fuzz clean
+.PHONY: setup build data demo search-demo train-demo report-demo report-check test bench fuzz clean
 
 setup:
 	bash scripts/setup.sh
@@ -23,6 +23,14 @@ search-demo: build data
 
 train-demo: build data
 	bash scripts/train-demo.sh
+
+# A small Pareto sweep, then a search report and the sweep's front as HTML pages (out/report-demo).
+report-demo: build data
+	bash scripts/report-demo.sh
+
+# The same pages opened in headless Chromium (installed when missing): every figure must render.
+report-check: report-demo
+	bash scripts/check-report-in-browser.sh out/report-demo/report.html out/report-demo/front.html
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

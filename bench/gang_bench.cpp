@@ -3,9 +3,6 @@
 // thread each, each member with `--batch` images per step (the gang's global batch is N × batch).
 // The members are this program started again with --member (so each is a process of its own, as
 // workers are).
-//
-// usage: ern-bench-gang [--width 16 --enc 2,2,2,2 --middle 2 --dec 2,2,2,2] [--batch 4]
-//                       [--patch 64] [--steps 20] [--images data/images/train]
 
 #include <torch/torch.h>
 #include <unistd.h>
@@ -18,6 +15,7 @@
 #include "bench/architecture_flags.h"
 #include "client/arguments.h"
 #include "common/heap_tuning.h"
+#include "common/program_info.h"
 #include "common/subprocess.h"
 #include "model/dataset.h"
 #include "model/nafnet.h"
@@ -83,7 +81,14 @@ double time_gang(const std::string& self, const std::vector<std::string>& passed
 
 }  // namespace
 
+namespace {
+constexpr char kUsage[] =
+    R"(usage: ern-bench-gang [--width 16 --enc 2,2,2,2 --middle 2 --dec 2,2,2,2] [--batch 4]
+                      [--patch 64] [--steps 20] [--images data/images/train])";
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (ern::answered_help_or_version(argc, argv, "ern-bench-gang", kUsage)) return 0;
   ern::keep_freed_memory_in_heap();
   try {
     const std::vector<std::string> raw(argv + 1, argv + argc);

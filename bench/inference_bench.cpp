@@ -2,10 +2,6 @@
 // machine, thread count and weights: the same network as LibTorch runs it for training (no folding,
 // contiguous layout), the reference NAFNet module in PyTorch eager mode (python3-torch) and
 // OpenCV's non-local means denoiser on an image of the same size.
-//
-// usage: ern-bench-inference [--model DIR | --width 32 --enc 2,2,4,8 --middle 12 --dec 2,2,2,2
-//                             [--genotype naf,skip,...]] [--sizes 256,512,1024] [--threads 2]
-//                            [--repeats 10]
 
 #include <torch/torch.h>
 
@@ -24,6 +20,7 @@
 #include "bench/timing.h"
 #include "client/arguments.h"
 #include "common/heap_tuning.h"
+#include "common/program_info.h"
 #include "common/subprocess.h"
 #include "common/temp_dir.h"
 #include "model/evaluation.h"
@@ -43,7 +40,15 @@ void print_row(const char* name, const Timing& t, double serving_ms) {
 
 }  // namespace
 
+namespace {
+constexpr char kUsage[] =
+    R"(usage: ern-bench-inference [--model DIR | --width 32 --enc 2,2,4,8 --middle 12 --dec 2,2,2,2
+                            [--genotype naf,skip,...]] [--sizes 256,512,1024] [--threads 2]
+                           [--repeats 10])";
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (ern::answered_help_or_version(argc, argv, "ern-bench-inference", kUsage)) return 0;
   ern::keep_freed_memory_in_heap();
   try {
     ern::cli::Arguments args(

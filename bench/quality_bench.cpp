@@ -3,9 +3,6 @@
 // (configs/nlm.yaml). Prints PSNR/SSIM per sigma on the holdout photographs with the margins the
 // default model must keep, and the time of one forward pass at 256x256 beside NLM's on the same
 // image with the same threads.
-//
-// usage: ern-bench-quality [--model models/ern-net] [--images data/images/holdout]
-//                          [--threads 2] [--repeats 10]
 
 #include <torch/torch.h>
 
@@ -22,6 +19,7 @@
 #include "client/arguments.h"
 #include "common/heap_tuning.h"
 #include "common/image_io.h"
+#include "common/program_info.h"
 #include "model/dataset.h"
 #include "model/evaluation.h"
 #include "model/model_dir.h"
@@ -46,7 +44,14 @@ Margin required_margin(double sigma) { return sigma < 20 ? Margin{0.0, 0.0} : Ma
 
 }  // namespace
 
+namespace {
+constexpr char kUsage[] =
+    R"(usage: ern-bench-quality [--model models/ern-net] [--images data/images/holdout]
+                         [--threads 2] [--repeats 10])";
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (ern::answered_help_or_version(argc, argv, "ern-bench-quality", kUsage)) return 0;
   ern::keep_freed_memory_in_heap();
   try {
     ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),

@@ -5,11 +5,6 @@
 //   2. throughput under load: an async client keeps N calls in flight for a fixed count and
 //      reports requests/s, p50/p95/p99 and errors, vs the images/s of bare batched forwards;
 //   3. with --images DIR: PSNR and time per image at sigma 25, served model vs OpenCV's NLM.
-//
-// usage: ern-bench-serving [--model DIR] [--size 512] [--load-size 256] [--concurrency 16]
-//                          [--requests 128] [--repeats 10] [--images DIR]
-//        ern-bench-serving --server TARGET [--token-file FILE] [--ca FILE] [--load-size 256]
-//                          [--concurrency 16] [--requests 128]     (load on a running deployment)
 
 #include <grpcpp/grpcpp.h>
 #include <torch/torch.h>
@@ -29,6 +24,7 @@
 #include "common/grpc_server.h"
 #include "common/heap_tuning.h"
 #include "common/image_io.h"
+#include "common/program_info.h"
 #include "common/subprocess.h"
 #include "common/temp_dir.h"
 #include "common/tls/transport_security.h"
@@ -162,7 +158,16 @@ int remote_load(const ern::cli::Arguments& args, int load_size, int concurrency,
 
 }  // namespace
 
+namespace {
+constexpr char kUsage[] =
+    R"(usage: ern-bench-serving [--model DIR] [--size 512] [--load-size 256] [--concurrency 16]
+                         [--requests 128] [--repeats 10] [--images DIR]
+       ern-bench-serving --server TARGET [--token-file FILE] [--ca FILE] [--load-size 256]
+                         [--concurrency 16] [--requests 128]     (load on a running deployment))";
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (ern::answered_help_or_version(argc, argv, "ern-bench-serving", kUsage)) return 0;
   ern::keep_freed_memory_in_heap();
   try {
     ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),

@@ -1,6 +1,7 @@
 #include "client/arguments.h"
 
 #include <cctype>
+#include <fstream>
 #include <sstream>
 
 namespace ern::cli {
@@ -18,6 +19,14 @@ T parse_number(const std::string& flag, const std::string& text) {
 }
 
 }  // namespace
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError(path + ": cannot read");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 Arguments::Arguments(const std::vector<std::string>& args, const std::set<std::string>& value_flags,
                      const std::set<std::string>& switch_flags) {

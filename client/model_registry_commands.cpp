@@ -112,8 +112,8 @@ int models_set_default(const Args& raw) {
 }
 
 int models_import(const Args& raw) {
-  Arguments args(raw, with_connection_flags({"name", "team"}));
-  args.expect_positionals(1, "ernctl models import DIR [--name NAME] [--team T]");
+  Arguments args(raw, with_connection_flags({"name", "team"}), {"json"});
+  args.expect_positionals(1, "ernctl models import DIR [--name NAME] [--team T] [--json]");
   const fs::path directory = args.positional(0, "DIR");
   if (!fs::exists(directory / "model.json")) {
     throw UsageError(directory.string() + ": not a model directory (no model.json)");
@@ -145,8 +145,13 @@ int models_import(const Args& raw) {
   }
   fs::remove(archive);
   check_rpc(status, "ImportModel", server);
-  std::printf("imported %s as %s (%lld parameters)\n", model.name().c_str(), model.id().c_str(),
-              static_cast<long long>(model.params()));
+  if (args.has("json")) {
+    std::printf("%s\n", model_json(model).dump(2).c_str());
+    return 0;
+  }
+  std::fprintf(stderr, "imported %s as %s (%lld parameters)\n", model.name().c_str(),
+               model.id().c_str(), static_cast<long long>(model.params()));
+  std::printf("%s\n", model.id().c_str());  // last line: the id, for scripts
   return 0;
 }
 

@@ -12,14 +12,6 @@
 namespace ern::cli {
 namespace {
 
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UsageError(path + ": cannot read");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 void print_job_line(const v1::Job& job) {
   std::printf("%-12s %-10s %-10s %-12s %-9s %7lld/%-7lld %-8s %s\n", job.id().c_str(),
               v1::JobState_Name(job.state()).c_str(), job.team().c_str(), job.name().c_str(),
@@ -81,17 +73,18 @@ int watch_job(const ServerConnection& server, const std::string& id) {
 }  // namespace
 
 int search_submit(const Args& raw) {
-  Arguments args(raw, with_connection_flags({"team", "priority", "max-attempts"}),
+  Arguments args(raw, with_connection_flags({"team", "priority", "max-attempts", "sweep"}),
                  {"watch", "json"});
   args.expect_positionals(1,
                           "ernctl search submit SPEC.yaml [--team T] [--priority 0..100] "
-                          "[--watch] [--json] [--server HOST:PORT]");
+                          "[--sweep NAME] [--watch] [--json] [--server HOST:PORT]");
   const auto server = connect_to_server(args);
   v1::SubmitSearchJobRequest request;
   request.set_spec_yaml(read_text_file(args.positional(0, "SPEC.yaml")));
   request.set_team(args.value_or("team", ""));
   request.set_priority(static_cast<int>(args.integer_or("priority", 0, 0, 100)));
   request.set_max_attempts(static_cast<int>(args.integer_or("max-attempts", 3, 1, 100)));
+  request.set_sweep(args.value_or("sweep", ""));
   v1::Job job;
   check_rpc(v1::SearchService::NewStub(server.channel)
                 ->SubmitSearchJob(server.context().get(), request, &job),
@@ -108,23 +101,27 @@ int search_submit(const Args& raw) {
 }
 
 int search_list(const Args& raw) {
-  Arguments args(raw, with_connection_flags({"state", "team", "limit"}), {"json"});
-  args.expect_positionals(0, "ernctl search list [--state S] [--team T] [--limit N] [--json]");
+  Arguments args(raw, with_connection_flags({"state", "team", "limit", "sweep"}), {"json"});
+  args.expect_positionals(
+      0, "ernctl search list [--state S] [--team T] [--sweep NAME] [--limit N] [--json]");
   const auto server = connect_to_server(args);
   auto stub = v1::SearchService::NewStub(server.channel);
   v1::ListJobsRequest request;
   if (args.has("state")) request.set_state(parse_job_state(args.required("state"), "state"));
   request.set_team(args.value_or("team", ""));
+  request.set_sweep(args.value_or("sweep", ""));
   long long remaining = args.integer_or("limit", 100, 1, 100000);
   nlohmann::json jobs = nlohmann::json::array();
-  if (!args.has("json")) {
-    std::printf("%-12s %-10s %-10s %-12s %-9s %15s %-8s %s\n", "ID", "STATE", "TEAM", "NAME",
-                "STAGE", "STEP", "DEVICE", "MODEL/REASON");
-  }
+  bool first_page = true;
   do {
     request.set_page_size(static_cast<int>(std::min<long long>(remaining, 1000)));
     v1::ListJobsResponse response;
     check_rpc(stub->ListJobs(server.context().get(), request, &response), "ListJobs", server);
+    if (first_page && !args.has("json")) {  // nothing on stdout before a call has succeeded
+      std::printf("%-12s %-10s %-10s %-12s %-9s %15s %-8s %s\n", "ID", "STATE", "TEAM", "NAME",
+                  "STAGE", "STEP", "DEVICE", "MODEL/REASON");
+    }
+    first_page = false;
     for (const auto& job : response.jobs()) {
       if (args.has("json")) {
         jobs.push_back(job_json(job));

@@ -32,7 +32,9 @@ std::shared_ptr<grpc::ChannelCredentials> credentials_from(const Arguments& args
 
 ServerConnection connect_to_server(const Arguments& args) {
   ServerConnection server;
-  server.address = args.value_or("server", kDefaultServer);
+  const char* environment_server = std::getenv("ERN_SERVER");
+  server.address =
+      args.value_or("server", environment_server ? environment_server : kDefaultServer);
   server.token = token_from(args);
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(kMaxMessageBytes);
@@ -48,8 +50,8 @@ void check_rpc(const grpc::Status& status, const char* method, const ServerConne
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
     message = "cannot reach the coordinator (" + message + ")";
   }
-  throw std::runtime_error(std::string(method) + " on " + server.address + ": " +
-                           status_code_name(status.error_code()) + ": " + message);
+  throw RpcFailure(status.error_code(), std::string(method) + " on " + server.address + ": " +
+                                            status_code_name(status.error_code()) + ": " + message);
 }
 
 std::unique_ptr<grpc::ClientContext> ServerConnection::context(int seconds) const {
@@ -87,6 +89,7 @@ nlohmann::json job_json(const v1::Job& job) {
   if (!job.model().empty()) json["model"] = job.model();
   if (!job.failure_reason().empty()) json["failure_reason"] = job.failure_reason();
   if (!job.waiting_for().empty()) json["waiting_for"] = job.waiting_for();
+  if (!job.sweep().empty()) json["sweep"] = job.sweep();
   if (job.workers() > 1) {
     // The gang of the current (or last) attempt, rank 0 first.
     json["world_size"] = job.world_size();

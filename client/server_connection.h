@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -17,7 +18,7 @@
 
 namespace ern::cli {
 
-constexpr char kDefaultServer[] = "localhost:50051";
+constexpr char kDefaultServer[] = "localhost:50051";  // without --server and $ERN_SERVER
 
 struct ServerConnection {
   std::string address;
@@ -38,7 +39,14 @@ ServerConnection connect_to_server(const Arguments& args);
 std::string token_from(const Arguments& args);
 std::shared_ptr<grpc::ChannelCredentials> credentials_from(const Arguments& args);
 
-// Throws std::runtime_error "METHOD on SERVER: CODE: message" for a failed call.
+// A failed call: "METHOD on SERVER: CODE: message", with the status code for ernctl's exit code.
+struct RpcFailure : std::runtime_error {
+  RpcFailure(grpc::StatusCode code, const std::string& message)
+      : std::runtime_error(message), code(code) {}
+  grpc::StatusCode code;
+};
+
+// Throws RpcFailure for a failed call.
 void check_rpc(const grpc::Status& status, const char* method, const ServerConnection& server);
 
 nlohmann::json job_json(const v1::Job& job);

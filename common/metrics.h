@@ -1,18 +1,27 @@
 #pragma once
-// Prometheus metrics: counters, gauges and histograms in labelled families, rendered in the text
-// exposition format (0.0.4). Observing is lock-free (atomics); only finding or creating a labelled
-// series takes the family's lock, so hot paths look a series up once and keep the reference.
-// Families live as long as the registry; a series until it is removed.
+// Prometheus metrics on prometheus-cpp. ERN's families take label values in the order of the
+// family's label names (closed sets, counted and checked), a scrape hook sets gauges read at scrape
+// time, and the registry is what the pull Exposer collects (metrics_server.h). Observing goes
+// straight to prometheus-cpp's metric (atomics for counters and gauges, the library's own lock for
+// a histogram); only finding or creating a series takes the family's lock, so hot paths look a
+// series up once and keep the reference. A series lives until it is removed.
 //
 // Names follow ern_<subsystem>_<name>_<unit>; counters end in _total; durations are seconds.
 
-#include <atomic>
+#include <prometheus/collectable.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 namespace ern::metrics {
@@ -21,36 +30,37 @@ using Labels = std::vector<std::string>;  // values, in the order of the family'
 
 class Counter {
  public:
-  void inc(double amount = 1.0);
-  double value() const { return value_.load(std::memory_order_relaxed); }
+  using Native = prometheus::Counter;
+  explicit Counter(prometheus::Counter& counter) : counter_(counter) {}
+  void inc(double amount = 1.0) { counter_.Increment(amount); }
+  double value() const { return counter_.Value(); }
 
  private:
-  std::atomic<double> value_{0.0};
+  prometheus::Counter& counter_;
 };
 
 class Gauge {
  public:
-  void set(double value) { value_.store(value, std::memory_order_relaxed); }
-  void add(double amount);
-  double value() const { return value_.load(std::memory_order_relaxed); }
+  using Native = prometheus::Gauge;
+  explicit Gauge(prometheus::Gauge& gauge) : gauge_(gauge) {}
+  void set(double value) { gauge_.Set(value); }
+  void add(double amount) { gauge_.Increment(amount); }
+  double value() const { return gauge_.Value(); }
 
  private:
-  std::atomic<double> value_{0.0};
+  prometheus::Gauge& gauge_;
 };
 
 class Histogram {
  public:
-  explicit Histogram(std::vector<double> bounds);  // ascending upper bounds, +Inf implied
-  void observe(double value);
-  const std::vector<double>& bounds() const { return bounds_; }
-  // Per-bucket (not cumulative) counts, the +Inf bucket last.
-  std::vector<uint64_t> bucket_counts() const;
-  double sum() const { return sum_.load(std::memory_order_relaxed); }
+  using Native = prometheus::Histogram;
+  explicit Histogram(prometheus::Histogram& histogram) : histogram_(histogram) {}
+  void observe(double value) { histogram_.Observe(value); }
+  uint64_t count() const;  // observations so far
+  double sum() const;
 
  private:
-  std::vector<double> bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> counts_;
-  std::atomic<double> sum_{0.0};
+  prometheus::Histogram& histogram_;
 };
 
 // Bucket bounds for durations in seconds, 1 ms .. 60 s.
@@ -58,51 +68,35 @@ std::vector<double> duration_buckets();
 // 1, 2, 4, ... up to `largest` (e.g. batch sizes).
 std::vector<double> power_of_two_buckets(double largest);
 
-class FamilyBase {
- public:
-  FamilyBase(std::string name, std::string help, std::string type,
-             std::vector<std::string> label_names);
-  virtual ~FamilyBase() = default;
-  const std::string& name() const { return name_; }
-  const std::string& type() const { return type_; }
-  const std::vector<std::string>& label_names() const { return label_names_; }
-  void render(std::string& out) const;
-
- protected:
-  virtual void render_samples(std::string& out) const = 0;  // called with mutex_ held
-  void check_labels(const Labels& labels) const;
-  // `{a="x",b="y"` without the closing brace (histograms append `le`); empty for no labels.
-  std::string open_label_text(const Labels& labels) const;
-
-  mutable std::mutex mutex_;
-
- private:
-  const std::string name_, help_, type_;
-  const std::vector<std::string> label_names_;
-};
-
 template <typename Metric>
-class Family : public FamilyBase {
+class Family {
  public:
-  using Factory = std::function<std::unique_ptr<Metric>()>;
-  Family(std::string name, std::string help, std::vector<std::string> label_names, Factory factory);
+  using Native = typename Metric::Native;
+  using Adder = std::function<Native&(prometheus::Family<Native>&,
+                                      const std::map<std::string, std::string>&)>;
+  Family(prometheus::Family<Native>& family, std::vector<std::string> label_names, Adder add)
+      : family_(family), label_names_(std::move(label_names)), add_(std::move(add)) {}
 
+  const std::vector<std::string>& label_names() const { return label_names_; }
   // The series for these label values, created on first use. The reference stays valid until
-  // `remove` of the same labels.
+  // `remove` of the same labels. Throws std::invalid_argument for the wrong number of values.
   Metric& with(const Labels& labels = {});
   // Drops the series (e.g. a job's gauges once the job ended).
   void remove(const Labels& labels);
 
  private:
-  void render_samples(std::string& out) const override;
-
-  Factory factory_;
-  std::map<Labels, std::unique_ptr<Metric>> series_;
+  prometheus::Family<Native>& family_;
+  const std::vector<std::string> label_names_;
+  const Adder add_;
+  std::mutex mutex_;
+  std::map<Labels, std::pair<Native*, std::unique_ptr<Metric>>> series_;
 };
 
-class Registry {
+class Registry : public prometheus::Collectable {
  public:
-  // The same name twice returns the existing family (its type and labels must match).
+  Registry();
+  // The same name twice returns the existing family (its type and labels must match); a name
+  // Prometheus does not accept throws std::invalid_argument.
   Family<Counter>& counter(const std::string& name, const std::string& help,
                            std::vector<std::string> label_names = {});
   Family<Gauge>& gauge(const std::string& name, const std::string& help,
@@ -110,7 +104,7 @@ class Registry {
   Family<Histogram>& histogram(const std::string& name, const std::string& help,
                                std::vector<std::string> label_names, std::vector<double> bounds);
 
-  // Runs `collect` before every rendering (it sets gauges read at scrape time) until the returned
+  // Runs `collect` before every collection (it sets gauges read at scrape time) until the returned
   // hook is destroyed.
   class ScrapeHook {
    public:
@@ -124,14 +118,20 @@ class Registry {
     uint64_t id_;
   };
   [[nodiscard]] std::unique_ptr<ScrapeHook> on_scrape(std::function<void()> collect);
-  std::string render() const;
+
+  std::vector<prometheus::MetricFamily> Collect() const override;  // what the Exposer asks for
+  std::string render() const;  // the text exposition format (0.0.4)
 
  private:
-  template <typename Metric>
-  Family<Metric>& family(const std::string& name, std::unique_ptr<Family<Metric>> made);
+  template <typename FamilyType>
+  FamilyType& remember(const std::string& name, std::vector<std::string> label_names,
+                       std::function<std::unique_ptr<FamilyType>()> make);
 
+  std::shared_ptr<prometheus::Registry> registry_;
   mutable std::mutex mutex_;
-  std::vector<std::unique_ptr<FamilyBase>> families_;
+  // Our side of each family, by name, with its type for the "registered differently" check.
+  std::map<std::string, std::shared_ptr<void>> families_;
+  std::map<std::string, const std::type_info*> family_types_;
   mutable std::mutex collectors_mutex_;  // held while collectors run, so none runs once unhooked
   std::map<uint64_t, std::function<void()>> collectors_;
   uint64_t next_collector_ = 0;
@@ -139,5 +139,7 @@ class Registry {
 
 // The process's registry: every component of a process (embedded ones too) exposes through it.
 Registry& registry();
+// The same, shared, for the Exposer (which holds what it collects weakly).
+std::shared_ptr<Registry> process_registry();
 
 }  // namespace ern::metrics

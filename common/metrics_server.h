@@ -1,14 +1,15 @@
 #pragma once
-// The HTTP side of a process's observability, on civetweb: GET /metrics (the process registry in
-// Prometheus text format, with the standard process_* metrics), /healthz (the process answers) and
-// /readyz (it can do its work: 200 or 503 with the reason).
+// The HTTP side of a process's observability: prometheus-cpp's pull Exposer (on civetweb) serves
+// GET /metrics (the process registry, with the standard process_* metrics); beside it /healthz
+// (the process answers) and /readyz (it can do its work: 200 or 503 with the reason).
 
 #include <functional>
 #include <memory>
 #include <string>
 
-struct mg_context;
-struct mg_connection;
+namespace prometheus {
+class Exposer;
+}
 
 namespace ern::metrics {
 
@@ -25,15 +26,13 @@ class MetricsServer {
   MetricsServer& operator=(const MetricsServer&) = delete;
 
   const std::string& address() const { return address_; }  // HOST:PORT actually bound
+  std::string why_not_ready() const { return readiness_(); }
 
  private:
-  static int serve_metrics(mg_connection* connection, void* self);
-  static int serve_health(mg_connection* connection, void* self);
-  static int serve_readiness(mg_connection* connection, void* self);
-
   Readiness readiness_;
-  mg_context* context_ = nullptr;
+  std::unique_ptr<prometheus::Exposer> exposer_;
   std::string address_;
+  int port_ = 0;
 };
 
 // Starts the server and logs "<process> metrics on HOST:PORT"; "" → none (no metrics port).

@@ -1,12 +1,5 @@
 // ern-devicefarm: the latency service (ern.v1.LatencyService).
 //
-// usage: ern-devicefarm [--config configs/devicefarm.yaml] [--listen HOST:PORT]
-//                       [--metrics-listen HOST:PORT] [--data DIR]
-//                       [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE
-//                       [--require-client-cert]]] [--insecure-plaintext]
-//                       [--coordinator HOST:PORT --token-file FILE [--ca FILE [--cert FILE
-//                       --key FILE]] [--token-cache-seconds 30]] [--insecure-no-auth]
-//
 // With --coordinator, every call must carry a token of role worker (or admin), checked with the
 // coordinator (AccessService.VerifyToken, with the farm's own worker token from --token-file).
 // Without it, the farm accepts calls without tokens, which it allows only on a loopback address
@@ -23,11 +16,23 @@
 #include "common/heap_tuning.h"
 #include "common/logging.h"
 #include "common/metrics_server.h"
+#include "common/program_info.h"
 #include "common/tls/transport_security.h"
 #include "devicefarm/device_farm.h"
 #include "devicefarm/latency_service.h"
 
+namespace {
+constexpr char kUsage[] =
+    R"(usage: ern-devicefarm [--config configs/devicefarm.yaml] [--listen HOST:PORT]
+                      [--metrics-listen HOST:PORT] [--data DIR]
+                      [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE
+                      [--require-client-cert]]] [--insecure-plaintext]
+                      [--coordinator HOST:PORT --token-file FILE [--ca FILE [--cert FILE
+                      --key FILE]] [--token-cache-seconds 30]] [--insecure-no-auth])";
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (ern::answered_help_or_version(argc, argv, "ern-devicefarm", kUsage)) return 0;
   try {
     ern::cli::Arguments args(
         std::vector<std::string>(argv + 1, argv + argc),

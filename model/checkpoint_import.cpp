@@ -1,6 +1,5 @@
 #include "model/checkpoint_import.h"
 
-#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -12,11 +11,6 @@ namespace ern {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string from_env_or(const char* name, const char* fallback) {
-  const char* value = std::getenv(name);
-  return value && *value ? value : fallback;
-}
 
 std::string last_line(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
@@ -32,9 +26,8 @@ NamedTensors read_reference_checkpoint(const fs::path& checkpoint) {
   }
   if (checkpoint.extension() == ".safetensors") return read_safetensors(checkpoint);
 
-  const std::string python = from_env_or("ERN_PYTHON", ERN_DEFAULT_PYTHON);
-  const fs::path script = fs::path(from_env_or("ERN_SCRIPTS_DIR", ERN_DEFAULT_SCRIPTS_DIR)) /
-                          "convert-nafnet-checkpoint.py";
+  const std::string python = python_interpreter();
+  const fs::path script = helper_script("convert-nafnet-checkpoint.py");
   TempDir temporary("ern-import");
   const fs::path converted = temporary / "weights.safetensors";
   const auto result =

@@ -68,15 +68,21 @@ LatencyTable build_latency_table(const SearchSpec& spec, LatencyOracle& farm, Tr
   return table;
 }
 
-// Per block (rows) and alternative (columns, in spec.alternatives' order), in ms.
-nlohmann::json latency_table_json(const LatencyTable& table) {
+// A [blocks, alternatives] tensor as rows of numbers (alternatives in spec.alternatives' order).
+nlohmann::json matrix_json(const torch::Tensor& matrix) {
+  const auto values = matrix.detach().to(torch::kFloat64).contiguous();
   nlohmann::json rows = nlohmann::json::array();
-  for (int64_t b = 0; b < table.ms.size(0); ++b) {
+  for (int64_t b = 0; b < values.size(0); ++b) {
     nlohmann::json row = nlohmann::json::array();
-    for (int64_t j = 0; j < table.ms.size(1); ++j) row.push_back(table.ms[b][j].item<double>());
+    for (int64_t j = 0; j < values.size(1); ++j) row.push_back(values[b][j].item<double>());
     rows.push_back(row);
   }
   return rows;
+}
+
+// The architecture distribution rounded to 4 decimals: what search reports plot over the steps.
+nlohmann::json probabilities_json(const torch::Tensor& probabilities) {
+  return matrix_json((probabilities.detach().to(torch::kFloat64) * 1e4).round() / 1e4);
 }
 
 double lut_latency(const LatencyTable& table, const SearchSpec& spec,
@@ -157,6 +163,8 @@ class SupernetSearch {
           spec_.gumbel, spec_.gumbel
                             ? annealed(spec_.gumbel_temperature_start, spec_.gumbel_temperature_end)
                             : annealed(spec_.temperature_start, spec_.temperature_end));
+      supernet_->set_decided(
+          spec_.decided_blocks_at(search_fraction, static_cast<int64_t>(supernet_->block_count())));
       for (auto& group : weight_optimizer_.param_groups()) {
         static_cast<torch::optim::AdamWOptions&>(group.options())
             .lr(cosine_learning_rate(schedule, step_));
@@ -204,7 +212,8 @@ class SupernetSearch {
                             {"reconstruction_loss", weight_loss.item<double>()},
                             {"expected_latency_ms", expected_ms},
                             {"normalized_entropy", entropy_value},
-                            {"lambda_entropy", lambda_entropy}});
+                            {"lambda_entropy", lambda_entropy},
+                            {"probabilities", probabilities_json(supernet_->probabilities())}});
       }
       const bool checkpoint_due =
           gang_.leader() && (step_ % spec_.checkpoint_every == 0 || step_ == total_steps());
@@ -219,6 +228,8 @@ class SupernetSearch {
     // The distribution the search ended with (what the report's probabilities and entropy show):
     // the plain softmax at its final temperature.
     supernet_->set_sampling(false, spec_.gumbel ? 1.0 : spec_.temperature_end);
+    supernet_->set_decided(
+        spec_.decided_blocks_at(1.0, static_cast<int64_t>(supernet_->block_count())));
   }
 
   void save() {
@@ -433,7 +444,7 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
        {{"final_normalized_entropy", final_entropy},
         {"expected_latency_ms", expected_ms},
         {"lut_latency_ms_baseline", table.baseline_ms},
-        {"latency_table_ms", latency_table_json(table)},
+        {"latency_table_ms", matrix_json(table.ms)},
         {"history", search.history()}}},
       {"spec", spec.to_json()},
       {"lineage",

@@ -13,26 +13,7 @@ ernctl=build/bin/ernctl
 out=out/demo
 rm -rf "$out"
 mkdir -p "$out"
-log=$out/coordinator.log
-# The farm measures on this same host: keep idle OpenMP threads of the training from spinning on
-# the cores while the farm times a network.
-export OMP_WAIT_POLICY=PASSIVE
-
-build/bin/ern-coordinator --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --data "$out/coordinator" \
-  --embedded-devicefarm --embedded-workers 1 > "$log" 2>&1 &
-coordinator_pid=$!
-trap 'kill $coordinator_pid 2>/dev/null; wait $coordinator_pid 2>/dev/null || true' EXIT
-address=
-for _ in $(seq 100); do
-  address=$(grep -o 'ern-coordinator listening on [^ ]*' "$log" | head -n 1 | cut -d' ' -f4 || true)
-  [ -n "$address" ] && break
-  sleep 0.1
-done
-[ -n "$address" ] || { echo "demo: ern-coordinator did not start:" >&2; cat "$log" >&2; exit 1; }
-echo "== coordinator on $address (embedded device farm and worker; log in $log)"
-# The admin token it wrote on first start; ernctl reads ERN_TOKEN.
-ERN_TOKEN=$(cat "$out/coordinator/admin.token")
-export ERN_TOKEN
+source scripts/coordinator-on-loopback.sh
 
 # Waits until every registered model has its quality score and no promotion is pending.
 wait_for_gate() {
@@ -58,6 +39,8 @@ job=$("$ernctl" search submit configs/search/demo.yaml --team demo --watch --ser
 model=$("$ernctl" search get "$job" --json --server "$address" |
   /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["model"])')
 "$ernctl" models get "$model" --server "$address"
+"$ernctl" search report "$job" -o "$out/report.html" --server "$address" >/dev/null
+echo "search report (curves, genotype, baseline vs ERN-Net): open $out/report.html in a browser"
 
 echo "== the quality gate decides whether $model replaces the default"
 wait_for_gate

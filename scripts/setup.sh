@@ -9,7 +9,7 @@ set -euo pipefail
 
 runtime_packages=(
   libtorch1.13 libopenblas0-openmp libopencv-imgcodecs406 libopencv-photo406 libspdlog1.10
-  libyaml-cpp0.7 libsqlite3-0 libgrpc++1.51 libprotobuf32 libcivetweb1 libssl3 ca-certificates
+  libyaml-cpp0.7 libsqlite3-0 libgrpc++1.51 libprotobuf32 libcivetweb1 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libssl3 ca-certificates
   openssl  # scripts/make-dev-pki.sh (the compose `pki` service)
 )
 
@@ -20,9 +20,9 @@ packages=(
   # libraries
   libtorch-dev libgloo-dev libopenblas0-openmp libopencv-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
   libsqlite3-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libcivetweb-dev libgtest-dev libssl-dev openssl
+  libcivetweb-dev prometheus-cpp-dev libgtest-dev libssl-dev openssl
   # checks and reference implementations used by the tests
-  python3 python3-numpy python3-torch python3-skimage python3-pil python3-grpcio prometheus yamllint
+  python3 python3-numpy python3-torch python3-skimage python3-pil python3-grpcio python3-yaml prometheus yamllint
   # natural photographs for training and evaluation (scripts/data-split.tsv, copied and downscaled by
   # scripts/prepare-data.sh)
   opencv-doc lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 palapeli-data plasma-workspace-wallpapers

@@ -34,6 +34,7 @@ v1::Job job_from_row(const Statement& row) {
   job.set_min_workers(static_cast<int32_t>(row.integer(29)));
   job.set_world_size(static_cast<int32_t>(row.integer(30)));
   job.set_rendezvous(row.text(31));
+  job.set_sweep(row.text(32));
   return job;
 }
 

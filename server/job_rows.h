@@ -17,7 +17,7 @@ inline constexpr char kJobColumns[] =
     "max_attempts, checkpoint_step, resumed_from_step, worker, model, failure_reason, loss, "
     "expected_latency_ms, normalized_entropy, eta_seconds, created_ms, started_ms, finished_ms, "
     "lease_token, lease_expires_ms, waiting_for, not_before_ms, workers, min_workers, world_size, "
-    "rendezvous";
+    "rendezvous, sweep";
 // How many: a query that selects more after them finds the next one at this index.
 inline constexpr int kJobColumnCount = [] {
   int columns = 1;

@@ -67,6 +67,7 @@ constexpr AddedColumn kAddedColumns[] = {
     {"jobs", "min_workers", "INTEGER NOT NULL DEFAULT 1"},
     {"jobs", "world_size", "INTEGER NOT NULL DEFAULT 1"},
     {"jobs", "rendezvous", "TEXT NOT NULL DEFAULT ''"},
+    {"jobs", "sweep", "TEXT NOT NULL DEFAULT ''"},
 };
 
 }  // namespace
@@ -219,10 +220,11 @@ v1::Job JobStore::submit(const NewJob& job, int64_t max_active_jobs) {
     }
   }
   const std::string id = next_id(db_, "jobs", "job");
-  Statement insert(db_,
-                   "INSERT INTO jobs (id, name, team, priority, device, spec_yaml, state, "
-                   "total_steps, max_attempts, created_ms, workers, min_workers) VALUES (?1, ?2, "
-                   "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+  Statement insert(
+      db_,
+      "INSERT INTO jobs (id, name, team, priority, device, spec_yaml, state, "
+      "total_steps, max_attempts, created_ms, workers, min_workers, sweep) VALUES (?1, "
+      "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
   insert.bind(1, id)
       .bind(2, job.name)
       .bind(3, job.team)
@@ -234,7 +236,8 @@ v1::Job JobStore::submit(const NewJob& job, int64_t max_active_jobs) {
       .bind(9, job.max_attempts)
       .bind(10, now_unix_ms())
       .bind(11, job.workers)
-      .bind(12, job.min_workers);
+      .bind(12, job.min_workers)
+      .bind(13, job.sweep);
   insert.step();
   log_event(id, "STATE", "QUEUED");
   auto submitted = load_job(id);
@@ -260,15 +263,19 @@ v1::Job JobStore::job(const std::string& id) {
   return load_job(id);
 }
 
-ListedJobs JobStore::list(v1::JobState state, const std::string& team, int page_size,
-                          const std::string& page_token) {
+ListedJobs JobStore::list(v1::JobState state, const std::string& team, const std::string& sweep,
+                          int page_size, const std::string& page_token) {
   const int64_t before = rows_before_page_token(page_token, "ListJobs");
   std::lock_guard lock(mutex_);
   Statement query(db_, (std::string("SELECT ") + kJobColumns +
                         ", seq FROM jobs WHERE seq < ?1 AND (?2 = 0 OR state = ?2) AND (?3 = '' "
-                        "OR team = ?3) ORDER BY seq DESC LIMIT ?4")
+                        "OR team = ?3) AND (?5 = '' OR sweep = ?5) ORDER BY seq DESC LIMIT ?4")
                            .c_str());
-  query.bind(1, before).bind(2, static_cast<int>(state)).bind(3, team).bind(4, page_size + 1);
+  query.bind(1, before)
+      .bind(2, static_cast<int>(state))
+      .bind(3, team)
+      .bind(4, page_size + 1)
+      .bind(5, sweep);
   ListedJobs listed;
   int64_t last_seq = 0;
   while (query.step()) {

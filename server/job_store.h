@@ -43,6 +43,7 @@ struct NewJob {
   int64_t total_steps = 0;
   int workers = 1;      // the gang it is leased to (training.workers)
   int min_workers = 1;  // a resumed attempt may run on as few
+  std::string sweep;    // its sweep group; "" = none
 };
 
 // Where a gang meets: rank 0's host as the coordinator sees it, and a port from this range.
@@ -121,8 +122,9 @@ class JobStore {
   TeamArtifacts team_artifacts(const std::string& team);
   // Throws RpcError NOT_FOUND.
   v1::Job job(const std::string& id);
-  ListedJobs list(v1::JobState state, const std::string& team, int page_size,
-                  const std::string& page_token);
+  // Newest first; `team` and `sweep` filter when not empty.
+  ListedJobs list(v1::JobState state, const std::string& team, const std::string& sweep,
+                  int page_size, const std::string& page_token);
   // QUEUED or RUNNING → CANCELLED (the running worker's token stops being current).
   // FAILED_PRECONDITION for a job that already ended.
   v1::Job cancel(const std::string& id);

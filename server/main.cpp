@@ -1,14 +1,4 @@
 // ern-coordinator: search jobs, workers' leases, the model registry.
-//
-// usage: ern-coordinator [--config configs/coordinator.yaml] [--listen HOST:PORT]
-//                        [--metrics-listen HOST:PORT] [--data DIR]
-//                        [--devicefarm HOST:PORT] [--heartbeat-ms N] [--lease-ms N]
-//                        [--embedded-workers N [--worker-data-roots DIR[,DIR...]]]
-//                        [--embedded-devicefarm]
-//                        [--devicefarm-config configs/devicefarm.yaml]
-//                        [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
-//                        [--insecure-plaintext]
-//                        [--devicefarm-ca FILE [--devicefarm-cert FILE --devicefarm-key FILE]]
 
 #include <cstdio>
 #include <filesystem>
@@ -18,11 +8,26 @@
 #include "common/grpc_server.h"
 #include "common/heap_tuning.h"
 #include "common/logging.h"
+#include "common/program_info.h"
 #include "server/coordinator.h"
 #include "server/embedded.h"
 #include "worker/data_roots.h"
 
+namespace {
+constexpr char kUsage[] =
+    R"(usage: ern-coordinator [--config configs/coordinator.yaml] [--listen HOST:PORT]
+                       [--metrics-listen HOST:PORT] [--data DIR]
+                       [--devicefarm HOST:PORT] [--heartbeat-ms N] [--lease-ms N]
+                       [--embedded-workers N [--worker-data-roots DIR[,DIR...]]]
+                       [--embedded-devicefarm]
+                       [--devicefarm-config configs/devicefarm.yaml]
+                       [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
+                       [--insecure-plaintext]
+                       [--devicefarm-ca FILE [--devicefarm-cert FILE --devicefarm-key FILE]])";
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (ern::answered_help_or_version(argc, argv, "ern-coordinator", kUsage)) return 0;
   ern::keep_freed_memory_in_heap();
   try {
     ern::cli::Arguments args(

@@ -74,6 +74,7 @@ grpc::Status SearchServiceImpl::SubmitSearchJob(grpc::ServerContext* context,
                            std::string("cannot check spec_yaml.device: ") + error.what());
           }
         }
+        if (!request->sweep().empty()) require_identifier("sweep", request->sweep());
         NewJob job{spec.name,
                    team,
                    spec.device,
@@ -82,7 +83,8 @@ grpc::Status SearchServiceImpl::SubmitSearchJob(grpc::ServerContext* context,
                    max_attempts,
                    pipeline_total_steps(spec),
                    spec.workers,
-                   spec.min_workers};
+                   spec.min_workers,
+                   request->sweep()};
         *response = store_.submit(job, quotas_.for_team(team).max_active_jobs);
         target = response->id();
         spdlog::info("job {} submitted by team {}: {} on {}", response->id(), team, spec.name,
@@ -110,8 +112,9 @@ grpc::Status SearchServiceImpl::ListJobs(grpc::ServerContext* context,
     if (!v1::JobState_IsValid(request->state())) {
       throw std::invalid_argument("state: unknown job state " + std::to_string(request->state()));
     }
+    if (!request->sweep().empty()) require_identifier("sweep", request->sweep());
     auto listed = store_.list(request->state(), auth::listing_team(caller, request->team()),
-                              page_size, request->page_token());
+                              request->sweep(), page_size, request->page_token());
     for (auto& job : listed.jobs) *response->add_jobs() = std::move(job);
     response->set_next_page_token(listed.next_page_token);
   });

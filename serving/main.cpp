@@ -1,12 +1,6 @@
 // ern-serve: a Denoise replica (ern.v1.DenoiseService) that mirrors the coordinator's model
 // registry and keeps serving from its cache while the coordinator is away.
 //
-// usage: ern-serve --registry HOST:PORT --token-file FILE [--config configs/serve.yaml]
-//                  [--listen HOST:PORT] [--metrics-listen HOST:PORT] [--data DIR]
-//                  [--ca FILE [--cert FILE --key FILE]]            (TLS to the registry)
-//                  [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--insecure-plaintext]
-//                  [--token-cache-seconds 30] [--token-stale-seconds 3600]
-//
 // The token (role serve) lets it watch the registry, download models and check the tokens of the
 // applications that call it, the same tokens as on the coordinator. /readyz answers 200 once the
 // default model is loaded.
@@ -23,6 +17,7 @@
 #include "common/heap_tuning.h"
 #include "common/logging.h"
 #include "common/metrics_server.h"
+#include "common/program_info.h"
 #include "serving/denoise_service.h"
 #include "serving/registry_mirror.h"
 #include "serving/serve_config.h"
@@ -58,7 +53,17 @@ serving::ServeConfig configure(const cli::Arguments& args) {
 
 }  // namespace
 
+namespace {
+constexpr char kUsage[] =
+    R"(usage: ern-serve --registry HOST:PORT --token-file FILE [--config configs/serve.yaml]
+                 [--listen HOST:PORT] [--metrics-listen HOST:PORT] [--data DIR]
+                 [--ca FILE [--cert FILE --key FILE]]            (TLS to the registry)
+                 [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--insecure-plaintext]
+                 [--token-cache-seconds 30] [--token-stale-seconds 3600])";
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (ern::answered_help_or_version(argc, argv, "ern-serve", kUsage)) return 0;
   try {
     const cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
                               {"config", "listen", "metrics-listen", "data", "log-level",

@@ -1,11 +1,4 @@
 // ern-worker: leases search tasks from the coordinator and runs them.
-//
-// usage: ern-worker --coordinator HOST:PORT --token-file FILE --devicefarm HOST:PORT
-//                   [--ca FILE [--cert FILE --key FILE]] [--device cpu] [--name NAME]
-//                   [--data DIR] [--data-roots DIR[,DIR...]] [--threads N] [--poll-ms N]
-//                   [--progress-ms N]
-//                   [--retry-seconds N] [--farm-retry-seconds N] [--gang-timeout-seconds N]
-//                   [--metrics-listen HOST:PORT (default 0.0.0.0:9093; "" for none)]
 
 #include <unistd.h>
 
@@ -18,6 +11,7 @@
 #include "common/heap_tuning.h"
 #include "common/logging.h"
 #include "common/metrics_server.h"
+#include "common/program_info.h"
 #include "worker/worker.h"
 
 namespace {
@@ -26,7 +20,18 @@ std::atomic<bool> stop_requested{false};
 
 }  // namespace
 
+namespace {
+constexpr char kUsage[] =
+    R"(usage: ern-worker --coordinator HOST:PORT --token-file FILE --devicefarm HOST:PORT
+                  [--ca FILE [--cert FILE --key FILE]] [--device cpu] [--name NAME]
+                  [--data DIR] [--data-roots DIR[,DIR...]] [--threads N] [--poll-ms N]
+                  [--progress-ms N]
+                  [--retry-seconds N] [--farm-retry-seconds N] [--gang-timeout-seconds N]
+                  [--metrics-listen HOST:PORT (default 0.0.0.0:9093; "" for none)])";
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (ern::answered_help_or_version(argc, argv, "ern-worker", kUsage)) return 0;
   ern::keep_freed_memory_in_heap();
   try {
     ern::cli::Arguments args(

@@ -157,10 +157,12 @@ TEST_F(ObservabilityTest, EveryProcessServesHealthReadinessAndMetricsThatPromtoo
     EXPECT_EQ(check.exit_code, 0) << address << ": " << check.output;
   }
   const auto serving = test::http_get(coordinator_->metrics_address(), "/metrics").body;
-  EXPECT_NE(serving.find("ern_denoise_requests_total{model=\"none\",code=\"INVALID_ARGUMENT\"} 2"),
+  EXPECT_NE(serving.find("ern_denoise_requests_total{code=\"INVALID_ARGUMENT\",model=\"none\"} 2"),
             std::string::npos)
       << serving;
-  EXPECT_NE(serving.find("code=\"OK\"} 8"), std::string::npos) << serving;
+  EXPECT_NE(serving.find("ern_denoise_requests_total{code=\"OK\",model=\"model-000001\"} 8"),
+            std::string::npos)
+      << serving;
   EXPECT_NE(serving.find("ern_coordinator_workers{state=\"live\"} 1"), std::string::npos);
 
   // A stopped coordinator's endpoints go with it; a worker told to stop while its coordinator is

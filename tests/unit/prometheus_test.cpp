@@ -1,5 +1,5 @@
-// The Prometheus exposition: text format details, lock-free observation from many threads, and
-// the HTTP endpoints, checked by promtool (the reference parser).
+// The Prometheus exposition through prometheus-cpp: text format details, observation from many
+// threads, and the HTTP endpoints, checked by promtool (the reference parser).
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -23,7 +23,8 @@ TEST(Prometheus, RendersCountersGaugesAndHistogramsInTheTextFormat) {
 
   const std::string text = registry.render();
   EXPECT_NE(text.find("# TYPE ern_test_requests_total counter\n"), std::string::npos);
-  EXPECT_NE(text.find("ern_test_requests_total{model=\"a\\\"b\\\\c\\nd\",code=\"OK\"} 2\n"),
+  // prometheus-cpp writes a series' labels sorted by name.
+  EXPECT_NE(text.find("ern_test_requests_total{code=\"OK\",model=\"a\\\"b\\\\c\\nd\"} 2\n"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("ern_test_queue_depth 3.5\n"), std::string::npos);
@@ -62,9 +63,7 @@ TEST(Prometheus, ObservationsFromManyThreadsAreAllCounted) {
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(counter.value(), 400000);
-  uint64_t total = 0;
-  for (const auto count : histogram.bucket_counts()) total += count;
-  EXPECT_EQ(total, 400000u);
+  EXPECT_EQ(histogram.count(), 400000u);
   EXPECT_EQ(histogram.sum(), 4 * 12500 * 36.0);
 }
 
