@@ -390,10 +390,10 @@ TEST_F(AccessTest, ErnctlIssuesListsAndRevokesTokens) {
   EXPECT_EQ(listed.output.find(admin_), std::string::npos);
 
   const auto denied = test::run({ernctl, "tokens", "list", "--server", server, "--token", secret});
-  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_EQ(denied.exit_code, 4);  // ernctl's exit code for permission
   EXPECT_NE(denied.output.find("PERMISSION_DENIED"), std::string::npos) << denied.output;
   const auto anonymous = test::run({ernctl, "search", "list", "--server", server});
-  EXPECT_EQ(anonymous.exit_code, 1);
+  EXPECT_EQ(anonymous.exit_code, 4);
   EXPECT_NE(anonymous.output.find("UNAUTHENTICATED"), std::string::npos) << anonymous.output;
   const auto bad = test::run(
       {ernctl, "tokens", "create", "--role", "root", "--server", server, "--token", admin_});
