@@ -1,7 +1,5 @@
 #include "serving/pixel_budget.h"
 
-#include <malloc.h>
-
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -42,6 +40,7 @@ PixelBudget::Lease PixelBudget::acquire(int64_t pixels) {
                        std::to_string(in_flight_) + " of " + std::to_string(capacity_) +
                        " pixels in flight); retry later");
   }
+  if (in_flight_ == 0) trimmer_.burst_started();
   in_flight_ += pixels;
   burst_peak_ = std::max(burst_peak_, in_flight_);
   return Lease(this, pixels);
@@ -53,18 +52,15 @@ int64_t PixelBudget::in_flight() const {
 }
 
 void PixelBudget::release(int64_t pixels) {
-  bool trim = false;
   {
     std::lock_guard lock(mutex_);
     in_flight_ -= pixels;
     if (in_flight_ == 0) {
-      trim = burst_peak_ >= trim_after_;
+      if (burst_peak_ >= trim_after_) trimmer_.burst_ended();
       burst_peak_ = 0;
     }
   }
   room_.notify_all();
-  // Outside the lock: walking the heap takes milliseconds for a large one.
-  if (trim) malloc_trim(0);
 }
 
 }  // namespace ern::serving

@@ -4,12 +4,14 @@
 // pixels bounds the serving memory whatever the number of concurrent calls. A call that would go
 // over waits briefly for others to finish, then gets RESOURCE_EXHAUSTED. When the last call of a
 // burst that held many pixels leaves, the heap's free pages go back to the system (the processes
-// keep freed memory for speed; see common/heap_tuning.h).
+// keep freed memory for speed; see common/heap_tuning.h and serving/heap_trimmer.h).
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+
+#include "serving/heap_trimmer.h"
 
 namespace ern::serving {
 
@@ -50,6 +52,7 @@ class PixelBudget {
   std::condition_variable room_;
   int64_t in_flight_ = 0;
   int64_t burst_peak_ = 0;  // most pixels held since the budget was last empty
+  HeapTrimmer trimmer_;
 };
 
 }  // namespace ern::serving
