@@ -22,7 +22,7 @@ packages=(
   libsqlite3-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libcivetweb-dev prometheus-cpp-dev libgtest-dev libssl-dev openssl
   # checks and reference implementations used by the tests
-  python3 python3-numpy python3-torch python3-skimage python3-pil python3-grpcio python3-yaml prometheus yamllint
+  python3 python3-numpy python3-torch python3-skimage python3-pil python3-grpcio python3-protobuf python3-yaml python3-matplotlib prometheus yamllint
   # natural photographs for training and evaluation (scripts/data-split.tsv, copied and downscaled by
   # scripts/prepare-data.sh)
   opencv-doc lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 palapeli-data plasma-workspace-wallpapers
