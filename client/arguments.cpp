@@ -20,8 +20,8 @@ T parse_number(const std::string& flag, const std::string& text) {
 
 }  // namespace
 
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path);
+std::string read_input_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw UsageError(path + ": cannot read");
   std::stringstream text;
   text << in.rdbuf();

@@ -15,8 +15,8 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The contents of a file named on the command line; UsageError naming it when it cannot be read.
-std::string read_text_file(const std::string& path);
+// The bytes of a file named on the command line; UsageError naming it when it cannot be read.
+std::string read_input_file(const std::string& path);
 
 class Arguments {
  public:

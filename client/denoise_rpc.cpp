@@ -5,10 +5,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -25,14 +23,6 @@ namespace fs = std::filesystem;
 // Larger images go through DenoiseStream (the server's unary limit may be lower than gRPC's).
 constexpr size_t kUnaryBytes = 16 << 20;
 constexpr size_t kChunkBytes = 1 << 20;
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError(path.string() + ": cannot read");
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
 
 v1::DenoiseResponse denoise_streamed(v1::DenoiseService::Stub& stub,
                                      const v1::DenoiseRequest& request,
@@ -120,7 +110,7 @@ int denoise_folder(const fs::path& input, const fs::path& output, const Argument
         const auto& file = files[index];
         const auto call_started = std::chrono::steady_clock::now();
         try {
-          const auto response = denoise_one(*stub, read_file(file), args, server);
+          const auto response = denoise_one(*stub, read_input_file(file.string()), args, server);
           write_file_atomically(output / output_name(file, args.value_or("format", "")),
                                 response.image());
           const double ms = std::chrono::duration<double, std::milli>(
@@ -164,7 +154,7 @@ int denoise_on_server(const Arguments& args) {
 
   const auto server = connect_to_server(args);
   auto stub = v1::DenoiseService::NewStub(server.channel);
-  const auto response = denoise_one(*stub, read_file(input), args, server);
+  const auto response = denoise_one(*stub, read_input_file(input.string()), args, server);
   write_file_atomically(output, response.image());
   std::printf("wrote %s (%s, model %s; inference %.1f ms, queue %.1f ms, total %.1f ms)\n",
               output.c_str(), response.output_format().c_str(), response.model().c_str(),

@@ -1,8 +1,6 @@
 // ernctl search submit/list/get/watch/cancel: search jobs on the coordinator.
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "client/commands.h"
 #include "client/progress_bar.h"
@@ -80,7 +78,7 @@ int search_submit(const Args& raw) {
                           "[--sweep NAME] [--watch] [--json] [--server HOST:PORT]");
   const auto server = connect_to_server(args);
   v1::SubmitSearchJobRequest request;
-  request.set_spec_yaml(read_text_file(args.positional(0, "SPEC.yaml")));
+  request.set_spec_yaml(read_input_file(args.positional(0, "SPEC.yaml")));
   request.set_team(args.value_or("team", ""));
   request.set_priority(static_cast<int>(args.integer_or("priority", 0, 0, 100)));
   request.set_max_attempts(static_cast<int>(args.integer_or("max-attempts", 3, 1, 100)));

@@ -5,13 +5,10 @@
 #include <filesystem>
 
 #include "client/commands.h"
-#include "client/server_connection.h"
+#include "client/search_pages.h"
 #include "common/atomic_file.h"
-#include "common/subprocess.h"
 #include "common/temp_dir.h"
-#include "ern/v1/models.grpc.pb.h"
 #include "ern/v1/search.grpc.pb.h"
-#include "model/tool_paths.h"
 
 namespace ern::cli {
 namespace {
@@ -31,13 +28,7 @@ std::string report_of_job(const Arguments& args, const std::string& job_id) {
     throw std::runtime_error(job_id + " is " + v1::JobState_Name(job.state()) +
                              ": only a SUCCEEDED job has a report");
   }
-  v1::GetModelRequest model_request;
-  model_request.set_id(job.model());
-  v1::Model model;
-  check_rpc(v1::ModelService::NewStub(server.channel)
-                ->GetModel(server.context().get(), model_request, &model),
-            "GetModel", server);
-  return model.report_json();
+  return registered_report(server, job.model());
 }
 
 }  // namespace
@@ -57,10 +48,7 @@ int search_report(const Args& raw) {
     report = temporary / "report.json";
     write_file_atomically(report, report_of_job(args, source));
   }
-  const auto drawn =
-      run_subprocess({python_interpreter(), helper_script("search_report.py").string(), "report",
-                      report.string(), "-o", output.string()});
-  if (drawn.exit_code != 0) throw std::runtime_error("report: " + drawn.output);
+  draw_search_page("report", report, output);
   std::printf("%s\n", output.string().c_str());
   return 0;
 }

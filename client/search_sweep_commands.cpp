@@ -8,17 +8,13 @@
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "client/commands.h"
-#include "client/server_connection.h"
+#include "client/search_pages.h"
 #include "common/atomic_file.h"
-#include "common/subprocess.h"
 #include "common/temp_dir.h"
-#include "ern/v1/models.grpc.pb.h"
 #include "ern/v1/search.grpc.pb.h"
 #include "model/search_spec.h"
-#include "model/tool_paths.h"
 
 namespace ern::cli {
 namespace {
@@ -50,7 +46,6 @@ struct FrontPoint {
 
 std::vector<FrontPoint> sweep_points(const ServerConnection& server, const std::string& sweep) {
   auto jobs = v1::SearchService::NewStub(server.channel);
-  auto models = v1::ModelService::NewStub(server.channel);
   std::vector<FrontPoint> points;
   v1::ListJobsRequest request;
   request.set_sweep(sweep);
@@ -61,11 +56,8 @@ std::vector<FrontPoint> sweep_points(const ServerConnection& server, const std::
     for (const auto& job : response.jobs()) {
       FrontPoint point{job, parse_search_spec(job.spec_yaml()).lambda_latency};
       if (job.state() == v1::SUCCEEDED) {
-        v1::GetModelRequest get;
-        get.set_id(job.model());
-        v1::Model model;
-        check_rpc(models->GetModel(server.context().get(), get, &model), "GetModel", server);
-        const auto report = nlohmann::json::parse(model.report_json(), nullptr, false);
+        const auto report =
+            nlohmann::json::parse(registered_report(server, job.model()), nullptr, false);
         const auto& derived =
             report.is_object() ? report.value("derived", nlohmann::json()) : nlohmann::json();
         if (derived.is_object() && derived.contains("psnr") && derived["psnr"].contains("25")) {
@@ -119,7 +111,7 @@ int search_sweep(const Args& raw) {
   args.expect_positionals(1,
                           "ernctl search sweep SPEC.yaml --lambda-latency 0,0.25,0.5,1,2 "
                           "[--name SWEEP] [--team T] [--priority 0..100]");
-  const std::string spec_yaml = read_text_file(args.positional(0, "SPEC.yaml"));
+  const std::string spec_yaml = read_input_file(args.positional(0, "SPEC.yaml"));
   const auto lambdas = args.numbers_or("lambda-latency", {});
   if (lambdas.empty() || lambdas.size() > 32) {
     throw UsageError("--lambda-latency: give 1 to 32 comma-separated weights");
@@ -158,10 +150,7 @@ int search_front(const Args& raw) {
   if (args.has("o")) {
     TempDir temporary("ern-front");
     write_file_atomically(temporary / "front.json", json.dump());
-    const auto drawn =
-        run_subprocess({python_interpreter(), helper_script("search_report.py").string(), "front",
-                        (temporary / "front.json").string(), "-o", args.required("o")});
-    if (drawn.exit_code != 0) throw std::runtime_error("front: " + drawn.output);
+    draw_search_page("front", temporary / "front.json", args.required("o"));
   }
   if (args.has("json")) {
     std::printf("%s\n", json.dump(2).c_str());
