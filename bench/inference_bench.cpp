@@ -1,7 +1,9 @@
-// Forward-pass speed of ERN's serving path beside its peers, measured in the same run on the same
-// machine, thread count and weights: the same network as LibTorch runs it for training (no folding,
-// contiguous layout), the reference NAFNet module in PyTorch eager mode (python3-torch) and
-// OpenCV's non-local means denoiser on an image of the same size.
+// Forward-pass speed of ERN's serving engine beside the peers an expert would use, measured in the
+// same run on the same machine, thread count and weights: the reference NAFNet module in
+// python3-torch (eager NCHW as it runs by default, eager channels-last, and a frozen TorchScript
+// module, the last two with the heap settings of ERN's processes), ERN's own LibTorch path (the
+// unfused reference of the fused engine), OpenCV's non-local means on an image of the same size,
+// and the machine's roof: the rate of a large channels-last 1x1 convolution.
 
 #include <torch/torch.h>
 
@@ -23,7 +25,9 @@
 #include "common/program_info.h"
 #include "common/subprocess.h"
 #include "common/temp_dir.h"
+#include "inference/fused_nafnet.h"
 #include "model/evaluation.h"
+#include "model/mac_counter.h"
 #include "model/model_dir.h"
 #include "model/nlm_reference.h"
 #include "model/tool_paths.h"
@@ -33,9 +37,24 @@ namespace {
 using ern::bench::time_repeats;
 using ern::bench::Timing;
 
-void print_row(const char* name, const Timing& t, double serving_ms) {
-  std::printf("  %-30s %9.1f %9.1f %9.1f %8.2fx\n", name, t.median_ms, t.p10_ms, t.p90_ms,
-              t.median_ms / serving_ms);
+// glibc tunables equal to what keep_freed_memory_in_heap() sets in ERN's own processes.
+const std::vector<std::string> kHeapSettings = {"MALLOC_MMAP_MAX_=0", "MALLOC_ARENA_MAX=1",
+                                                "MALLOC_TRIM_THRESHOLD_=1073741824",
+                                                "MALLOC_TOP_PAD_=67108864"};
+
+// G MAC/s of a 64 -> 64 1x1 convolution over a channels-last 512x512 image: about as fast as this
+// machine multiplies at these widths, the ceiling a whole network's rate is judged against.
+double roof_gmacs(int repeats) {
+  c10::InferenceMode inference;
+  const auto x = torch::rand({1, 64, 512, 512}).contiguous(torch::MemoryFormat::ChannelsLast);
+  const auto w = torch::rand({64, 64, 1, 1}).contiguous(torch::MemoryFormat::ChannelsLast);
+  const Timing t = time_repeats(repeats, [&] { torch::conv2d(x, w); });
+  return 512.0 * 512 * 64 * 64 / (t.p10_ms * 1e6);
+}
+
+void print_row(const char* name, const Timing& t, double macs, double best_peer_ms) {
+  std::printf("  %-44s %9.1f %9.1f %9.1f %9.1f %8.2fx\n", name, t.median_ms, t.p10_ms, t.p90_ms,
+              macs / (t.median_ms * 1e6), best_peer_ms / t.median_ms);
 }
 
 }  // namespace
@@ -74,54 +93,66 @@ int main(int argc, char** argv) {
     plain.network->eval();
     auto serving = ern::load_model_dir(model_dir);
     serving.network->prepare_for_inference();
+    ern::inference::FusedNafnet engine(serving.network);
 
-    // The eager peer twice: as python3 runs by default, and with the heap settings ERN's own
-    // processes use (glibc tunables), so the table separates the allocator from the rest.
-    const auto run_peer = [&](const std::vector<std::string>& environment) {
+    // The python3-torch peers, each in a process of its own.
+    const auto run_peers = [&](const std::string& peers,
+                               const std::vector<std::string>& environment) {
       std::vector<std::string> argv = {"/usr/bin/env"};
       argv.insert(argv.end(), environment.begin(), environment.end());
       argv.insert(argv.end(),
-                  {ERN_DEFAULT_PYTHON, std::string(ERN_BENCH_DIR) + "/pytorch_eager_inference.py",
-                   model_dir.string(), "--sizes", args.value_or("sizes", "256"), "--threads",
-                   std::to_string(threads), "--repeats", std::to_string(repeats)});
+                  {ERN_DEFAULT_PYTHON, std::string(ERN_BENCH_DIR) + "/pytorch_peers.py",
+                   model_dir.string(), "--peers", peers, "--sizes", args.value_or("sizes", "256"),
+                   "--threads", std::to_string(threads), "--repeats", std::to_string(repeats)});
       const auto peer = ern::run_subprocess(argv);
-      if (peer.exit_code != 0)
-        throw std::runtime_error("PyTorch eager peer failed: " + peer.output);
+      if (peer.exit_code != 0) throw std::runtime_error("PyTorch peer failed: " + peer.output);
       return nlohmann::json::parse(peer.output.substr(peer.output.find('{')));
     };
-    const auto eager = run_peer({});
-    const auto eager_tuned = run_peer(
-        {"MALLOC_MMAP_MAX_=0", "MALLOC_TRIM_THRESHOLD_=1073741824", "MALLOC_TOP_PAD_=67108864"});
+    const auto eager = run_peers("eager", {});
+    const auto experts = run_peers("channels-last,frozen", kHeapSettings);
     const auto peer_timing = [](const nlohmann::json& peer, int size) {
       const auto& times = peer.at(std::to_string(size));
       return Timing{times["median_ms"], times["p10_ms"], times["p90_ms"]};
     };
 
+    const double roof = roof_gmacs(repeats);
     std::printf("%s, batch 1, %d threads, %d repeats\n", plain.architecture.describe().c_str(),
                 threads, repeats);
+    std::printf("roof: a 64->64 1x1 convolution, channels-last, 512x512: %.1f G MAC/s\n", roof);
     for (int size : sizes) {
-      const auto input = torch::rand({1, 3, size, size});
-      const Timing fast = time_repeats(repeats, [&] {
+      const auto input = torch::rand({1, plain.architecture.image_channels, size, size});
+      const double macs = static_cast<double>(ern::count_conv_macs(
+          *plain.network, [&](const torch::Tensor& x) { return plain.network->forward(x); },
+          plain.architecture.image_channels, size, size));
+      const Timing fused = time_repeats(repeats, [&] {
+        c10::InferenceMode inference;
+        engine.forward(input);
+      });
+      const Timing folded = time_repeats(repeats, [&] {
         c10::InferenceMode inference;
         serving.network->forward(input);
       });
-      const Timing unfolded = time_repeats(repeats, [&] {
-        torch::NoGradGuard no_grad;
-        plain.network->forward(input);
-      });
+      const Timing channels_last = peer_timing(experts.at("channels-last"), size);
+      const Timing frozen = peer_timing(experts.at("frozen"), size);
+      const double best_peer_ms = std::min(channels_last.median_ms, frozen.median_ms);
+
       cv::Mat noisy(size, size, CV_8UC3);
       cv::randu(noisy, 0, 255);
       const double nlm_factor = ern::load_nlm_strength_if_present().factor(25.0);
       const Timing nlm = time_repeats(std::max(1, repeats / 3),
                                       [&] { ern::nlm_denoise(noisy, 25.0, nlm_factor); });
 
-      std::printf("%dx%d %26s %9s %9s %9s %9s\n", size, size, "", "median ms", "p10 ms", "p90 ms",
-                  "vs ERN");
-      print_row("ERN serving path", fast, fast.median_ms);
-      print_row("LibTorch, unfolded, NCHW", unfolded, fast.median_ms);
-      print_row("PyTorch eager (reference)", peer_timing(eager, size), fast.median_ms);
-      print_row("  same, ERN's heap settings", peer_timing(eager_tuned, size), fast.median_ms);
-      print_row("OpenCV NLM (sigma 25)", nlm, fast.median_ms);
+      std::printf("%dx%d, %.2f G MAC %36s %9s %9s %9s %9s\n", size, size, macs / 1e9, "",
+                  "median ms", "p10 ms", "p90 ms", "G MAC/s", "vs best");
+      print_row("ERN fused engine (oneDNN)", fused, macs, best_peer_ms);
+      print_row("ERN LibTorch path (folded, channels-last)", folded, macs, best_peer_ms);
+      print_row("PyTorch eager, NCHW (default)", peer_timing(eager.at("eager"), size), macs,
+                best_peer_ms);
+      print_row("PyTorch eager, channels-last, ERN heap", channels_last, macs, best_peer_ms);
+      print_row("TorchScript frozen, channels-last, ERN heap", frozen, macs, best_peer_ms);
+      print_row("OpenCV NLM (sigma 25)", nlm, macs, best_peer_ms);
+      std::printf("  fused engine: %.2fx the best expert peer (goal 1.3x), %.0f%% of the roof\n",
+                  best_peer_ms / fused.median_ms, 100.0 * macs / (fused.median_ms * 1e6) / roof);
     }
     return 0;
   } catch (const std::exception& error) {

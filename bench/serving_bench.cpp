@@ -29,6 +29,7 @@
 #include "common/temp_dir.h"
 #include "common/tls/transport_security.h"
 #include "ern/v1/denoise.grpc.pb.h"
+#include "inference/fused_nafnet.h"
 #include "model/evaluation.h"
 #include "model/image_metrics.h"
 #include "model/model_dir.h"
@@ -205,11 +206,11 @@ int main(int argc, char** argv) {
     auto stub = ern::v1::DenoiseService::NewStub(channel);
 
     auto bare = ern::load_model_dir(model_dir);
-    bare.network->prepare_for_inference();
+    ern::inference::FusedNafnet engine(bare.network);  // the engine Denoise runs
     const auto forward_ms = [&](const torch::Tensor& input) {
       c10::InferenceMode inference;
       const auto started = Clock::now();
-      bare.network->forward(input);
+      engine.forward(input);
       return ms_since(started);
     };
     std::printf("model %s, %s; %d threads\n", model_dir.c_str(),

@@ -145,8 +145,8 @@ void DynamicBatcher::compute(std::deque<Item>& batch) {
     torch::Tensor outputs;
     {
       c10::InferenceMode inference;
-      outputs = live.front().model->network->forward(inputs.size() == 1 ? inputs.front()
-                                                                        : torch::cat(inputs, 0));
+      outputs = live.front().model->engine->forward(inputs.size() == 1 ? inputs.front()
+                                                                       : torch::cat(inputs, 0));
     }
     const double inference_ms = milliseconds_between(started, Clock::now());
     auto& series = *live.front().model->metrics;

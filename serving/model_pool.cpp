@@ -18,8 +18,7 @@ std::shared_ptr<const ServingModel> ModelPool::load(const v1::Model& model) cons
   serving->name = model.name();
   serving->sha256 = model.sha256();
   serving->image_channels = loaded.architecture.image_channels;
-  serving->network = loaded.network;
-  serving->network->prepare_for_inference();
+  serving->engine = std::make_unique<inference::FusedNafnet>(loaded.network);
   serving->metrics = std::make_unique<ModelServingSeries>(model.id());
   const auto& metrics = serving_metrics();
   metrics.model_loads.inc();

@@ -11,7 +11,7 @@
 #include <mutex>
 #include <string>
 
-#include "model/nafnet.h"
+#include "inference/fused_nafnet.h"
 #include "serving/model_catalog.h"
 #include "serving/serving_metrics.h"
 
@@ -22,9 +22,9 @@ struct ServingModel {
   std::string name;
   std::string sha256;
   int image_channels = 3;
-  // Prepared for inference (folded, channels-last). Its forward pass changes nothing, so it runs
-  // on a shared const model.
-  mutable Nafnet network{nullptr};
+  // The fused forward pass of the folded network (thread-safe, so it runs on a shared const
+  // model).
+  std::unique_ptr<inference::FusedNafnet> engine;
   std::unique_ptr<ModelServingSeries> metrics;
 };
 

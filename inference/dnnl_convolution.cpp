@@ -1,0 +1,128 @@
+#include "inference/dnnl_convolution.h"
+
+namespace ern::inference {
+namespace {
+
+using Tag = dnnl::memory::format_tag;
+using Type = dnnl::memory::data_type;
+
+dnnl::memory::desc user_weights_desc(const torch::Tensor& weight, int64_t groups) {
+  if (groups == 1) {
+    return {{weight.size(0), weight.size(1), weight.size(2), weight.size(3)}, Type::f32, Tag::oihw};
+  }
+  return {{groups, weight.size(0) / groups, weight.size(1), weight.size(2), weight.size(3)},
+          Type::f32,
+          Tag::goihw};
+}
+
+dnnl::memory::desc any_weights_desc(const torch::Tensor& weight, int64_t groups) {
+  auto dims = user_weights_desc(weight, groups).dims();
+  return {dims, Type::f32, Tag::any};
+}
+
+// `tensor` (any strides) into a new memory of layout `desc`.
+dnnl::memory reordered(const torch::Tensor& tensor, const dnnl::memory::desc& user,
+                       const dnnl::memory::desc& desc) {
+  auto plain = tensor.contiguous();
+  dnnl::memory source(user, cpu_engine(), plain.data_ptr<float>());
+  dnnl::memory target(desc, cpu_engine());
+  dnnl::stream stream(cpu_engine());
+  dnnl::reorder(source, target).execute(stream, source, target);
+  stream.wait();
+  return target;
+}
+
+}  // namespace
+
+const dnnl::engine& cpu_engine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+const dnnl::memory& ConvParameters::weights_as(const dnnl::memory::desc& desc) const {
+  for (const auto& [layout, memory] : packed_) {
+    if (layout == desc) return memory;
+  }
+  packed_.emplace_back(desc, reordered(weight, user_weights_desc(weight, groups), desc));
+  return packed_.back().second;
+}
+
+const dnnl::memory& ConvParameters::bias_memory() const {
+  if (!bias_ && bias.defined()) {
+    const dnnl::memory::desc desc({bias.size(0)}, Type::f32, Tag::a);
+    bias_ = reordered(bias, desc, desc);
+  }
+  return bias_;
+}
+
+Convolution::Convolution(const ConvParameters& conv, const dnnl::memory::dims& src_dims,
+                         const ConvFusion& fusion) {
+  const auto& weight = conv.weight;
+  const int64_t kernel = weight.size(2);
+  const int64_t padding = kernel == 3 ? 1 : 0;
+  dst_dims_ = {src_dims[0], weight.size(0), (src_dims[2] + 2 * padding - kernel) / conv.stride + 1,
+               (src_dims[3] + 2 * padding - kernel) / conv.stride + 1};
+  const dnnl::memory::desc src_desc(src_dims, Type::f32, Tag::nhwc);
+  const dnnl::memory::desc dst_desc(dst_dims_, Type::f32, Tag::nhwc);
+  const auto bias_desc = conv.bias.defined()
+                             ? dnnl::memory::desc({conv.bias.size(0)}, Type::f32, Tag::a)
+                             : dnnl::memory::desc();
+  const dnnl::convolution_forward::desc desc(
+      dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_desc,
+      any_weights_desc(weight, conv.groups), bias_desc, dst_desc, {conv.stride, conv.stride},
+      {padding, padding}, {padding, padding});
+
+  dnnl::post_ops post_ops;
+  if (fusion.depthwise) {
+    post_ops.append_dw(Type::f32, Type::f32, Type::f32, 3, 1, 1, 0, {});
+  }
+  if (fusion.accumulate) post_ops.append_sum(1.0f);
+  if (fusion.multiply) {
+    multiply_index_ = post_ops.len();
+    post_ops.append_binary(dnnl::algorithm::binary_mul, dst_desc);
+  }
+  dnnl::primitive_attr attributes;
+  attributes.set_post_ops(post_ops);
+  attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  pd_ = dnnl::convolution_forward::primitive_desc(desc, attributes, cpu_engine());
+  primitive_ = dnnl::convolution_forward(pd_);
+
+  arguments_[DNNL_ARG_WEIGHTS] = conv.weights_as(pd_.weights_desc());
+  if (conv.bias.defined()) arguments_[DNNL_ARG_BIAS] = conv.bias_memory();
+  if (fusion.depthwise) {
+    constexpr int kDepthwise = DNNL_ARG_ATTR_POST_OP_DW;
+    const auto& dw = *fusion.depthwise;
+    arguments_[kDepthwise | DNNL_ARG_WEIGHTS] =
+        dw.weights_as(pd_.query_md(dnnl::query::exec_arg_md, kDepthwise | DNNL_ARG_WEIGHTS));
+    arguments_[kDepthwise | DNNL_ARG_BIAS] = dw.bias_memory();
+  }
+  user_weights_desc_ = user_weights_desc(weight, conv.groups);
+}
+
+void Convolution::run(dnnl::stream& stream, const float* src, float* dst, void* scratchpad,
+                      const float* other) const {
+  auto arguments = arguments_;
+  const auto& engine = cpu_engine();
+  arguments[DNNL_ARG_SRC] = dnnl::memory(pd_.src_desc(), engine, const_cast<float*>(src));
+  arguments[DNNL_ARG_DST] = dnnl::memory(pd_.dst_desc(), engine, dst);
+  arguments[DNNL_ARG_SCRATCHPAD] = dnnl::memory(pd_.scratchpad_desc(), engine, scratchpad);
+  if (multiply_index_ >= 0) {
+    arguments[DNNL_ARG_ATTR_MULTIPLE_POST_OP(multiply_index_) | DNNL_ARG_SRC_1] =
+        dnnl::memory(pd_.dst_desc(), engine, const_cast<float*>(other));
+  }
+  primitive_.execute(stream, arguments);
+}
+
+void Convolution::repack_weights(dnnl::stream& stream, const torch::Tensor& weight) {
+  const auto& desc = pd_.weights_desc();
+  if (!own_weights_) {
+    own_weights_ = dnnl::memory(desc, cpu_engine());
+    arguments_[DNNL_ARG_WEIGHTS] = own_weights_;
+  }
+  auto plain = weight.contiguous();
+  dnnl::memory source(user_weights_desc_, cpu_engine(), plain.data_ptr<float>());
+  dnnl::reorder(source, own_weights_).execute(stream, source, own_weights_);
+  stream.wait();  // `plain` is freed on return
+}
+
+}  // namespace ern::inference

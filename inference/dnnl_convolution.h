@@ -1,0 +1,86 @@
+#pragma once
+// One convolution of the fused inference engine as a oneDNN primitive, on channels-last (NHWC)
+// activations, with the post-ops that fold its neighbours into it: a 3x3 depth-wise convolution
+// (NAFNet's conv1 -> conv2), an accumulation into the destination (a residual) or a product with
+// another tensor of the destination's shape (SimpleGate).
+
+#include <torch/torch.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace ern::inference {
+
+// The CPU engine every primitive of the process is made for.
+const dnnl::engine& cpu_engine();
+
+// A convolution's parameters as the network holds them: weight [O, I/groups, kH, kW], bias [O] or
+// undefined (none). The weights packed for a primitive are kept here, one copy per layout, so
+// the plans of every input shape share them.
+struct ConvParameters {
+  torch::Tensor weight;
+  torch::Tensor bias;
+  int64_t stride = 1;
+  int64_t groups = 1;
+
+  const dnnl::memory& weights_as(const dnnl::memory::desc& desc) const;
+  const dnnl::memory& bias_memory() const;
+
+ private:
+  mutable std::vector<std::pair<dnnl::memory::desc, dnnl::memory>> packed_;
+  mutable dnnl::memory bias_;
+};
+
+struct ConvFusion {
+  const ConvParameters* depthwise = nullptr;  // a 3x3, stride 1, pad 1 depth-wise conv after it
+  bool accumulate = false;                    // dst += conv(src) instead of dst = conv(src)
+  bool multiply = false;                      // dst = conv(src) * other, other shaped like dst
+
+  static ConvFusion then_depthwise(const ConvParameters& depthwise) {
+    ConvFusion fusion;
+    fusion.depthwise = &depthwise;
+    return fusion;
+  }
+  static ConvFusion accumulated() {
+    ConvFusion fusion;
+    fusion.accumulate = true;
+    return fusion;
+  }
+  static ConvFusion times_tensor() {
+    ConvFusion fusion;
+    fusion.multiply = true;
+    return fusion;
+  }
+};
+
+class Convolution {
+ public:
+  // src: [N, C, H, W] channels-last; padding keeps "same" sizes for odd kernels.
+  Convolution(const ConvParameters& conv, const dnnl::memory::dims& src_dims,
+              const ConvFusion& fusion = {});
+
+  const dnnl::memory::dims& dst_dims() const { return dst_dims_; }
+  size_t scratchpad_bytes() const { return pd_.scratchpad_desc().get_size(); }
+
+  // The pointers are channels-last buffers of the shapes above; `other` only to multiply.
+  void run(dnnl::stream& stream, const float* src, float* dst, void* scratchpad,
+           const float* other = nullptr) const;
+
+  // Replaces the weights with `weight` (the same shape, any float tensor), for per-image weights
+  // (a channel attention scale folded into the convolution after it).
+  void repack_weights(dnnl::stream& stream, const torch::Tensor& weight);
+
+ private:
+  dnnl::convolution_forward::primitive_desc pd_;
+  dnnl::convolution_forward primitive_;
+  dnnl::memory::dims dst_dims_;
+  std::unordered_map<int, dnnl::memory> arguments_;  // the weights and biases
+  dnnl::memory::desc user_weights_desc_;
+  dnnl::memory own_weights_;  // after repack_weights: this primitive's alone
+  int multiply_index_ = -1;   // of its binary post-op, if any
+};
+
+}  // namespace ern::inference

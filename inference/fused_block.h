@@ -1,0 +1,56 @@
+#pragma once
+// One NAF block (or a lighter alternative) of a folded network as a sequence of oneDNN primitives
+// and pixel kernels for one activation shape, updating its input in place:
+//   n = LN(x); t = dwconv(conv1(n)) (one primitive); g = gate(t) (+ the pool, in the same pass);
+//   x += conv3(g * sca(pool))       (the attention scale folded into conv3's weights per image);
+//   n = LN(x); g = conv4a(n) * conv4b(n) (the gate as conv4a's post-op); x += conv5(g)
+// (the residuals are sum post-ops; conv4a and conv4b are conv4's two halves of outputs).
+// LayerNorm affines and beta/gamma are already folded into the convolutions (fold_constants).
+
+#include <memory>
+#include <optional>
+
+#include "inference/dnnl_convolution.h"
+
+namespace ern::inference {
+
+struct BlockParameters {
+  bool layer_norm = true;
+  bool channel_attention = true;
+  ConvParameters conv1, conv2, conv3, conv5;
+  ConvParameters conv4a, conv4b;   // conv4's first and second halves of output channels
+  torch::Tensor attention_weight;  // [c, c]: the channel attention's 1x1 convolution
+  torch::Tensor attention_bias;    // [c]
+};
+
+// Buffers a plan's steps share, each large enough for the largest activation of the network.
+struct Scratch {
+  float* normalized;  // c channels
+  float* expanded;    // 2c channels
+  float* gated;       // c channels
+  float* means;       // [images, c]
+  void* scratchpad;   // oneDNN's
+};
+
+class BlockPlan {
+ public:
+  // dims: {images, channels, height, width} of the block's activations.
+  BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dims);
+  size_t scratchpad_bytes() const;
+  void run(dnnl::stream& stream, float* x, const Scratch& scratch);
+
+ private:
+  const float* normalize(dnnl::stream& stream, const float* x, const Scratch& scratch);
+
+  const BlockParameters& block_;
+  dnnl::memory::dims dims_;
+  std::optional<dnnl::layer_normalization_forward> layer_norm_;
+  dnnl::layer_normalization_forward::primitive_desc layer_norm_pd_;
+  Convolution expand_;     // conv1 with conv2 as its depth-wise post-op
+  Convolution project_;    // conv3, accumulated into x (per image with channel attention)
+  Convolution feed_gate_;  // conv4b
+  Convolution feed_;       // conv4a, times conv4b's output
+  Convolution feed_out_;   // conv5, accumulated into x
+};
+
+}  // namespace ern::inference

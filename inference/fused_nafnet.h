@@ -1,0 +1,51 @@
+#pragma once
+// The serving engine's forward pass: a folded NAFNet (or a derived ERN-Net) run as oneDNN
+// primitives with their neighbours fused in (conv1 with its depth-wise conv2, residuals as sum
+// post-ops, the feed-forward SimpleGate as a product post-op, the other SimpleGate with the
+// attention pool, PixelShuffle with the skip connection), on channels-last buffers with no layout
+// conversion between steps. The LibTorch forward pass of the same network stays the reference:
+// outputs agree within 1e-4.
+
+#include <list>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "inference/fused_block.h"
+#include "model/nafnet.h"
+
+namespace ern::inference {
+
+class NetworkPlan;
+
+class FusedNafnet {
+ public:
+  // `network` must be prepared for inference (folded); its parameters are copied.
+  explicit FusedNafnet(Nafnet& network);
+  ~FusedNafnet();
+
+  // x: [N, C, H, W] float in [0, 1], any H and W; the result has x's shape, channels-last.
+  // Thread-safe (calls run one at a time).
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  struct Stage {
+    std::vector<BlockParameters> blocks;  // skip blocks are left out
+    ConvParameters resample;              // encoder: the 2x2 stride-2 down; decoder: the 1x1 up
+  };
+  friend class NetworkPlan;
+
+  NetworkPlan& plan_for(const dnnl::memory::dims& input_dims);  // with mutex_ held
+
+  NafnetArchitecture architecture_;
+  ConvParameters intro_, ending_;
+  std::vector<Stage> encoders_, decoders_;
+  std::vector<BlockParameters> middle_;
+
+  std::mutex mutex_;
+  // Plans of the latest input shapes, most recently used first (a plan holds primitives only; the
+  // activations are allocated per call so memory goes back after a burst).
+  std::list<std::unique_ptr<NetworkPlan>> plans_;
+};
+
+}  // namespace ern::inference

@@ -1,0 +1,21 @@
+#pragma once
+// The element-wise steps of NAFNet that oneDNN has no primitive or post-op for, on channels-last
+// (NHWC) float buffers, each one pass over memory that does the work of several LibTorch ops.
+
+#include <cstdint>
+
+namespace ern::inference {
+
+// SimpleGate: out[p, k] = in[p, k] * in[p, channels + k] for each of `images` x `pixels` pixels
+// (in has 2 * channels channels). With `means` ([images, channels]), also each image's mean of
+// out over its pixels: the global pool of the channel attention that follows, in the same pass.
+void simple_gate(const float* in, float* out, int64_t images, int64_t pixels, int64_t channels,
+                 float* means = nullptr);
+
+// PixelShuffle(2) of `in` ([images, height, width, 4 * channels]) added into `out` ([images,
+// 2 * height, 2 * width, channels]): out[n, 2h + i, 2w + j, k] += in[n, h, w, 4k + 2i + j], the
+// decoder's upsampling joined with its skip connection.
+void pixel_shuffle_add(const float* in, float* out, int64_t images, int64_t height, int64_t width,
+                       int64_t channels);
+
+}  // namespace ern::inference

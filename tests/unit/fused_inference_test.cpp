@@ -1,0 +1,75 @@
+#include "inference/fused_nafnet.h"
+
+#include <gtest/gtest.h>
+
+namespace ern::inference {
+namespace {
+
+using A = BlockAlternative;
+
+// Every parameter random (beta, gamma and the LayerNorm affines too: a fresh network's blocks are
+// the identity, which would hide a wrong block).
+Nafnet random_network(const NafnetArchitecture& architecture, uint64_t seed) {
+  torch::manual_seed(seed);
+  Nafnet network(architecture);
+  torch::NoGradGuard no_grad;
+  for (auto& parameter : network->parameters()) parameter.uniform_(-0.3, 0.3);
+  network->eval();
+  return network;
+}
+
+// The unfused LibTorch forward pass of the same weights, and the fused engine's, on `input`.
+void expect_fused_matches_reference(const NafnetArchitecture& architecture,
+                                    const torch::Tensor& input) {
+  auto reference = random_network(architecture, 7);
+  torch::Tensor expected;
+  {
+    torch::NoGradGuard no_grad;
+    expected = reference->forward(input);
+  }
+  auto served = random_network(architecture, 7);
+  FusedNafnet fused(served);
+  const auto actual = fused.forward(input);
+  ASSERT_EQ(actual.sizes(), input.sizes());
+  EXPECT_LT((actual - expected).abs().max().item<float>(), 1e-4) << architecture.describe();
+}
+
+TEST(FusedInference, MatchesTheUnfusedNetworkForEveryBlockAlternative) {
+  // Two levels, every alternative twice (skip included), an odd size that needs padding.
+  NafnetArchitecture architecture{3, 16, {2, 3}, 1, {3, 2}, {}};
+  architecture.genotype = {A::kNaf,     A::kNafNoNorm, A::kNafNoCa, A::kNafLite,   A::kSkip,
+                           A::kNafLite, A::kNafNoCa,   A::kSkip,    A::kNafNoNorm, A::kNaf};
+  expect_fused_matches_reference(architecture, torch::rand({1, 3, 37, 50}));
+}
+
+TEST(FusedInference, MatchesTheUnfusedNetworkOnABatchWithChannelAttentionPerImage) {
+  // The attention scale differs per image; the fused engine folds it per image.
+  const NafnetArchitecture architecture{3, 16, {1, 1, 1}, 2, {1, 1, 1}, {}};
+  auto batch = torch::rand({3, 3, 48, 40});
+  batch[1].mul_(0.2);  // a darker image: different attention scales
+  expect_fused_matches_reference(architecture, batch);
+}
+
+TEST(FusedInference, MatchesTheUnfusedNetworkOnGrayImagesAndReusesPlansPerShape) {
+  const NafnetArchitecture architecture{1, 16, {1, 2}, 1, {1, 1}, {}};
+  auto reference = random_network(architecture, 3);
+  auto served = random_network(architecture, 3);
+  FusedNafnet fused(served);
+  torch::NoGradGuard no_grad;
+  // Shapes alternate so cached plans are used again, not just made.
+  for (const auto& shape :
+       {std::vector<int64_t>{1, 1, 32, 32}, {2, 1, 20, 28}, {1, 1, 32, 32}, {2, 1, 20, 28}}) {
+    const auto input = torch::rand(shape);
+    const auto difference = (fused.forward(input) - reference->forward(input)).abs().max();
+    EXPECT_LT(difference.item<float>(), 1e-4) << input.sizes();
+  }
+}
+
+TEST(FusedInference, RefusesInputWithTheWrongNumberOfChannels) {
+  auto network = random_network({3, 16, {1}, 1, {1}, {}}, 1);
+  FusedNafnet fused(network);
+  EXPECT_THROW(fused.forward(torch::rand({1, 1, 16, 16})), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace ern::inference
