@@ -52,9 +52,13 @@ double percentile(std::vector<double> values, double q) {
   return values[std::min(values.size() - 1, static_cast<size_t>(q * values.size()))];
 }
 
-void run_or_throw(const std::vector<std::string>& argv) {
+// Runs a command; returns its output's last line.
+std::string run_or_throw(const std::vector<std::string>& argv) {
   const auto result = ern::run_subprocess(argv);
   if (result.exit_code != 0) throw std::runtime_error(argv[1] + " failed: " + result.output);
+  std::string output = result.output;
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  return output.substr(output.rfind('\n') + 1);
 }
 
 ern::v1::DenoiseRequest request_for(const cv::Mat& image) {
@@ -199,8 +203,12 @@ int main(int argc, char** argv) {
     const std::string address = coordinator.start();
     const std::string token =
         ern::auth::read_token_file(config.data_dir / "admin.token", "token-file");
-    run_or_throw(
+    // The measured model becomes the default, in place of the shipped one a fresh coordinator
+    // serves.
+    const std::string model_id = run_or_throw(
         {ernctl, "models", "import", model_dir.string(), "--server", address, "--token", token});
+    run_or_throw({ernctl, "models", "set-default", model_id, "--force", "--server", address,
+                  "--token", token});
     auto channel = ern::auth::channel_with_token(address, grpc::InsecureChannelCredentials(),
                                                  grpc::ChannelArguments(), token);
     auto stub = ern::v1::DenoiseService::NewStub(channel);
