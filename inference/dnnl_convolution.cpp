@@ -1,5 +1,7 @@
 #include "inference/dnnl_convolution.h"
 
+#include <cstring>
+
 namespace ern::inference {
 namespace {
 
@@ -74,6 +76,10 @@ Convolution::Convolution(const ConvParameters& conv, const dnnl::memory::dims& s
 
   dnnl::post_ops post_ops;
   if (fusion.depthwise) {
+    // oneDNN 2.6's 1x1 kernel with a fused depth-wise convolution reads the padding of its row
+    // buffer in the scratchpad without writing it: from a reused (dirty) scratchpad it computes
+    // garbage. The buffer is a few rows, so clearing it costs little beside the convolution.
+    zero_scratchpad_ = true;
     post_ops.append_dw(Type::f32, Type::f32, Type::f32, 3, 1, 1, 0, {});
   }
   if (fusion.accumulate) post_ops.append_sum(1.0f);
@@ -110,6 +116,7 @@ void Convolution::run(dnnl::stream& stream, const float* src, float* dst, void* 
     arguments[DNNL_ARG_ATTR_MULTIPLE_POST_OP(multiply_index_) | DNNL_ARG_SRC_1] =
         dnnl::memory(pd_.dst_desc(), engine, const_cast<float*>(other));
   }
+  if (zero_scratchpad_) std::memset(scratchpad, 0, pd_.scratchpad_desc().get_size());
   primitive_.execute(stream, arguments);
 }
 

@@ -79,8 +79,9 @@ class Convolution {
   dnnl::memory::dims dst_dims_;
   std::unordered_map<int, dnnl::memory> arguments_;  // the weights and biases
   dnnl::memory::desc user_weights_desc_;
-  dnnl::memory own_weights_;  // after repack_weights: this primitive's alone
-  int multiply_index_ = -1;   // of its binary post-op, if any
+  dnnl::memory own_weights_;      // after repack_weights: this primitive's alone
+  int multiply_index_ = -1;       // of its binary post-op, if any
+  bool zero_scratchpad_ = false;  // before each run (see the constructor)
 };
 
 }  // namespace ern::inference

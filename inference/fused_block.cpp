@@ -22,9 +22,9 @@ dnnl::memory::dims expanded(dnnl::memory::dims dims) {
 BlockPlan::BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dims)
     : block_(block),
       dims_(dims),
+      scale_weights_(block.channel_attention && dims[2] * dims[3] >= dims[1]),
       expand_(block.conv1, dims, ConvFusion::then_depthwise(block.conv2)),
-      project_(block.conv3, block.channel_attention ? one_image(dims) : dims,
-               ConvFusion::accumulated()),
+      project_(block.conv3, scale_weights_ ? one_image(dims) : dims, ConvFusion::accumulated()),
       feed_gate_(block.conv4b, dims),
       feed_(block.conv4a, dims, ConvFusion::times_tensor()),
       feed_out_(block.conv5, dims, ConvFusion::accumulated()) {
@@ -68,17 +68,24 @@ void BlockPlan::run(dnnl::stream& stream, float* x, const Scratch& scratch) {
   simple_gate(scratch.expanded, scratch.gated, images, pixels, channels,
               block_.channel_attention ? scratch.means : nullptr);
   if (block_.channel_attention) {
-    // conv3(g * s) == (conv3's weight scaled by s along its inputs)(g), one image at a time.
     const auto means = torch::from_blob(scratch.means, {images, channels});
     const auto scales = torch::addmm(block_.attention_bias, means, block_.attention_weight.t());
-    for (int64_t image = 0; image < images; ++image) {
-      project_.repack_weights(stream, block_.conv3.weight * scales[image].view({1, -1, 1, 1}));
-      project_.run(stream, scratch.gated + image * pixels * channels, x + image * pixels * channels,
-                   scratch.scratchpad);
+    if (scale_weights_) {
+      // conv3(g * s) == (conv3's weight scaled by s along its inputs)(g), one image at a time.
+      for (int64_t image = 0; image < images; ++image) {
+        project_.repack_weights(stream, block_.conv3.weight * scales[image].view({1, -1, 1, 1}));
+        project_.run(stream, scratch.gated + image * pixels * channels,
+                     x + image * pixels * channels, scratch.scratchpad);
+      }
+      return feed_forward(stream, x, scratch);
     }
-  } else {
-    project_.run(stream, scratch.gated, x, scratch.scratchpad);
+    scale_channels(scratch.gated, scales.data_ptr<float>(), images, pixels, channels);
   }
+  project_.run(stream, scratch.gated, x, scratch.scratchpad);
+  feed_forward(stream, x, scratch);
+}
+
+void BlockPlan::feed_forward(dnnl::stream& stream, float* x, const Scratch& scratch) {
   const float* normalized = normalize(stream, x, scratch);
   feed_gate_.run(stream, normalized, scratch.expanded, scratch.scratchpad);
   feed_.run(stream, normalized, scratch.gated, scratch.scratchpad, scratch.expanded);

@@ -2,7 +2,7 @@
 // One NAF block (or a lighter alternative) of a folded network as a sequence of oneDNN primitives
 // and pixel kernels for one activation shape, updating its input in place:
 //   n = LN(x); t = dwconv(conv1(n)) (one primitive); g = gate(t) (+ the pool, in the same pass);
-//   x += conv3(g * sca(pool))       (the attention scale folded into conv3's weights per image);
+//   x += conv3(g * sca(pool))       (the scale folded into conv3's weights per image, or onto g);
 //   n = LN(x); g = conv4a(n) * conv4b(n) (the gate as conv4a's post-op); x += conv5(g)
 // (the residuals are sum post-ops; conv4a and conv4b are conv4's two halves of outputs).
 // LayerNorm affines and beta/gamma are already folded into the convolutions (fold_constants).
@@ -41,11 +41,15 @@ class BlockPlan {
 
  private:
   const float* normalize(dnnl::stream& stream, const float* x, const Scratch& scratch);
+  void feed_forward(dnnl::stream& stream, float* x, const Scratch& scratch);
 
   const BlockParameters& block_;
   dnnl::memory::dims dims_;
   std::optional<dnnl::layer_normalization_forward> layer_norm_;
   dnnl::layer_normalization_forward::primitive_desc layer_norm_pd_;
+  // The attention scale goes into conv3's weights (c^2 values per image) where an image has at
+  // least as many pixels as channels, else onto the gated activations (fewer values).
+  bool scale_weights_;
   Convolution expand_;     // conv1 with conv2 as its depth-wise post-op
   Convolution project_;    // conv3, accumulated into x (per image with channel attention)
   Convolution feed_gate_;  // conv4b

@@ -48,6 +48,17 @@ void simple_gate(const float* in, float* out, int64_t images, int64_t pixels, in
   }
 }
 
+void scale_channels(float* x, const float* scales, int64_t images, int64_t pixels,
+                    int64_t channels) {
+  at::parallel_for(0, images * pixels, kPixelsPerTask, [&](int64_t first, int64_t last) {
+    for (int64_t p = first; p < last; ++p) {
+      const float* scale = scales + (p / pixels) * channels;
+      float* values = x + p * channels;
+      for (int64_t k = 0; k < channels; ++k) values[k] *= scale[k];
+    }
+  });
+}
+
 void pixel_shuffle_add(const float* in, float* out, int64_t images, int64_t height, int64_t width,
                        int64_t channels) {
   at::parallel_for(0, images * height, 1, [&](int64_t first, int64_t last) {

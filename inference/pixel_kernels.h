@@ -12,6 +12,10 @@ namespace ern::inference {
 void simple_gate(const float* in, float* out, int64_t images, int64_t pixels, int64_t channels,
                  float* means = nullptr);
 
+// x[n, p, k] *= scales[n, k]: a per-image scale of each channel, in place.
+void scale_channels(float* x, const float* scales, int64_t images, int64_t pixels,
+                    int64_t channels);
+
 // PixelShuffle(2) of `in` ([images, height, width, 4 * channels]) added into `out` ([images,
 // 2 * height, 2 * width, channels]): out[n, 2h + i, 2w + j, k] += in[n, h, w, 4k + 2i + j], the
 // decoder's upsampling joined with its skip connection.
