@@ -25,6 +25,14 @@ if [ "${1:-}" = "--persist" ]; then
   mkdir -p "$persisted.tmp"
   cp -r "$out/." "$persisted.tmp/"
   find "$persisted.tmp" -name '*.log' -delete
+  # A finished search resumes from its results alone: its checkpoints stay as git holds them
+  # rather than growing the history again.
+  for run in search no-entropy; do
+    if [ -f "$persisted.tmp/$run/report.json" ] && [ -d "$persisted/$run/work" ]; then
+      rm -rf "$persisted.tmp/$run/work"
+      cp -r "$persisted/$run/work" "$persisted.tmp/$run/work"
+    fi
+  done
   /usr/bin/python3 -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).backup(sqlite3.connect(sys.argv[2]))' \
     "$table" "$persisted.tmp/latency.sqlite"
   rm -rf "$persisted"
