@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "client/commands.h"
+#include "client/model_lookup.h"
 #include "client/report_table.h"
 #include "client/server_connection.h"
 #include "common/dir_archive.h"
@@ -15,16 +16,6 @@ namespace ern::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-v1::Model get_model(const ServerConnection& server, const std::string& id) {
-  v1::GetModelRequest request;
-  request.set_id(id);
-  v1::Model model;
-  check_rpc(
-      v1::ModelService::NewStub(server.channel)->GetModel(server.context().get(), request, &model),
-      "GetModel", server);
-  return model;
-}
 
 // "31.52 / 0.8712", or "pending" while the coordinator scores it.
 std::string score_text(const v1::Model& model) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "client/commands.h"
+#include "client/model_lookup.h"
 #include "client/search_pages.h"
 #include "common/atomic_file.h"
 #include "common/temp_dir.h"
@@ -28,7 +29,7 @@ std::string report_of_job(const Arguments& args, const std::string& job_id) {
     throw std::runtime_error(job_id + " is " + v1::JobState_Name(job.state()) +
                              ": only a SUCCEEDED job has a report");
   }
-  return registered_report(server, job.model());
+  return get_model(server, job.model()).report_json();
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/commands.h"
+#include "client/model_lookup.h"
 #include "client/search_pages.h"
 #include "common/atomic_file.h"
 #include "common/temp_dir.h"
@@ -57,7 +58,7 @@ std::vector<FrontPoint> sweep_points(const ServerConnection& server, const std::
       FrontPoint point{job, parse_search_spec(job.spec_yaml()).lambda_latency};
       if (job.state() == v1::SUCCEEDED) {
         const auto report =
-            nlohmann::json::parse(registered_report(server, job.model()), nullptr, false);
+            nlohmann::json::parse(get_model(server, job.model()).report_json(), nullptr, false);
         const auto& derived =
             report.is_object() ? report.value("derived", nlohmann::json()) : nlohmann::json();
         if (derived.is_object() && derived.contains("psnr") && derived["psnr"].contains("25")) {
