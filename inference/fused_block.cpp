@@ -12,11 +12,6 @@ dnnl::memory::dims one_image(dnnl::memory::dims dims) {
   return dims;
 }
 
-dnnl::memory::dims expanded(dnnl::memory::dims dims) {
-  dims[1] *= 2;
-  return dims;
-}
-
 }  // namespace
 
 BlockPlan::BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dims)
