@@ -1,7 +1,5 @@
 #include "inference/dnnl_convolution.h"
 
-#include <cstring>
-
 namespace ern::inference {
 namespace {
 
@@ -75,13 +73,6 @@ Convolution::Convolution(const ConvParameters& conv, const dnnl::memory::dims& s
       {padding, padding}, {padding, padding});
 
   dnnl::post_ops post_ops;
-  if (fusion.depthwise) {
-    // oneDNN 2.6's 1x1 kernel with a fused depth-wise convolution reads the padding of its row
-    // buffer in the scratchpad without writing it: from a reused (dirty) scratchpad it computes
-    // garbage. The buffer is a few rows, so clearing it costs little beside the convolution.
-    zero_scratchpad_ = true;
-    post_ops.append_dw(Type::f32, Type::f32, Type::f32, 3, 1, 1, 0, {});
-  }
   if (fusion.accumulate) post_ops.append_sum(1.0f);
   if (fusion.multiply) {
     multiply_index_ = post_ops.len();
@@ -95,13 +86,6 @@ Convolution::Convolution(const ConvParameters& conv, const dnnl::memory::dims& s
 
   arguments_[DNNL_ARG_WEIGHTS] = conv.weights_as(pd_.weights_desc());
   if (conv.bias.defined()) arguments_[DNNL_ARG_BIAS] = conv.bias_memory();
-  if (fusion.depthwise) {
-    constexpr int kDepthwise = DNNL_ARG_ATTR_POST_OP_DW;
-    const auto& dw = *fusion.depthwise;
-    arguments_[kDepthwise | DNNL_ARG_WEIGHTS] =
-        dw.weights_as(pd_.query_md(dnnl::query::exec_arg_md, kDepthwise | DNNL_ARG_WEIGHTS));
-    arguments_[kDepthwise | DNNL_ARG_BIAS] = dw.bias_memory();
-  }
   user_weights_desc_ = user_weights_desc(weight, conv.groups);
 }
 
@@ -116,7 +100,6 @@ void Convolution::run(dnnl::stream& stream, const float* src, float* dst, void* 
     arguments[DNNL_ARG_ATTR_MULTIPLE_POST_OP(multiply_index_) | DNNL_ARG_SRC_1] =
         dnnl::memory(pd_.dst_desc(), engine, const_cast<float*>(other));
   }
-  if (zero_scratchpad_) std::memset(scratchpad, 0, pd_.scratchpad_desc().get_size());
   primitive_.execute(stream, arguments);
 }
 

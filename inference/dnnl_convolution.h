@@ -1,8 +1,9 @@
 #pragma once
 // One convolution of the fused inference engine as a oneDNN primitive, on channels-last (NHWC)
-// activations, with the post-ops that fold its neighbours into it: a 3x3 depth-wise convolution
-// (NAFNet's conv1 -> conv2), an accumulation into the destination (a residual) or a product with
-// another tensor of the destination's shape (SimpleGate).
+// activations, with the post-ops that fold its neighbours into it: an accumulation into the
+// destination (a residual) or a product with another tensor of the destination's shape
+// (SimpleGate). NAFNet's conv1 -> depth-wise conv2 stays two primitives: oneDNN 2.6's fused
+// 1x1 + depth-wise kernel (the append_dw post-op) returns wrong values from about 96x96 pixels up.
 
 #include <torch/torch.h>
 
@@ -35,15 +36,9 @@ struct ConvParameters {
 };
 
 struct ConvFusion {
-  const ConvParameters* depthwise = nullptr;  // a 3x3, stride 1, pad 1 depth-wise conv after it
-  bool accumulate = false;                    // dst += conv(src) instead of dst = conv(src)
-  bool multiply = false;                      // dst = conv(src) * other, other shaped like dst
+  bool accumulate = false;  // dst += conv(src) instead of dst = conv(src)
+  bool multiply = false;    // dst = conv(src) * other, other shaped like dst
 
-  static ConvFusion then_depthwise(const ConvParameters& depthwise) {
-    ConvFusion fusion;
-    fusion.depthwise = &depthwise;
-    return fusion;
-  }
   static ConvFusion accumulated() {
     ConvFusion fusion;
     fusion.accumulate = true;
@@ -79,9 +74,8 @@ class Convolution {
   dnnl::memory::dims dst_dims_;
   std::unordered_map<int, dnnl::memory> arguments_;  // the weights and biases
   dnnl::memory::desc user_weights_desc_;
-  dnnl::memory own_weights_;      // after repack_weights: this primitive's alone
-  int multiply_index_ = -1;       // of its binary post-op, if any
-  bool zero_scratchpad_ = false;  // before each run (see the constructor)
+  dnnl::memory own_weights_;  // after repack_weights: this primitive's alone
+  int multiply_index_ = -1;   // of its binary post-op, if any
 };
 
 }  // namespace ern::inference

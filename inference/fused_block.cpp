@@ -18,7 +18,8 @@ BlockPlan::BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dim
     : block_(block),
       dims_(dims),
       scale_weights_(block.channel_attention && dims[2] * dims[3] >= dims[1]),
-      expand_(block.conv1, dims, ConvFusion::then_depthwise(block.conv2)),
+      pointwise_(block.conv1, dims),
+      depthwise_(block.conv2, pointwise_.dst_dims()),
       project_(block.conv3, scale_weights_ ? one_image(dims) : dims, ConvFusion::accumulated()),
       feed_gate_(block.conv4b, dims),
       feed_(block.conv4a, dims, ConvFusion::times_tensor()),
@@ -38,9 +39,9 @@ BlockPlan::BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dim
 }
 
 size_t BlockPlan::scratchpad_bytes() const {
-  size_t bytes = std::max({expand_.scratchpad_bytes(), project_.scratchpad_bytes(),
-                           feed_gate_.scratchpad_bytes(), feed_.scratchpad_bytes(),
-                           feed_out_.scratchpad_bytes()});
+  size_t bytes = std::max({pointwise_.scratchpad_bytes(), depthwise_.scratchpad_bytes(),
+                           project_.scratchpad_bytes(), feed_gate_.scratchpad_bytes(),
+                           feed_.scratchpad_bytes(), feed_out_.scratchpad_bytes()});
   if (layer_norm_) bytes = std::max(bytes, layer_norm_pd_.scratchpad_desc().get_size());
   return bytes;
 }
@@ -58,7 +59,8 @@ const float* BlockPlan::normalize(dnnl::stream& stream, const float* x, const Sc
 
 void BlockPlan::run(dnnl::stream& stream, float* x, const Scratch& scratch) {
   const int64_t images = dims_[0], channels = dims_[1], pixels = dims_[2] * dims_[3];
-  expand_.run(stream, normalize(stream, x, scratch), scratch.expanded, scratch.scratchpad);
+  pointwise_.run(stream, normalize(stream, x, scratch), scratch.pointwise, scratch.scratchpad);
+  depthwise_.run(stream, scratch.pointwise, scratch.expanded, scratch.scratchpad);
   stream.wait();
   simple_gate(scratch.expanded, scratch.gated, images, pixels, channels,
               block_.channel_attention ? scratch.means : nullptr);

@@ -1,7 +1,7 @@
 #pragma once
 // One NAF block (or a lighter alternative) of a folded network as a sequence of oneDNN primitives
 // and pixel kernels for one activation shape, updating its input in place:
-//   n = LN(x); t = dwconv(conv1(n)) (one primitive); g = gate(t) (+ the pool, in the same pass);
+//   n = LN(x); t = dwconv(conv1(n)); g = gate(t) (+ the pool, in the same pass);
 //   x += conv3(g * sca(pool))       (the scale folded into conv3's weights per image, or onto g);
 //   n = LN(x); g = conv4a(n) * conv4b(n) (the gate as conv4a's post-op); x += conv5(g)
 // (the residuals are sum post-ops; conv4a and conv4b are conv4's two halves of outputs).
@@ -26,6 +26,7 @@ struct BlockParameters {
 // Buffers a plan's steps share, each large enough for the largest activation of the network.
 struct Scratch {
   float* normalized;  // c channels
+  float* pointwise;   // 2c channels
   float* expanded;    // 2c channels
   float* gated;       // c channels
   float* means;       // [images, c]
@@ -50,7 +51,8 @@ class BlockPlan {
   // The attention scale goes into conv3's weights (c^2 values per image) where an image has at
   // least as many pixels as channels, else onto the gated activations (fewer values).
   bool scale_weights_;
-  Convolution expand_;     // conv1 with conv2 as its depth-wise post-op
+  Convolution pointwise_;  // conv1
+  Convolution depthwise_;  // conv2
   Convolution project_;    // conv3, accumulated into x (per image with channel attention)
   Convolution feed_gate_;  // conv4b
   Convolution feed_;       // conv4a, times conv4b's output

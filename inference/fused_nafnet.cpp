@@ -114,13 +114,13 @@ class NetworkPlan {
     std::vector<torch::Tensor> activations;
     for (const auto& dims : activation_dims_) activations.push_back(torch::empty(elements(dims)));
     const int64_t largest = elements(activation_dims_[0]);
-    auto normalized = torch::empty(largest), expanded = torch::empty(2 * largest);
-    auto gated = torch::empty(largest);
+    auto normalized = torch::empty(largest), gated = torch::empty(largest);
+    auto pointwise = torch::empty(2 * largest), expanded = torch::empty(2 * largest);
     auto means = torch::empty(input_dims_[0] * activation_dims_.back()[1]);
     auto scratchpad = torch::empty(static_cast<int64_t>(scratchpad_bytes_ / sizeof(float) + 1));
-    const Scratch scratch{normalized.data_ptr<float>(), expanded.data_ptr<float>(),
-                          gated.data_ptr<float>(), means.data_ptr<float>(),
-                          scratchpad.data_ptr<float>()};
+    const Scratch scratch{normalized.data_ptr<float>(), pointwise.data_ptr<float>(),
+                          expanded.data_ptr<float>(),   gated.data_ptr<float>(),
+                          means.data_ptr<float>(),      scratchpad.data_ptr<float>()};
     const auto level = [&](size_t index) { return activations[index].data_ptr<float>(); };
 
     dnnl::stream stream(cpu_engine());

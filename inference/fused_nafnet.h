@@ -1,9 +1,8 @@
 #pragma once
 // The serving engine's forward pass: a folded NAFNet (or a derived ERN-Net) run as oneDNN
-// primitives with their neighbours fused in (conv1 with its depth-wise conv2, residuals as sum
-// post-ops, the feed-forward SimpleGate as a product post-op, the other SimpleGate with the
-// attention pool, PixelShuffle with the skip connection), on channels-last buffers with no layout
-// conversion between steps. The LibTorch forward pass of the same network stays the reference:
+// primitives with their neighbours fused in (residuals as sum post-ops, the feed-forward
+// SimpleGate as a product post-op, the other SimpleGate with the attention pool, PixelShuffle with
+// the skip connection), on channels-last buffers with no layout conversion between steps. The LibTorch forward pass of the same network stays the reference:
 // outputs agree within 1e-4.
 
 #include <list>

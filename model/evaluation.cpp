@@ -30,6 +30,18 @@ uint64_t evaluation_noise_seed(uint64_t seed, size_t index, double sigma) {
 std::vector<SigmaEvaluation> evaluate_denoiser(Nafnet& network,
                                                const std::vector<std::filesystem::path>& images,
                                                const EvaluationOptions& options) {
+  network->eval();
+  torch::NoGradGuard no_grad;
+  const auto forward = [&network](const torch::Tensor& batch) {
+    const auto device = network->parameters().front().device();
+    return network->forward(batch.to(device)).to(batch.device());
+  };
+  return evaluate_denoiser(forward, network->architecture().image_channels, images, options);
+}
+
+std::vector<SigmaEvaluation> evaluate_denoiser(const BatchForward& forward, int network_channels,
+                                               const std::vector<std::filesystem::path>& images,
+                                               const EvaluationOptions& options) {
   std::vector<SigmaEvaluation> results;
   for (double sigma : options.sigmas) {
     SigmaEvaluation result;
@@ -42,7 +54,8 @@ std::vector<SigmaEvaluation> evaluate_denoiser(Nafnet& network,
       const cv::Mat noisy = add_gaussian_noise(
           clean, result.sigma, evaluation_noise_seed(options.seed, index, result.sigma));
       accumulate(result.noisy, score(clean, noisy));
-      accumulate(result.network, score(clean, denoise_image(network, noisy, options.tiles)));
+      accumulate(result.network,
+                 score(clean, denoise_image(forward, network_channels, noisy, options.tiles)));
       if (options.classical_reference) {
         accumulate(result.nlm, score(clean, nlm_denoise(noisy, result.sigma,
                                                         options.nlm.factor(result.sigma))));

@@ -40,6 +40,11 @@ struct EvaluationOptions {
 std::vector<SigmaEvaluation> evaluate_denoiser(Nafnet& network,
                                                const std::vector<std::filesystem::path>& images,
                                                const EvaluationOptions& options);
+// The same through any forward pass of a network with `network_channels` image channels (the
+// serving engine's, so a score says how well the served model denoises).
+std::vector<SigmaEvaluation> evaluate_denoiser(const BatchForward& forward, int network_channels,
+                                               const std::vector<std::filesystem::path>& images,
+                                               const EvaluationOptions& options);
 
 // The noise seed used for image `index` at `sigma`, so every tool adds the same noise.
 uint64_t evaluation_noise_seed(uint64_t seed, size_t index, double sigma);

@@ -8,6 +8,7 @@
 #include "common/rpc_error.h"
 #include "common/sha256.h"
 #include "common/yaml_config.h"
+#include "inference/fused_nafnet.h"
 #include "model/dataset.h"
 #include "model/evaluation.h"
 #include "model/model_dir.h"
@@ -136,7 +137,12 @@ v1::QualityScore QualityGate::score(const v1::Model& model) const {
     options.sigmas = {config_.sigma};
     options.seed = config_.seed;
     options.classical_reference = false;
-    const auto result = evaluate_denoiser(loaded.network, images_, options).front();
+    // Scored through the engine Denoise serves it with, so the score is what applications get.
+    inference::FusedNafnet engine(loaded.network);
+    const auto forward = [&engine](const torch::Tensor& batch) { return engine.forward(batch); };
+    const auto result =
+        evaluate_denoiser(forward, loaded.network->architecture().image_channels, images_, options)
+            .front();
     score.set_psnr(result.network.psnr);
     score.set_ssim(result.network.ssim);
     score.set_images(result.images);

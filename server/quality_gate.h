@@ -3,7 +3,8 @@
 // set (mean PSNR/SSIM at one noise level with a fixed seed), stores the score in the registry, and
 // lets a model become the default only if it scores at most `max_psnr_drop_db` below the current
 // default. Scoring runs on a background thread, so registering a model never waits for it; models
-// registered with `promote: true` are promoted (or refused) as soon as their score is in.
+// registered with `promote: true` are promoted (or refused) as soon as their score is in. Scores
+// come from the fused engine Denoise serves with, so they are what applications get.
 
 #include <condition_variable>
 #include <cstdint>

@@ -46,6 +46,16 @@ TEST(FusedInference, MatchesTheUnfusedNetworkForEveryBlockAlternative) {
   expect_fused_matches_reference(architecture, torch::rand({1, 3, 37, 50}));
 }
 
+TEST(FusedInference, MatchesTheUnfusedNetworkOnALargeImage) {
+  // Serving sizes: kernels that are right on small images can be wrong on large ones. oneDNN
+  // 2.6's fused 1x1 + depth-wise kernel is, from a size that depends on the CPU's caches (96x96 on
+  // one machine, 256x256 on another), so the engine does not use it.
+  NafnetArchitecture architecture{3, 16, {2, 2}, 1, {2, 2}, {}};
+  architecture.genotype = {A::kNaf,     A::kNafNoNorm, A::kNafNoCa,   A::kNafLite,
+                           A::kNafLite, A::kNafNoCa,   A::kNafNoNorm, A::kNaf};
+  expect_fused_matches_reference(architecture, torch::rand({1, 3, 320, 288}));
+}
+
 TEST(FusedInference, MatchesTheUnfusedNetworkOnABatchWithChannelAttentionPerImage) {
   // The attention scale differs per image; the fused engine folds it per image.
   const NafnetArchitecture architecture{3, 16, {1, 1, 1}, 2, {1, 1, 1}, {}};
