@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -94,6 +95,11 @@ int main(int argc, char** argv) {
     auto serving = ern::load_model_dir(model_dir);
     serving.network->prepare_for_inference();
     ern::inference::FusedNafnet engine(serving.network);
+    // The opt-in bf16 serving mode, where this CPU computes bf16 natively.
+    std::optional<ern::inference::FusedNafnet> bf16_engine;
+    if (ern::inference::cpu_has_native_bf16()) {
+      bf16_engine.emplace(serving.network, ern::inference::Precision::kBf16);
+    }
 
     // The python3-torch peers, each in a process of its own.
     const auto run_peers = [&](const std::string& peers,
@@ -145,6 +151,14 @@ int main(int argc, char** argv) {
       std::printf("%dx%d, %.2f G MAC %36s %9s %9s %9s %9s\n", size, size, macs / 1e9, "",
                   "median ms", "p10 ms", "p90 ms", "G MAC/s", "vs best");
       print_row("ERN fused engine (oneDNN)", fused, macs, best_peer_ms);
+      std::optional<Timing> bf16;
+      if (bf16_engine) {
+        bf16 = time_repeats(repeats, [&] {
+          c10::InferenceMode inference;
+          bf16_engine->forward(input);
+        });
+        print_row("ERN fused engine, bf16 serving mode", *bf16, macs, best_peer_ms);
+      }
       print_row("ERN LibTorch path (folded, channels-last)", folded, macs, best_peer_ms);
       print_row("PyTorch eager, NCHW (default)", peer_timing(eager.at("eager"), size), macs,
                 best_peer_ms);
@@ -153,6 +167,12 @@ int main(int argc, char** argv) {
       print_row("OpenCV NLM (sigma 25)", nlm, macs, best_peer_ms);
       std::printf("  fused engine: %.2fx the best expert peer (goal 1.3x), %.0f%% of the roof\n",
                   best_peer_ms / fused.median_ms, 100.0 * macs / (fused.median_ms * 1e6) / roof);
+      if (bf16) {
+        std::printf("  bf16 serving mode: %.2fx the best fp32 expert peer (goal 2x)\n",
+                    best_peer_ms / bf16->median_ms);
+      } else {
+        std::printf("  bf16 serving mode: not measured, this CPU has no native bf16\n");
+      }
     }
     return 0;
   } catch (const std::exception& error) {

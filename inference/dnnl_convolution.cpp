@@ -15,9 +15,9 @@ dnnl::memory::desc user_weights_desc(const torch::Tensor& weight, int64_t groups
           Tag::goihw};
 }
 
-dnnl::memory::desc any_weights_desc(const torch::Tensor& weight, int64_t groups) {
+dnnl::memory::desc any_weights_desc(const torch::Tensor& weight, int64_t groups, Type type) {
   auto dims = user_weights_desc(weight, groups).dims();
-  return {dims, Type::f32, Tag::any};
+  return {dims, type, Tag::any};
 }
 
 // `tensor` (any strides) into a new memory of layout `desc`.
@@ -56,21 +56,21 @@ const dnnl::memory& ConvParameters::bias_memory() const {
 }
 
 Convolution::Convolution(const ConvParameters& conv, const dnnl::memory::dims& src_dims,
-                         const ConvFusion& fusion) {
+                         const ConvFusion& fusion, const ConvTypes& types) {
   const auto& weight = conv.weight;
   const int64_t kernel = weight.size(2);
   const int64_t padding = kernel == 3 ? 1 : 0;
   dst_dims_ = {src_dims[0], weight.size(0), (src_dims[2] + 2 * padding - kernel) / conv.stride + 1,
                (src_dims[3] + 2 * padding - kernel) / conv.stride + 1};
-  const dnnl::memory::desc src_desc(src_dims, Type::f32, Tag::nhwc);
-  const dnnl::memory::desc dst_desc(dst_dims_, Type::f32, Tag::nhwc);
+  const dnnl::memory::desc src_desc(src_dims, types.src, Tag::nhwc);
+  const dnnl::memory::desc dst_desc(dst_dims_, types.dst, Tag::nhwc);
   const auto bias_desc = conv.bias.defined()
                              ? dnnl::memory::desc({conv.bias.size(0)}, Type::f32, Tag::a)
                              : dnnl::memory::desc();
   const dnnl::convolution_forward::desc desc(
       dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_desc,
-      any_weights_desc(weight, conv.groups), bias_desc, dst_desc, {conv.stride, conv.stride},
-      {padding, padding}, {padding, padding});
+      any_weights_desc(weight, conv.groups, types.src), bias_desc, dst_desc,
+      {conv.stride, conv.stride}, {padding, padding}, {padding, padding});
 
   dnnl::post_ops post_ops;
   if (fusion.accumulate) post_ops.append_sum(1.0f);
@@ -89,16 +89,16 @@ Convolution::Convolution(const ConvParameters& conv, const dnnl::memory::dims& s
   user_weights_desc_ = user_weights_desc(weight, conv.groups);
 }
 
-void Convolution::run(dnnl::stream& stream, const float* src, float* dst, void* scratchpad,
-                      const float* other) const {
+void Convolution::run(dnnl::stream& stream, const void* src, void* dst, void* scratchpad,
+                      const void* other) const {
   auto arguments = arguments_;
   const auto& engine = cpu_engine();
-  arguments[DNNL_ARG_SRC] = dnnl::memory(pd_.src_desc(), engine, const_cast<float*>(src));
+  arguments[DNNL_ARG_SRC] = dnnl::memory(pd_.src_desc(), engine, const_cast<void*>(src));
   arguments[DNNL_ARG_DST] = dnnl::memory(pd_.dst_desc(), engine, dst);
   arguments[DNNL_ARG_SCRATCHPAD] = dnnl::memory(pd_.scratchpad_desc(), engine, scratchpad);
   if (multiply_index_ >= 0) {
     arguments[DNNL_ARG_ATTR_MULTIPLE_POST_OP(multiply_index_) | DNNL_ARG_SRC_1] =
-        dnnl::memory(pd_.dst_desc(), engine, const_cast<float*>(other));
+        dnnl::memory(pd_.dst_desc(), engine, const_cast<void*>(other));
   }
   primitive_.execute(stream, arguments);
 }

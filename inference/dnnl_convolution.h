@@ -51,18 +51,26 @@ struct ConvFusion {
   }
 };
 
+// The element types a convolution reads and writes; its weights take the source's type (bf16
+// weights for a bf16 source), its bias stays fp32.
+struct ConvTypes {
+  dnnl::memory::data_type src = dnnl::memory::data_type::f32;
+  dnnl::memory::data_type dst = dnnl::memory::data_type::f32;
+};
+
 class Convolution {
  public:
   // src: [N, C, H, W] channels-last; padding keeps "same" sizes for odd kernels.
   Convolution(const ConvParameters& conv, const dnnl::memory::dims& src_dims,
-              const ConvFusion& fusion = {});
+              const ConvFusion& fusion = {}, const ConvTypes& types = {});
 
   const dnnl::memory::dims& dst_dims() const { return dst_dims_; }
   size_t scratchpad_bytes() const { return pd_.scratchpad_desc().get_size(); }
 
-  // The pointers are channels-last buffers of the shapes above; `other` only to multiply.
-  void run(dnnl::stream& stream, const float* src, float* dst, void* scratchpad,
-           const float* other = nullptr) const;
+  // The pointers are channels-last buffers of the shapes and types above; `other` (the
+  // destination's shape and type) only to multiply.
+  void run(dnnl::stream& stream, const void* src, void* dst, void* scratchpad,
+           const void* other = nullptr) const;
 
   // Replaces the weights with `weight` (the same shape, any float tensor), for per-image weights
   // (a channel attention scale folded into the convolution after it).

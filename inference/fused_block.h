@@ -6,11 +6,14 @@
 //   n = LN(x); g = conv4a(n) * conv4b(n) (the gate as conv4a's post-op); x += conv5(g)
 // (the residuals are sum post-ops; conv4a and conv4b are conv4's two halves of outputs).
 // LayerNorm affines and beta/gamma are already folded into the convolutions (fold_constants).
+// In bf16 x stays fp32; n, t and g are bf16 (LayerNorm by bf16_spans.h, since oneDNN 2.6's
+// writes its source's type), and conv3 and conv5 accumulate into x in fp32.
 
 #include <memory>
 #include <optional>
 
 #include "inference/dnnl_convolution.h"
+#include "inference/precision.h"
 
 namespace ern::inference {
 
@@ -23,29 +26,35 @@ struct BlockParameters {
   torch::Tensor attention_bias;    // [c]
 };
 
-// Buffers a plan's steps share, each large enough for the largest activation of the network.
+// Buffers a plan's steps share, each large enough for the largest activation of the network in
+// fp32; the first four hold bf16 values in the bf16 mode.
 struct Scratch {
-  float* normalized;  // c channels
-  float* pointwise;   // 2c channels
-  float* expanded;    // 2c channels
-  float* gated;       // c channels
-  float* means;       // [images, c]
-  void* scratchpad;   // oneDNN's
+  void* normalized;  // c channels
+  void* pointwise;   // 2c channels
+  void* expanded;    // 2c channels
+  void* gated;       // c channels
+  float* means;      // [images, c]
+  void* scratchpad;  // oneDNN's
 };
 
 class BlockPlan {
  public:
-  // dims: {images, channels, height, width} of the block's activations.
-  BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dims);
+  // dims: {images, channels, height, width} of the block's activations; `precision` as effective
+  // on this CPU (effective_precision).
+  BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dims, Precision precision);
   size_t scratchpad_bytes() const;
   void run(dnnl::stream& stream, float* x, const Scratch& scratch);
 
  private:
-  const float* normalize(dnnl::stream& stream, const float* x, const Scratch& scratch);
+  const void* normalize(dnnl::stream& stream, const float* x, const Scratch& scratch);
+  void gate(const Scratch& scratch);
+  void scale_gated(const Scratch& scratch, const torch::Tensor& scales);
+  void* gated_image(const Scratch& scratch, int64_t image) const;
   void feed_forward(dnnl::stream& stream, float* x, const Scratch& scratch);
 
   const BlockParameters& block_;
   dnnl::memory::dims dims_;
+  bool bf16_;
   std::optional<dnnl::layer_normalization_forward> layer_norm_;
   dnnl::layer_normalization_forward::primitive_desc layer_norm_pd_;
   // The attention scale goes into conv3's weights (c^2 values per image) where an image has at

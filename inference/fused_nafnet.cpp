@@ -73,7 +73,8 @@ int64_t elements(const dnnl::memory::dims& dims) {
 class NetworkPlan {
  public:
   NetworkPlan(const FusedNafnet& network, const dnnl::memory::dims& input_dims)
-      : input_dims_(input_dims),
+      : precision_(network.precision_),
+        input_dims_(input_dims),
         intro_(network.intro_, input_dims),
         ending_(network.ending_, at_level(input_dims, network.architecture_.width, 0),
                 ConvFusion::accumulated()) {
@@ -136,8 +137,8 @@ class NetworkPlan {
       decoders_[index].resample.run(stream, level(target + 1), scratch.expanded,
                                     scratch.scratchpad);
       stream.wait();
-      pixel_shuffle_add(scratch.expanded, level(target), below[0], below[2], below[3],
-                        activation_dims_[target][1]);
+      pixel_shuffle_add(static_cast<const float*>(scratch.expanded), level(target), below[0],
+                        below[2], below[3], activation_dims_[target][1]);
       for (auto& block : decoders_[index].blocks) block.run(stream, level(target), scratch);
     }
     // The global residual: output = input + ending(x), as a sum post-op (oneDNN's fast kernels
@@ -153,21 +154,22 @@ class NetworkPlan {
     Convolution resample;
   };
 
-  static std::vector<BlockPlan> blocks(const std::vector<BlockParameters>& parameters,
-                                       const dnnl::memory::dims& dims) {
+  std::vector<BlockPlan> blocks(const std::vector<BlockParameters>& parameters,
+                                const dnnl::memory::dims& dims) const {
     std::vector<BlockPlan> planned;
     planned.reserve(parameters.size());
-    for (const auto& block : parameters) planned.emplace_back(block, dims);
+    for (const auto& block : parameters) planned.emplace_back(block, dims, precision_);
     return planned;
   }
 
   // `resample_input`: the encoder's own level (down after the blocks) or, for a decoder, the level
   // below (up before the blocks).
-  static StagePlan stage(const FusedNafnet::Stage& stage, const dnnl::memory::dims& dims,
-                         const dnnl::memory::dims& resample_input) {
+  StagePlan stage(const FusedNafnet::Stage& stage, const dnnl::memory::dims& dims,
+                  const dnnl::memory::dims& resample_input) const {
     return {blocks(stage.blocks, dims), Convolution(stage.resample, resample_input)};
   }
 
+  Precision precision_;
   dnnl::memory::dims input_dims_;
   std::vector<dnnl::memory::dims> activation_dims_;  // per level
   Convolution intro_, ending_;
@@ -176,7 +178,8 @@ class NetworkPlan {
   size_t scratchpad_bytes_ = 0;
 };
 
-FusedNafnet::FusedNafnet(Nafnet& network) : architecture_(network->architecture()) {
+FusedNafnet::FusedNafnet(Nafnet& network, Precision precision)
+    : architecture_(network->architecture()), precision_(effective_precision(precision)) {
   network->prepare_for_inference();  // folds once; a prepared network is left as it is
   const ParameterSource source(network);
   intro_ = source.conv("intro");

@@ -2,8 +2,8 @@
 // The serving engine's forward pass: a folded NAFNet (or a derived ERN-Net) run as oneDNN
 // primitives with their neighbours fused in (residuals as sum post-ops, the feed-forward
 // SimpleGate as a product post-op, the other SimpleGate with the attention pool, PixelShuffle with
-// the skip connection), on channels-last buffers with no layout conversion between steps. The LibTorch forward pass of the same network stays the reference:
-// outputs agree within 1e-4.
+// the skip connection), on channels-last buffers with no layout conversion between steps. The
+// LibTorch forward pass of the same network stays the reference: outputs agree within 1e-4.
 
 #include <list>
 #include <memory>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "inference/fused_block.h"
+#include "inference/precision.h"
 #include "model/nafnet.h"
 
 namespace ern::inference {
@@ -19,9 +20,13 @@ class NetworkPlan;
 
 class FusedNafnet {
  public:
-  // `network` must be prepared for inference (folded); its parameters are copied.
-  explicit FusedNafnet(Nafnet& network);
+  // `network` is prepared for inference (folded) here if it is not yet; its parameters are
+  // copied. `precision` bf16 runs in fp32 on a CPU without native bf16 (see precision()).
+  explicit FusedNafnet(Nafnet& network, Precision precision = Precision::kFp32);
   ~FusedNafnet();
+
+  // What it computes in on this CPU.
+  Precision precision() const { return precision_; }
 
   // x: [N, C, H, W] float in [0, 1], any H and W; the result has x's shape, channels-last.
   // Thread-safe (calls run one at a time).
@@ -37,6 +42,7 @@ class FusedNafnet {
   NetworkPlan& plan_for(const dnnl::memory::dims& input_dims);  // with mutex_ held
 
   NafnetArchitecture architecture_;
+  Precision precision_;
   ConvParameters intro_, ending_;
   std::vector<Stage> encoders_, decoders_;
   std::vector<BlockParameters> middle_;

@@ -1,5 +1,7 @@
 #include "inference/pixel_kernels.h"
 
+#include "inference/bf16_spans.h"
+
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -11,10 +13,10 @@ namespace {
 // Pixels per task: enough to amortize the scheduling, few enough to spread over the cores.
 constexpr int64_t kPixelsPerTask = 512;
 
-}  // namespace
-
-void simple_gate(const float* in, float* out, int64_t images, int64_t pixels, int64_t channels,
-                 float* means) {
+// SimpleGate over tasks of pixels, `span` doing a task's pixels (and their sums for the pool).
+template <typename T, typename Span>
+void gate_in_tasks(const T* in, T* out, int64_t images, int64_t pixels, int64_t channels,
+                   float* means, const Span& span) {
   const int64_t tasks_per_image = (pixels + kPixelsPerTask - 1) / kPixelsPerTask;
   // Per-task partial sums, added in a fixed order afterwards so the means do not depend on how
   // the tasks were scheduled.
@@ -24,16 +26,9 @@ void simple_gate(const float* in, float* out, int64_t images, int64_t pixels, in
       const int64_t image = task / tasks_per_image;
       const int64_t begin = (task % tasks_per_image) * kPixelsPerTask;
       const int64_t end = std::min(pixels, begin + kPixelsPerTask);
-      float* sums = means ? partial.data() + task * channels : nullptr;
-      for (int64_t p = image * pixels + begin; p < image * pixels + end; ++p) {
-        const float* a = in + p * 2 * channels;
-        const float* b = a + channels;
-        float* o = out + p * channels;
-        for (int64_t k = 0; k < channels; ++k) o[k] = a[k] * b[k];
-        if (sums) {
-          for (int64_t k = 0; k < channels; ++k) sums[k] += o[k];
-        }
-      }
+      const int64_t pixel = image * pixels + begin;
+      span(in + pixel * 2 * channels, out + pixel * channels, end - begin,
+           means ? partial.data() + task * channels : nullptr);
     }
   });
   if (!means) return;
@@ -48,13 +43,68 @@ void simple_gate(const float* in, float* out, int64_t images, int64_t pixels, in
   }
 }
 
+// `span(first_pixel, pixel_count, image)` over every pixel of every image, in tasks.
+template <typename Span>
+void over_pixels(int64_t images, int64_t pixels, const Span& span) {
+  at::parallel_for(0, images * pixels, kPixelsPerTask, [&](int64_t first, int64_t last) {
+    while (first < last) {
+      const int64_t image = first / pixels;
+      const int64_t end = std::min(last, (image + 1) * pixels);
+      span(first, end - first, image);
+      first = end;
+    }
+  });
+}
+
+}  // namespace
+
+void simple_gate(const float* in, float* out, int64_t images, int64_t pixels, int64_t channels,
+                 float* means) {
+  gate_in_tasks(in, out, images, pixels, channels, means,
+                [channels](const float* a, float* o, int64_t count, float* sums) {
+                  for (int64_t p = 0; p < count; ++p, a += 2 * channels, o += channels) {
+                    const float* b = a + channels;
+                    for (int64_t k = 0; k < channels; ++k) o[k] = a[k] * b[k];
+                    if (sums) {
+                      for (int64_t k = 0; k < channels; ++k) sums[k] += o[k];
+                    }
+                  }
+                });
+}
+
+void simple_gate_bf16(const uint16_t* in, uint16_t* out, int64_t images, int64_t pixels,
+                      int64_t channels, float* means) {
+  gate_in_tasks(in, out, images, pixels, channels, means,
+                [channels](const uint16_t* a, uint16_t* o, int64_t count, float* sums) {
+                  bf16::gate(a, o, count, channels, sums);
+                });
+}
+
 void scale_channels(float* x, const float* scales, int64_t images, int64_t pixels,
                     int64_t channels) {
-  at::parallel_for(0, images * pixels, kPixelsPerTask, [&](int64_t first, int64_t last) {
-    for (int64_t p = first; p < last; ++p) {
-      const float* scale = scales + (p / pixels) * channels;
-      float* values = x + p * channels;
+  over_pixels(images, pixels, [&](int64_t first, int64_t count, int64_t image) {
+    const float* scale = scales + image * channels;
+    float* values = x + first * channels;
+    for (int64_t p = 0; p < count; ++p, values += channels) {
       for (int64_t k = 0; k < channels; ++k) values[k] *= scale[k];
+    }
+  });
+}
+
+void scale_channels_bf16(uint16_t* x, const float* scales, int64_t images, int64_t pixels,
+                         int64_t channels) {
+  over_pixels(images, pixels, [&](int64_t first, int64_t count, int64_t image) {
+    bf16::scale(x + first * channels, scales + image * channels, count, channels);
+  });
+}
+
+void to_bf16(const float* x, uint16_t* out, int64_t pixels, int64_t channels, bool layer_norm,
+             float epsilon) {
+  over_pixels(1, pixels, [&](int64_t first, int64_t count, int64_t) {
+    if (layer_norm) {
+      bf16::layer_norm(x + first * channels, out + first * channels, count, channels, epsilon);
+    } else {
+      bf16::convert(x + first * channels, out + first * channels, count * channels);
     }
   });
 }

@@ -1,6 +1,8 @@
 #pragma once
 // The element-wise steps of NAFNet that oneDNN has no primitive or post-op for, on channels-last
-// (NHWC) float buffers, each one pass over memory that does the work of several LibTorch ops.
+// (NHWC) float buffers, each one pass over memory that does the work of several LibTorch ops. The
+// _bf16 forms take bfloat16 buffers (stored as uint16_t) and run only where the CPU has native
+// bf16 (precision.h).
 
 #include <cstdint>
 
@@ -11,10 +13,19 @@ namespace ern::inference {
 // out over its pixels: the global pool of the channel attention that follows, in the same pass.
 void simple_gate(const float* in, float* out, int64_t images, int64_t pixels, int64_t channels,
                  float* means = nullptr);
+void simple_gate_bf16(const uint16_t* in, uint16_t* out, int64_t images, int64_t pixels,
+                      int64_t channels, float* means = nullptr);
 
 // x[n, p, k] *= scales[n, k]: a per-image scale of each channel, in place.
 void scale_channels(float* x, const float* scales, int64_t images, int64_t pixels,
                     int64_t channels);
+void scale_channels_bf16(uint16_t* x, const float* scales, int64_t images, int64_t pixels,
+                         int64_t channels);
+
+// fp32 pixels ([pixels, channels]) to bf16: LayerNorm2d's normalization without its affine
+// (folded into the next convolution) when `layer_norm`, else a plain conversion.
+void to_bf16(const float* x, uint16_t* out, int64_t pixels, int64_t channels, bool layer_norm,
+             float epsilon);
 
 // PixelShuffle(2) of `in` ([images, height, width, 4 * channels]) added into `out` ([images,
 // 2 * height, 2 * width, channels]): out[n, 2h + i, 2w + j, k] += in[n, h, w, 4k + 2i + j], the

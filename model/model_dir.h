@@ -25,10 +25,13 @@ struct LoadedModel {
 enum class WeightStorage { kFloat32, kFloat16 };
 
 // Writes weights first and model.json last (both atomically), so a directory with a model.json
-// always has complete weights. `provenance` says where the weights came from.
+// always has complete weights. `provenance` says where the weights came from;
+// `serving_precision` (metadata.serving_precision: fp32 or bf16, inference/precision.h) what
+// Denoise computes it in.
 void save_model_dir(const std::filesystem::path& directory, Nafnet& network,
                     const nlohmann::json& provenance,
-                    WeightStorage storage = WeightStorage::kFloat32);
+                    WeightStorage storage = WeightStorage::kFloat32,
+                    const std::string& serving_precision = "fp32");
 
 // Reads model.json only (cheap; no weights).
 nlohmann::json read_model_json(const std::filesystem::path& directory);

@@ -8,7 +8,7 @@
 #include "common/rpc_error.h"
 #include "common/sha256.h"
 #include "common/yaml_config.h"
-#include "inference/fused_nafnet.h"
+#include "inference/serving_engine.h"
 #include "model/dataset.h"
 #include "model/evaluation.h"
 #include "model/model_dir.h"
@@ -137,9 +137,9 @@ v1::QualityScore QualityGate::score(const v1::Model& model) const {
     options.sigmas = {config_.sigma};
     options.seed = config_.seed;
     options.classical_reference = false;
-    // Scored through the engine Denoise serves it with, so the score is what applications get.
-    inference::FusedNafnet engine(loaded.network);
-    const auto forward = [&engine](const torch::Tensor& batch) { return engine.forward(batch); };
+    // Scored through the engine (and precision) Denoise serves it with: what applications get.
+    const auto engine = inference::serving_engine(loaded);
+    const auto forward = [&engine](const torch::Tensor& batch) { return engine->forward(batch); };
     const auto result =
         evaluate_denoiser(forward, loaded.network->architecture().image_channels, images_, options)
             .front();

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/rpc_error.h"
+#include "inference/serving_engine.h"
 #include "model/model_dir.h"
 
 namespace ern::serving {
@@ -18,15 +19,16 @@ std::shared_ptr<const ServingModel> ModelPool::load(const v1::Model& model) cons
   serving->name = model.name();
   serving->sha256 = model.sha256();
   serving->image_channels = loaded.architecture.image_channels;
-  serving->engine = std::make_unique<inference::FusedNafnet>(loaded.network);
+  serving->engine = inference::serving_engine(loaded);
   serving->metrics = std::make_unique<ModelServingSeries>(model.id());
   const auto& metrics = serving_metrics();
   metrics.model_loads.inc();
   metrics.model_load_duration.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  spdlog::info("model {} ({}) loaded for Denoise in {:.0f} ms", model.id(), model.name(),
-               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-                   .count());
+  spdlog::info(
+      "model {} ({}) loaded for Denoise in {:.0f} ms, computing in {}", model.id(), model.name(),
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count(),
+      inference::name_of(serving->engine->precision()));
   return serving;
 }
 

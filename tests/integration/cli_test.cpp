@@ -7,6 +7,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "inference/precision.h"
 #include "model/architecture.h"
 #include "tests/test_support.h"
 
@@ -169,6 +170,31 @@ TEST(Cli, DeriveAndExportKeepTheBaseWeights) {
   expect_one_line_error(ernctl({"model", "derive", (dir / "child").string(), "--genotype",
                                 "naf,naf,naf,naf", "-o", (dir / "bad").string()}),
                         "already derived", 2);
+}
+
+TEST(Cli, ExportMeasuresABf16ServingPrecisionBeforeWritingIt) {
+  test::TempDir dir;
+  const auto base = (test::source_dir() / "models" / "nafnet-base").string();
+  const auto images = (test::test_data_dir() / "val").string();
+  const auto exported = ernctl({"model", "export", base, "--fp16", "--precision", "bf16",
+                                "--images", images, "-o", (dir / "bf16").string()});
+  if (!inference::cpu_has_native_bf16()) {
+    expect_one_line_error(exported, "does not run natively on this CPU", 2);
+    EXPECT_FALSE(fs::exists(dir / "bf16")) << "nothing written for a refused precision";
+  } else {
+    ASSERT_EQ(exported.exit_code, 0) << exported.output;
+    EXPECT_NE(exported.output.find("bf16 changes PSNR by"), std::string::npos) << exported.output;
+    const auto info =
+        nlohmann::json::parse(ernctl({"model", "info", (dir / "bf16").string(), "--json"}).output);
+    EXPECT_EQ(info["metadata"]["serving_precision"], "bf16");
+  }
+  expect_one_line_error(
+      ernctl({"model", "export", base, "--precision", "fp8", "-o", (dir / "fp8").string()}),
+      "--precision: 'fp8' is not one of fp32, bf16", 2);
+  ASSERT_EQ(ernctl({"model", "export", base, "-o", (dir / "fp32").string()}).exit_code, 0);
+  const auto info =
+      nlohmann::json::parse(ernctl({"model", "info", (dir / "fp32").string(), "--json"}).output);
+  EXPECT_EQ(info["metadata"]["serving_precision"], "fp32");
 }
 
 TEST(Cli, BadInputEndsWithOneLineNamingTheProblem) {

@@ -5,6 +5,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <fstream>
 #include <set>
 #include <thread>
@@ -157,6 +159,21 @@ TEST_F(RegistryHardeningTest, RefusedImportsLeaveNoFilesBehind) {
   EXPECT_NE(status.error_message().find("data: model.json"), std::string::npos)
       << status.error_message();
   EXPECT_EQ(stored_entries(), before) << "nothing of the refused import stays";
+}
+
+// A model.json asking for a serving precision the engine has not is refused at the upload,
+// naming the field, rather than failing every Denoise later.
+TEST_F(RegistryHardeningTest, AnUnknownServingPrecisionIsRefusedNamingTheField) {
+  auto json = nlohmann::json::parse(std::ifstream(model_dir() / "model.json"));
+  json["metadata"]["serving_precision"] = "fp8";
+  std::ofstream(model_dir() / "model.json") << json.dump();
+  v1::Model model;
+  const auto status = import(model_dir(), "fp8", &model);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_NE(
+      status.error_message().find("metadata.serving_precision: 'fp8' is not one of fp32, bf16"),
+      std::string::npos)
+      << status.error_message();
 }
 
 // Low: a model that failed to load told the caller the server's paths.

@@ -5,6 +5,10 @@
 #include <limits>
 
 #include "common/heap_tuning.h"
+#include "inference/precision_cost.h"
+#include "model/dataset.h"
+#include "model/model_dir.h"
+#include "tests/test_support.h"
 
 namespace ern::inference {
 namespace {
@@ -91,6 +95,53 @@ TEST(FusedInference, GivesTheSameResultWhateverTheReusedMemoryHeld) {
     torch::full({16 << 20}, std::numeric_limits<float>::quiet_NaN());  // freed at once
     EXPECT_TRUE(torch::equal(fused.forward(input), first)) << "run " << run;
   }
+}
+
+TEST(FusedInference, Bfloat16StaysCloseToFp32ForEveryBlockAlternativeAndBatch) {
+  // Three levels, every alternative, a batch whose deepest level has fewer pixels than channels
+  // (the attention scale goes onto the activations there), an odd size.
+  NafnetArchitecture architecture{3, 16, {1, 2, 1}, 1, {2, 1, 1}, {}};
+  architecture.genotype = {A::kNaf,     A::kNafNoNorm, A::kNafNoCa,   A::kNafLite,
+                           A::kNafLite, A::kNafNoCa,   A::kNafNoNorm, A::kNaf};
+  auto network = random_network(architecture, 11);
+  {
+    // Weights within +-0.21: activations stay O(1) through the blocks without LayerNorm, whose
+    // gates square them (at +-0.3 they reach 1e12 and any rounding is amplified past meaning),
+    // and the blocks still change the image enough for bf16's rounding to show (about 1e-3).
+    torch::NoGradGuard no_grad;
+    for (auto& parameter : network->parameters()) parameter.mul_(0.7);
+  }
+  FusedNafnet fp32(network);
+  FusedNafnet bf16(network, Precision::kBf16);
+  const auto batch = torch::rand({3, 3, 21, 30});
+  const auto expected = fp32.forward(batch);
+  const auto actual = bf16.forward(batch);
+  if (!cpu_has_native_bf16()) {
+    EXPECT_EQ(bf16.precision(), Precision::kFp32);
+    EXPECT_TRUE(torch::equal(actual, expected));
+    return;
+  }
+  ASSERT_EQ(bf16.precision(), Precision::kBf16);
+  ASSERT_EQ(actual.sizes(), expected.sizes());
+  // bf16 keeps 8 significant bits inside each block; the residual stream stays fp32.
+  const double scale = expected.abs().max().item<double>();
+  EXPECT_LT((actual - expected).abs().max().item<double>(), 0.01 * scale);
+  EXPECT_LT((actual - expected).abs().mean().item<double>(), 0.001 * scale);
+  EXPECT_GT((actual - expected).abs().max().item<double>(), 0.0) << "not computed in bf16";
+}
+
+TEST(FusedInference, Bfloat16LosesAtMostFiveHundredthsOfADecibelOnPhotographs) {
+  auto model = load_model_dir(test::source_dir() / "models" / "nafnet-base");
+  const auto images = list_images(test::test_data_dir() / "val");
+  if (!cpu_has_native_bf16()) {
+    EXPECT_THROW(measure_precision_cost(model, Precision::kBf16, images), std::invalid_argument);
+    return;
+  }
+  const auto cost = measure_precision_cost(model, Precision::kBf16, images);
+  EXPECT_EQ(cost.images, static_cast<int>(images.size()));
+  EXPECT_GT(cost.fp32_psnr, 25.0);  // a trained model, so the comparison means something
+  EXPECT_LE(std::abs(cost.change_db()), kMaxPrecisionLossDb)
+      << "fp32 " << cost.fp32_psnr << " dB, bf16 " << cost.reduced_psnr << " dB";
 }
 
 TEST(FusedInference, RefusesInputWithTheWrongNumberOfChannels) {

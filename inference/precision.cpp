@@ -1,0 +1,42 @@
+#include "inference/precision.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <stdexcept>
+
+namespace ern::inference {
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32") return Precision::kFp32;
+  if (name == "bf16") return Precision::kBf16;
+  throw std::invalid_argument("precision: '" + name + "' is not one of fp32, bf16");
+}
+
+const char* name_of(Precision precision) { return precision == Precision::kBf16 ? "bf16" : "fp32"; }
+
+bool cpu_has_native_bf16() {
+  // oneDNN's ISA levels are nested bit sets: a level includes every bit of the ones below it.
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+  return (isa & bf16) == bf16;
+}
+
+Precision serving_precision_of(const nlohmann::json& metadata) {
+  const auto field = metadata.find("serving_precision");
+  if (field == metadata.end()) return Precision::kFp32;
+  if (!field->is_string()) {
+    throw std::invalid_argument("metadata.serving_precision: must be a string, fp32 or bf16");
+  }
+  try {
+    return parse_precision(field->get<std::string>());
+  } catch (const std::invalid_argument& error) {
+    throw std::invalid_argument(std::string("metadata.serving_") + error.what());
+  }
+}
+
+Precision effective_precision(Precision requested) {
+  return requested == Precision::kBf16 && cpu_has_native_bf16() ? Precision::kBf16
+                                                                : Precision::kFp32;
+}
+
+}  // namespace ern::inference

@@ -1,0 +1,29 @@
+#pragma once
+// The arithmetic a model is served in. fp32 is the reference; bf16 keeps each block's residual
+// stream, the image and the convolutions around the blocks in fp32 and runs the activations inside
+// a block (normalized, expanded, gated) in bfloat16, where the CPU computes it natively (AVX-512
+// BF16 or AMX). Elsewhere a bf16 model runs in fp32 and says so.
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace ern::inference {
+
+enum class Precision { kFp32, kBf16 };
+
+// "fp32" or "bf16"; throws std::invalid_argument naming the allowed values.
+Precision parse_precision(const std::string& name);
+const char* name_of(Precision precision);
+
+// Whether oneDNN runs bf16 convolutions natively on this CPU (AVX-512 BF16 or AMX).
+bool cpu_has_native_bf16();
+
+// A model.json's metadata.serving_precision (fp32 when absent); throws std::invalid_argument
+// naming the field and the allowed values.
+Precision serving_precision_of(const nlohmann::json& metadata);
+
+// What a network asked to run in `requested` runs in on this CPU.
+Precision effective_precision(Precision requested);
+
+}  // namespace ern::inference
