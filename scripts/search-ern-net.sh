@@ -13,6 +13,9 @@
 # `search-ern-net.sh --persist` copies the state so far (checkpoints, results, and the device
 # farm's lookup table, so a resumed search keeps the latencies it started with) to
 # training/ern-net/ for git; a checkout without out/ern-net resumes from there.
+# `search-ern-net.sh --ship` does steps 3 and 4 alone, with the comparison networks finished so
+# far (the card names the others as still training): run it with nothing else busy on the host,
+# since the farm's latencies are read on this same machine.
 # Expects a build in build/ and data in data/images (make build data).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,8 +51,46 @@ if [ ! -d "$out" ] && [ -d "$persisted" ]; then
 fi
 mkdir -p "$out/compare"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-source scripts/devicefarm-on-loopback.sh
 ernctl=build/bin/ernctl
+
+# Quality on both splits once per network, and latency on the farm in three interleaved rounds in
+# this one session (the card takes each network's median round: a round of one network alone can
+# be caught by a burst of other work). NLM beside the shipped models only (the card's quality
+# tables); the others are compared with them.
+ship() {
+  source scripts/devicefarm-on-loopback.sh
+  "$ernctl" model export "$out/search" -o models/ern-net --fp16
+  cp "$out/search/report.json" models/ern-net/report.json
+  local networks=("nafnet-base models/nafnet-base" "ern-net models/ern-net"
+    "no-entropy $out/no-entropy --no-nlm")
+  while IFS=$'\t' read -r name _; do
+    [ -f "$out/compare/$name/done" ] && networks+=("$name $out/compare/$name/trained --no-nlm")
+  done < <(tail -n +2 "$out/compare/genotypes.tsv")
+  local network name dir model nlm split round
+  for network in "${networks[@]}"; do
+    read -r name model nlm <<<"$network"
+    dir=$out/measured/$name
+    mkdir -p "$dir"
+    for split in val holdout; do
+      [ -f "$dir/eval-$split.json" ] ||
+        "$ernctl" eval --local "$model" --images "data/images/$split" --json $nlm >"$dir/eval-$split.json"
+    done
+  done
+  for round in 1 2 3; do
+    for network in "${networks[@]}"; do
+      read -r name model _ <<<"$network"
+      "$ernctl" model profile "$model" --devicefarm "$devicefarm_address" --device cpu-1t --json \
+        >"$out/measured/$name/profile-$round.json"
+    done
+  done
+  /usr/bin/python3 scripts/ern_net_evidence.py card --out "$out" --model models/ern-net
+  echo "shipped models/ern-net"
+}
+if [ "${1:-}" = "--ship" ]; then
+  ship
+  exit 0
+fi
+source scripts/devicefarm-on-loopback.sh
 
 search() {  # SPEC DIR: one search, logged to DIR.log; a finished one is not run again
   [ -f "$2/report.json" ] && return 0
@@ -74,35 +115,21 @@ finetune() {  # NAME GENOTYPE
     --checkpoint-every 100 --val-every 0 --resume -o "$dir/trained" >"$dir.log" 2>&1
   touch "$dir/done"
 }
-running=0
+finetunes=()
 while IFS=$'\t' read -r name genotype _; do
   mkdir -p "$out/compare/$name"
   finetune "$name" "$genotype" &
-  running=$((running + 1))
-  if [ $running -ge 2 ]; then wait -n; running=$((running - 1)); fi
+  finetunes+=($!)
+  if [ ${#finetunes[@]} -ge 2 ]; then
+    wait -n -p finished "${finetunes[@]}" || { echo "fine-tune failed, see $out/compare/*.log" >&2; exit 1; }
+    for i in "${!finetunes[@]}"; do [ "${finetunes[$i]}" = "$finished" ] && unset "finetunes[$i]"; done
+    finetunes=("${finetunes[@]}")
+  fi
 done < <(tail -n +2 "$out/compare/genotypes.tsv")
-wait
-
-# Quality on both splits and latency on the farm, for every network, in this one session.
-# NLM beside the shipped models only (the card's quality tables); the others are compared with them.
-measure() {  # NAME MODEL_DIR [--no-nlm]
-  local dir=$out/measured/$1
-  mkdir -p "$dir"
-  for split in val holdout; do
-    [ -f "$dir/eval-$split.json" ] ||
-      "$ernctl" eval --local "$2" --images "data/images/$split" --json ${3:-} >"$dir/eval-$split.json"
-  done
-  "$ernctl" model profile "$2" --devicefarm "$devicefarm_address" --device cpu-1t --json \
-    >"$dir/profile.json"
-}
-"$ernctl" model export "$out/search" -o models/ern-net --fp16
-cp "$out/search/report.json" models/ern-net/report.json
-measure nafnet-base models/nafnet-base
-measure ern-net models/ern-net
-measure no-entropy "$out/no-entropy" --no-nlm
-while IFS=$'\t' read -r name _; do
-  measure "$name" "$out/compare/$name/trained" --no-nlm
-done < <(tail -n +2 "$out/compare/genotypes.tsv")
-
-/usr/bin/python3 scripts/ern_net_evidence.py card --out "$out" --model models/ern-net
-echo "shipped models/ern-net"
+# By pid: a bare `wait` would also wait for the device farm this script started.
+for pid in "${finetunes[@]}"; do
+  wait "$pid" || { echo "fine-tune failed, see $out/compare/*.log" >&2; exit 1; }
+done
+kill "$devicefarm_pid" 2>/dev/null || true
+wait "$devicefarm_pid" 2>/dev/null || true
+ship
