@@ -1,11 +1,11 @@
 #include "inference/pixel_kernels.h"
 
-#include "inference/bf16_spans.h"
-
 #include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <vector>
+
+#include "inference/bf16_spans.h"
 
 namespace ern::inference {
 namespace {

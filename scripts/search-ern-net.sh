@@ -36,6 +36,12 @@ if [ "${1:-}" = "--persist" ]; then
       cp -r "$persisted/$run/work" "$persisted.tmp/$run/work"
     fi
   done
+  # A finished fine-tune is measured from its trained network alone: its training state (Adam
+  # moments included) and its starting point are not kept.
+  for done in "$persisted.tmp"/compare/*/done; do
+    [ -f "$done" ] || continue
+    rm -rf "$(dirname "$done")/init" "$(dirname "$done")/trained/train-state.safetensors"
+  done
   /usr/bin/python3 -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).backup(sqlite3.connect(sys.argv[2]))' \
     "$table" "$persisted.tmp/latency.sqlite"
   rm -rf "$persisted"
