@@ -37,18 +37,16 @@ test: build
 
 # The shipped default model vs OpenCV NLM (holdout quality, time at 256x256); forward passes of the
 # fused engine vs the expert peers (eager channels-last and frozen TorchScript), in G MAC/s beside
-# the machine's roof: the paper-scale NAFNet-32 and the shipped ERN-Net (until it is shipped, the
-# demo skeleton with the ERN-Net search's genotype), at 256 to 1024; Denoise vs the bare forward.
+# the machine's roof: the paper-scale NAFNet-32 and the shipped ERN-Net, at 256 to 1024; Denoise
+# vs the bare forward.
 DEMO_ARCH = --width 16 --enc 2,2,2,2 --middle 2 --dec 2,2,2,2
-DEMO_GENOTYPE = skip,skip,skip,skip,naf,naf,naf,naf,naf,naf,naf,naf,naf_noca,naf,skip,skip
-ERN_NET = $(if $(wildcard models/ern-net/model.json),--model models/ern-net,$(DEMO_ARCH) --genotype $(DEMO_GENOTYPE))
-# Serving: the main job's ERN-Net when `make demo` has run, else the demo skeleton untrained.
+# Serving: the main job's ERN-Net when `make demo` has run, else the shipped default.
 DEMO_MODEL = $(patsubst %/model.json,%,$(firstword $(wildcard out/demo/coordinator/artifacts/models/*/model.json)))
 bench: build data
 	$(BUILD)/bin/ern-bench-quality --images data/images/holdout
 	$(BUILD)/bin/ern-bench-inference --sizes 256,512,1024 --repeats 5
-	$(BUILD)/bin/ern-bench-inference $(ERN_NET) --sizes 256,512,1024
-	$(BUILD)/bin/ern-bench-serving $(if $(DEMO_MODEL),--model $(DEMO_MODEL)) --images data/images/val
+	$(BUILD)/bin/ern-bench-inference --model models/ern-net --sizes 256,512,1024
+	$(BUILD)/bin/ern-bench-serving --model $(or $(DEMO_MODEL),models/ern-net) --images data/images/val
 	$(BUILD)/bin/ern-bench-gang $(DEMO_ARCH) --images data/images/train
 
 # libFuzzer targets (fuzz/) for FUZZ_SECONDS each; make test runs them for a 3 s smoke.

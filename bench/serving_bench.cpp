@@ -199,18 +199,21 @@ int main(int argc, char** argv) {
     ern::server::CoordinatorConfig config;
     config.listen = "127.0.0.1:0";
     config.data_dir = scratch / "coordinator";
+    config.shipped.directory = "";  // the registry holds the measured model alone
     ern::server::Coordinator coordinator(config);
     const std::string address = coordinator.start();
     const std::string token =
         ern::auth::read_token_file(config.data_dir / "admin.token", "token-file");
-    // The measured model becomes the default, in place of the shipped one a fresh coordinator
-    // serves.
+    // The measured model becomes the default.
     const std::string model_id = run_or_throw(
         {ernctl, "models", "import", model_dir.string(), "--server", address, "--token", token});
     run_or_throw({ernctl, "models", "set-default", model_id, "--force", "--server", address,
                   "--token", token});
+    grpc::ChannelArguments channel_arguments;
+    // Denoised photographs come back as large as they went in (a PNG of several MB).
+    channel_arguments.SetMaxReceiveMessageSize(ern::kMaxMessageBytes);
     auto channel = ern::auth::channel_with_token(address, grpc::InsecureChannelCredentials(),
-                                                 grpc::ChannelArguments(), token);
+                                                 channel_arguments, token);
     auto stub = ern::v1::DenoiseService::NewStub(channel);
 
     auto bare = ern::load_model_dir(model_dir);
