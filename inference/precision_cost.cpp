@@ -6,24 +6,10 @@
 #include <tuple>
 #include <utility>
 
-#include "inference/fused_nafnet.h"
-#include "model/evaluation.h"
+#include "inference/serving_engine.h"
 
 namespace ern::inference {
 namespace {
-
-double mean_psnr(FusedNafnet& engine, int channels,
-                 const std::vector<std::filesystem::path>& images, double sigma, uint64_t seed,
-                 int& count) {
-  EvaluationOptions options;
-  options.sigmas = {sigma};
-  options.seed = seed;
-  options.classical_reference = false;
-  const auto forward = [&engine](const torch::Tensor& batch) { return engine.forward(batch); };
-  const auto result = evaluate_denoiser(forward, channels, images, options).front();
-  count = result.images;
-  return result.network.psnr;
-}
 
 // Median forward time of each engine at 256x256, the runs interleaved so that both see the same
 // machine.
@@ -62,8 +48,10 @@ PrecisionCost measure_precision_cost(LoadedModel& model, Precision precision,
   FusedNafnet fp32(model.network, Precision::kFp32);
   FusedNafnet reduced(model.network, precision);
   PrecisionCost cost;
-  cost.fp32_psnr = mean_psnr(fp32, channels, images, sigma, seed, cost.images);
-  cost.reduced_psnr = mean_psnr(reduced, channels, images, sigma, seed, cost.images);
+  const auto fp32_scores = evaluate_engine(fp32, channels, images, sigma, seed);
+  cost.fp32_psnr = fp32_scores.network.psnr;
+  cost.images = fp32_scores.images;
+  cost.reduced_psnr = evaluate_engine(reduced, channels, images, sigma, seed).network.psnr;
   std::tie(cost.fp32_ms, cost.reduced_ms) = median_ms(fp32, reduced, channels);
   return cost;
 }

@@ -5,11 +5,21 @@
 
 #include <memory>
 
+#include <filesystem>
+#include <vector>
+
 #include "inference/fused_nafnet.h"
+#include "model/evaluation.h"
 #include "model/model_dir.h"
 
 namespace ern::inference {
 
 std::unique_ptr<FusedNafnet> serving_engine(LoadedModel& model);
+
+// Mean PSNR/SSIM of `engine` (a network of `image_channels`) over `images` with evaluation.h's
+// noise at one sigma and seed: how the quality gate and a precision's cost score a model.
+SigmaEvaluation evaluate_engine(FusedNafnet& engine, int image_channels,
+                                const std::vector<std::filesystem::path>& images, double sigma,
+                                uint64_t seed);
 
 }  // namespace ern::inference

@@ -30,13 +30,8 @@ uint64_t evaluation_noise_seed(uint64_t seed, size_t index, double sigma) {
 std::vector<SigmaEvaluation> evaluate_denoiser(Nafnet& network,
                                                const std::vector<std::filesystem::path>& images,
                                                const EvaluationOptions& options) {
-  network->eval();
-  torch::NoGradGuard no_grad;
-  const auto forward = [&network](const torch::Tensor& batch) {
-    const auto device = network->parameters().front().device();
-    return network->forward(batch.to(device)).to(batch.device());
-  };
-  return evaluate_denoiser(forward, network->architecture().image_channels, images, options);
+  return evaluate_denoiser(direct_forward(network), network->architecture().image_channels, images,
+                           options);
 }
 
 std::vector<SigmaEvaluation> evaluate_denoiser(const BatchForward& forward, int network_channels,

@@ -127,8 +127,6 @@ cv::Mat denoise_image(const BatchForward& forward, int network_channels, const c
   return result;
 }
 
-namespace {
-
 BatchForward direct_forward(Nafnet& network) {
   network->eval();
   return [&network](const torch::Tensor& batch) {
@@ -137,8 +135,6 @@ BatchForward direct_forward(Nafnet& network) {
     return network->forward(batch.to(device)).to(batch.device());
   };
 }
-
-}  // namespace
 
 torch::Tensor denoise_tensor(Nafnet& network, const torch::Tensor& image,
                              const TileOptions& options) {

@@ -35,6 +35,10 @@ torch::Tensor denoise_tensor(const BatchForward& forward, const torch::Tensor& i
 cv::Mat denoise_image(const BatchForward& forward, int network_channels, const cv::Mat& image,
                       const TileOptions& options = {});
 
+// The network's own forward pass as a BatchForward: eval mode, no gradients, the batch moved to
+// the network's device and back. `network` must outlive it.
+BatchForward direct_forward(Nafnet& network);
+
 // The same with the network run directly (no gradients, eval mode).
 torch::Tensor denoise_tensor(Nafnet& network, const torch::Tensor& image,
                              const TileOptions& options = {});

@@ -10,7 +10,6 @@
 #include "common/yaml_config.h"
 #include "inference/serving_engine.h"
 #include "model/dataset.h"
-#include "model/evaluation.h"
 #include "model/model_dir.h"
 
 namespace ern::server {
@@ -133,16 +132,10 @@ v1::QualityScore QualityGate::score(const v1::Model& model) const {
   score.set_image_set_sha256(image_set_sha256_);
   try {
     auto loaded = load_model_dir(artifacts_.model_directory(model.sha256()));
-    EvaluationOptions options;
-    options.sigmas = {config_.sigma};
-    options.seed = config_.seed;
-    options.classical_reference = false;
     // Scored through the engine (and precision) Denoise serves it with: what applications get.
     const auto engine = inference::serving_engine(loaded);
-    const auto forward = [&engine](const torch::Tensor& batch) { return engine->forward(batch); };
-    const auto result =
-        evaluate_denoiser(forward, loaded.network->architecture().image_channels, images_, options)
-            .front();
+    const auto result = inference::evaluate_engine(*engine, loaded.architecture.image_channels,
+                                                   images_, config_.sigma, config_.seed);
     score.set_psnr(result.network.psnr);
     score.set_ssim(result.network.ssim);
     score.set_images(result.images);
