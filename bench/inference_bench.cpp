@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
       const Timing nlm = time_repeats(std::max(1, repeats / 3),
                                       [&] { ern::nlm_denoise(noisy, 25.0, nlm_factor); });
 
-      std::printf("%dx%d, %.2f G MAC %36s %9s %9s %9s %9s\n", size, size, macs / 1e9, "",
+      std::printf("%dx%d, %.2f G MAC %36s %9s %9s %9s %9s %9s\n", size, size, macs / 1e9, "",
                   "median ms", "p10 ms", "p90 ms", "G MAC/s", "vs best");
       print_row("ERN fused engine (oneDNN)", fused, macs, best_peer_ms);
       std::optional<Timing> bf16;
