@@ -78,8 +78,10 @@ ship() {
     dir=$out/measured/$name
     mkdir -p "$dir"
     for split in val holdout; do
-      [ -f "$dir/eval-$split.json" ] ||
-        "$ernctl" eval --local "$model" --images "data/images/$split" --json $nlm >"$dir/eval-$split.json"
+      # Written under a temporary name: an evaluation cut short is not taken as done next time.
+      [ -f "$dir/eval-$split.json" ] && continue
+      "$ernctl" eval --local "$model" --images "data/images/$split" --json $nlm >"$dir/eval.tmp"
+      mv "$dir/eval.tmp" "$dir/eval-$split.json"
     done
   done
   for round in 1 2 3; do
