@@ -5,10 +5,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
 #include <stdexcept>
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include "common/auth/token_channel.h"
 #include "common/auth/token_file.h"
@@ -304,10 +307,21 @@ std::unique_ptr<ServerProcess> start_test_worker(const std::filesystem::path& di
                                          dir / (name + ".log"), "registered with ");
 }
 
+std::filesystem::path coordinator_config_without_scoring(const std::filesystem::path& dir) {
+  auto config = YAML::LoadFile((source_dir() / "configs" / "coordinator.yaml").string());
+  config["promotion"]["images"] = "";
+  const auto path = dir / "coordinator-without-scoring.yaml";
+  std::ofstream(path) << config << "\n";
+  return path;
+}
+
 std::unique_ptr<ServerProcess> start_coordinator(const std::filesystem::path& dir,
                                                  const std::vector<std::string>& extra) {
   std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--data",
                                    (dir / "coordinator").string()};
+  if (std::find(extra.begin(), extra.end(), "--config") == extra.end()) {
+    args.insert(args.end(), {"--config", coordinator_config_without_scoring(dir).string()});
+  }
   args.insert(args.end(), extra.begin(), extra.end());
   return std::make_unique<ServerProcess>((bin_dir() / "ern-coordinator").string(), args,
                                          dir / "coordinator.log");

@@ -74,9 +74,16 @@ struct TestPki {
 };
 TestPki make_test_pki(const std::filesystem::path& directory);
 
+// The shipped configs/coordinator.yaml without the quality gate's scoring, written to DIR: scoring
+// full-size photographs in the background of every test would take the CPU that the test's own
+// processes need (leases and rendezvous then time out on a busy machine). Tests of the gate write
+// their own `promotion:` section.
+std::filesystem::path coordinator_config_without_scoring(const std::filesystem::path& dir);
+
 class ServerProcess;
 // An ern-coordinator on a free loopback port with its data in DIR/coordinator and its log in
-// DIR/coordinator.log, plus `extra` arguments.
+// DIR/coordinator.log, plus `extra` arguments; without `--config` among them, the config of
+// coordinator_config_without_scoring.
 std::unique_ptr<ServerProcess> start_coordinator(const std::filesystem::path& dir,
                                                  const std::vector<std::string>& extra = {});
 

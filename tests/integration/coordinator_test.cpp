@@ -46,7 +46,9 @@ class CoordinatorTest : public ::testing::Test {
   void start_coordinator(const std::string& listen) {
     coordinator_ = std::make_unique<test::ServerProcess>(
         (test::bin_dir() / "ern-coordinator").string(),
-        std::vector<std::string>{"--listen", listen, "--data", (dir_ / "coordinator").string(),
+        std::vector<std::string>{"--config",
+                                 test::coordinator_config_without_scoring(dir_.path()).string(),
+                                 "--listen", listen, "--data", (dir_ / "coordinator").string(),
                                  "--heartbeat-ms", std::to_string(kHeartbeatMs), "--lease-ms",
                                  std::to_string(kLeaseMs), "--devicefarm", farm_->address()},
         dir_ / ("coordinator-" + std::to_string(++coordinator_starts_) + ".log"));

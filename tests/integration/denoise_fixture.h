@@ -38,10 +38,10 @@ inline cv::Mat random_image(int rows, int cols, int type, uint64_t seed = 1) {
 
 class DenoiseTest : public ::testing::Test {
  protected:
-  // A coordinator with `serving` options (empty: the shipped configs/coordinator.yaml) and two
-  // tiny registered models ("first" the default).
+  // A coordinator with `serving` options (empty: the shipped configs/coordinator.yaml, without
+  // scoring) and two tiny registered models ("first" the default).
   void start(const std::string& serving_yaml) {
-    fs::path config = test::source_dir() / "configs" / "coordinator.yaml";
+    fs::path config = test::coordinator_config_without_scoring(dir_.path());
     if (!serving_yaml.empty()) {
       config = dir_ / "coordinator.yaml";
       std::ofstream(config) << "serving: " << serving_yaml << "\n";

@@ -25,9 +25,10 @@ class DependencyTest : public ::testing::Test {
     // The coordinator does not check devices itself, so a job is accepted while the farm is away.
     coordinator_ = std::make_unique<test::ServerProcess>(
         (test::bin_dir() / "ern-coordinator").string(),
-        std::vector<std::string>{"--listen", "127.0.0.1:0", "--data",
-                                 (dir_ / "coordinator").string(), "--heartbeat-ms", "300",
-                                 "--lease-ms", "3000"},
+        std::vector<std::string>{
+            "--config", test::coordinator_config_without_scoring(dir_.path()).string(), "--listen",
+            "127.0.0.1:0", "--data", (dir_ / "coordinator").string(), "--heartbeat-ms", "300",
+            "--lease-ms", "3000"},
         dir_ / "coordinator.log");
     const auto token = test::admin_token(dir_ / "coordinator");
     search_ = v1::SearchService::NewStub(test::channel_with_token(coordinator_->address(), token));

@@ -129,7 +129,7 @@ TEST_F(GangSchedulingTest, AKilledMemberEndsTheGangsAttemptAndTheJobResumesOnThe
   auto w3 = start_worker("w3");
   const auto job = wait_for(id, ended, 600s);
   ASSERT_EQ(job.state(), v1::SUCCEEDED) << job.failure_reason();
-  EXPECT_EQ(job.attempts(), 2);
+  EXPECT_EQ(job.attempts(), 2) << coordinator_->log();
   EXPECT_GE(job.resumed_from_step(), 20) << "resumed from its checkpoint";
 }
 

@@ -36,9 +36,10 @@ class HardeningTest : public ::testing::Test {
   void SetUp() override {
     coordinator_ = std::make_unique<test::ServerProcess>(
         (test::bin_dir() / "ern-coordinator").string(),
-        std::vector<std::string>{"--listen", "127.0.0.1:0", "--data",
-                                 (dir_ / "coordinator").string(), "--heartbeat-ms", "100",
-                                 "--lease-ms", "600"},
+        std::vector<std::string>{
+            "--config", test::coordinator_config_without_scoring(dir_.path()).string(), "--listen",
+            "127.0.0.1:0", "--data", (dir_ / "coordinator").string(), "--heartbeat-ms", "100",
+            "--lease-ms", "600"},
         dir_ / "coordinator.log");
     auto channel =
         test::channel_with_token(coordinator_->address(), test::admin_token(dir_ / "coordinator"));

@@ -21,10 +21,12 @@ class TlsTest : public ::testing::Test {
   void SetUp() override { pki_ = test::make_test_pki(dir_ / "pki"); }
 
   std::unique_ptr<test::ServerProcess> start_coordinator(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--listen",   "127.0.0.1:0",
-                                     "--data",     (dir_ / "coordinator").string(),
-                                     "--tls-cert", pki_.server_cert.string(),
-                                     "--tls-key",  pki_.server_key.string()};
+    std::vector<std::string> args = {
+        "--config",   test::coordinator_config_without_scoring(dir_.path()).string(),
+        "--listen",   "127.0.0.1:0",
+        "--data",     (dir_ / "coordinator").string(),
+        "--tls-cert", pki_.server_cert.string(),
+        "--tls-key",  pki_.server_key.string()};
     args.insert(args.end(), extra.begin(), extra.end());
     // (The embedded device farm, when asked for, says "listening on" first.)
     return std::make_unique<test::ServerProcess>((test::bin_dir() / "ern-coordinator").string(),
@@ -94,7 +96,8 @@ TEST_F(TlsTest, PlaintextIsRefusedBeyondLoopbackUnlessTheOperatorInsists) {
 
   test::ServerProcess insisted(
       (test::bin_dir() / "ern-coordinator").string(),
-      {"--listen", "0.0.0.0:0", "--data", (dir_ / "coordinator").string(), "--insecure-plaintext"},
+      {"--config", test::coordinator_config_without_scoring(dir_.path()).string(), "--listen",
+       "0.0.0.0:0", "--data", (dir_ / "coordinator").string(), "--insecure-plaintext"},
       dir_ / "insecure.log");
   EXPECT_NE(insisted.log().find("INSECURE: listening in plaintext on 0.0.0.0:0"),
             std::string::npos);
