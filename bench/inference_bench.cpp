@@ -2,8 +2,9 @@
 // same run on the same machine, thread count and weights: the reference NAFNet module in
 // python3-torch (eager NCHW as it runs by default, eager channels-last, and a frozen TorchScript
 // module, the last two with the heap settings of ERN's processes), ERN's own LibTorch path (the
-// unfused reference of the fused engine), OpenCV's non-local means on an image of the same size,
-// and the machine's roof: the rate of a large channels-last 1x1 convolution.
+// unfused reference of the fused engine; its bf16 and int8 serving modes), OpenCV's non-local means
+// on an image of the same size, and the machine's roof: the rate of a large channels-last 1x1
+// convolution.
 
 #include <torch/torch.h>
 
@@ -27,6 +28,8 @@
 #include "common/subprocess.h"
 #include "common/temp_dir.h"
 #include "inference/fused_nafnet.h"
+#include "inference/serving_engine.h"
+#include "model/dataset.h"
 #include "model/evaluation.h"
 #include "model/mac_counter.h"
 #include "model/model_dir.h"
@@ -64,16 +67,16 @@ namespace {
 constexpr char kUsage[] =
     R"(usage: ern-bench-inference [--model DIR | --width 32 --enc 2,2,4,8 --middle 12 --dec 2,2,2,2
                             [--genotype naf,skip,...]] [--sizes 256,512,1024] [--threads 2]
-                           [--repeats 10])";
+                           [--repeats 10] [--calibration-images data/images/val])";
 }  // namespace
 
 int main(int argc, char** argv) {
   if (ern::answered_help_or_version(argc, argv, "ern-bench-inference", kUsage)) return 0;
   ern::keep_freed_memory_in_heap();
   try {
-    ern::cli::Arguments args(
-        std::vector<std::string>(argv + 1, argv + argc),
-        {"model", "width", "enc", "middle", "dec", "genotype", "sizes", "threads", "repeats"});
+    ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
+                             {"model", "width", "enc", "middle", "dec", "genotype", "sizes",
+                              "threads", "repeats", "calibration-images"});
     const auto sizes = ern::parse_block_list(args.value_or("sizes", "256"), "--sizes");
     const int threads = static_cast<int>(args.integer_or("threads", 2, 1, 256));
     const int repeats = static_cast<int>(args.integer_or("repeats", 10, 1, 10000));
@@ -100,6 +103,15 @@ int main(int argc, char** argv) {
     if (ern::inference::cpu_has_native_bf16()) {
       bf16_engine.emplace(serving.network, ern::inference::Precision::kBf16);
     }
+    // The opt-in int8 serving mode: the model's own calibration, else one on the val photographs.
+    const auto calibration =
+        serving.metadata.contains("int8_calibration")
+            ? ern::inference::int8_calibration_of(serving.metadata, serving.architecture)
+            : ern::inference::calibrate_int8(
+                  serving,
+                  ern::list_images(args.value_or("calibration-images", "data/images/val")));
+    ern::inference::FusedNafnet int8_engine(serving.network, ern::inference::Precision::kInt8,
+                                            calibration);
 
     // The python3-torch peers, each in a process of its own.
     const auto run_peers = [&](const std::string& peers,
@@ -159,6 +171,11 @@ int main(int argc, char** argv) {
         });
         print_row("ERN fused engine, bf16 serving mode", *bf16, macs, best_peer_ms);
       }
+      const Timing int8 = time_repeats(repeats, [&] {
+        c10::InferenceMode inference;
+        int8_engine.forward(input);
+      });
+      print_row("ERN fused engine, int8 serving mode", int8, macs, best_peer_ms);
       print_row("ERN LibTorch path (folded, channels-last)", folded, macs, best_peer_ms);
       print_row("PyTorch eager, NCHW (default)", peer_timing(eager.at("eager"), size), macs,
                 best_peer_ms);
@@ -167,6 +184,8 @@ int main(int argc, char** argv) {
       print_row("OpenCV NLM (sigma 25)", nlm, macs, best_peer_ms);
       std::printf("  fused engine: %.2fx the best expert peer (goal 1.3x), %.0f%% of the roof\n",
                   best_peer_ms / fused.median_ms, 100.0 * macs / (fused.median_ms * 1e6) / roof);
+      std::printf("  int8 serving mode: %.2fx the best fp32 expert peer (goal 2x)\n",
+                  best_peer_ms / int8.median_ms);
       if (bf16) {
         std::printf("  bf16 serving mode: %.2fx the best fp32 expert peer (goal 2x)\n",
                     best_peer_ms / bf16->median_ms);

@@ -28,10 +28,12 @@ Models (offline):
   model init --width W --enc 2,2,4,8 --middle 12 --dec 2,2,2,2 -o DIR   random initialization
   model import-nafnet CHECKPOINT --width 32 --enc 2,2,4,8 --middle 12 --dec 2,2,2,2 -o DIR
   model info DIR [--json]                                 params, G MACs at 256x256, architecture
-  model export DIR -o DIR2 [--fp16] [--precision bf16 [--images DIR] [--min-speedup 1.5]]
+  model export DIR -o DIR2 [--fp16] [--precision bf16|int8 [--images DIR]
+                [--calibration-images DIR] [--min-speedup 1.5]]
                                                           a copy, weights stored as fp16 or fp32;
-                                                          bf16 serving if it costs <= 0.05 dB
-                                                          and runs >= 1.5x as fast here
+                                                          bf16/int8 serving if it costs <= 0.05
+                                                          dB on holdout and runs >= 1.5x as fast
+                                                          here (int8 calibrated on val)
   model derive DIR --genotype naf,skip,... -o DIR2        a child network with DIR's weights
   model profile DIR --devicefarm HOST:PORT [--device cpu-1t] [--size 256x256] [--json]
                                                           latency and peak memory on a device

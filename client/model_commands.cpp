@@ -9,6 +9,7 @@
 #include "client/arguments.h"
 #include "client/commands.h"
 #include "inference/precision_cost.h"
+#include "inference/serving_engine.h"
 #include "model/checkpoint_import.h"
 #include "model/dataset.h"
 #include "model/model_dir.h"
@@ -121,9 +122,19 @@ int model_derive(const Args& raw) {
 
 namespace {
 
-// --precision bf16: offered only where its PSNR cost, measured here on --images, is within
-// kMaxPrecisionLossDb and it runs at least --min-speedup times as fast as fp32 on this CPU.
-std::string checked_serving_precision(const Arguments& args, LoadedModel& model) {
+std::vector<std::filesystem::path> images_of(const Arguments& args, const std::string& flag,
+                                             const std::string& default_folder) {
+  try {
+    return list_images(args.value_or(flag, default_folder));
+  } catch (const std::runtime_error& error) {
+    throw UsageError("--" + flag + ": " + error.what());
+  }
+}
+
+// --precision bf16|int8: offered only where its PSNR cost, measured here on --images (holdout),
+// is within kMaxPrecisionLossDb and it runs at least --min-speedup times as fast as fp32 on this
+// CPU. int8 is calibrated first on --calibration-images (val). Returns the serving metadata.
+nlohmann::json checked_serving_precision(const Arguments& args, LoadedModel& model) {
   const auto name = args.value_or("precision", "fp32");
   inference::Precision precision;
   try {
@@ -131,17 +142,19 @@ std::string checked_serving_precision(const Arguments& args, LoadedModel& model)
   } catch (const std::invalid_argument& error) {
     throw UsageError(std::string("--") + error.what());
   }
-  if (precision == inference::Precision::kFp32) return name;
-  const std::filesystem::path folder = args.value_or("images", "data/images/holdout");
-  std::vector<std::filesystem::path> images;
-  try {
-    images = list_images(folder);
-  } catch (const std::runtime_error& error) {
-    throw UsageError(std::string("--images: ") + error.what());
+  nlohmann::json serving = {{"serving_precision", name}};
+  if (precision == inference::Precision::kFp32) return serving;
+  inference::Int8Calibration calibration;
+  if (precision == inference::Precision::kInt8) {
+    calibration =
+        inference::calibrate_int8(model, images_of(args, "calibration-images", "data/images/val"));
+    serving["int8_calibration"] = inference::to_json(calibration);
   }
+  const std::string folder = args.value_or("images", "data/images/holdout");
   inference::PrecisionCost cost;
   try {
-    cost = inference::measure_precision_cost(model, precision, images);
+    cost = inference::measure_precision_cost(model, precision, calibration,
+                                             images_of(args, "images", folder));
   } catch (const std::invalid_argument& error) {
     throw UsageError(std::string("--") + error.what());
   }
@@ -158,24 +171,24 @@ std::string checked_serving_precision(const Arguments& args, LoadedModel& model)
     throw UsageError(std::string("--precision: ") + measured + "; keep fp32");
   }
   std::fprintf(stderr, "%s\n", measured);
-  return name;
+  return serving;
 }
 
 }  // namespace
 
 int model_export(const Args& raw) {
-  Arguments args(raw, {"o", "precision", "images", "min-speedup"}, {"fp16"});
+  Arguments args(raw, {"o", "precision", "images", "calibration-images", "min-speedup"}, {"fp16"});
   args.expect_positionals(1,
-                          "ernctl model export DIR -o DIR2 [--fp16] [--precision fp32|bf16 "
-                          "[--images DIR] [--min-speedup X]]");
+                          "ernctl model export DIR -o DIR2 [--fp16] [--precision fp32|bf16|int8 "
+                          "[--images DIR] [--calibration-images DIR] [--min-speedup X]]");
   const std::filesystem::path source = args.positional(0, "DIR");
   const std::filesystem::path output = args.required("o");
   auto model = load_model_dir(source);
   auto json = read_model_json(source);
   auto provenance = json["metadata"].value("provenance", nlohmann::json::object());
-  const auto precision = checked_serving_precision(args, model);
+  const auto serving = checked_serving_precision(args, model);
   save_model_dir(output, model.network, provenance,
-                 args.has("fp16") ? WeightStorage::kFloat16 : WeightStorage::kFloat32, precision);
+                 args.has("fp16") ? WeightStorage::kFloat16 : WeightStorage::kFloat32, serving);
   print_saved(output);
   return 0;
 }

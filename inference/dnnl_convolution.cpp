@@ -20,14 +20,17 @@ dnnl::memory::desc any_weights_desc(const torch::Tensor& weight, int64_t groups,
   return {dims, type, Tag::any};
 }
 
-// `tensor` (any strides) into a new memory of layout `desc`.
+// `tensor` (any strides) into a new memory of layout `desc`, each value of output channel `o`
+// times `scales[o]` when given.
 dnnl::memory reordered(const torch::Tensor& tensor, const dnnl::memory::desc& user,
-                       const dnnl::memory::desc& desc) {
+                       const dnnl::memory::desc& desc, const std::vector<float>& scales = {}) {
   auto plain = tensor.contiguous();
   dnnl::memory source(user, cpu_engine(), plain.data_ptr<float>());
   dnnl::memory target(desc, cpu_engine());
+  dnnl::primitive_attr attributes;
+  if (!scales.empty()) attributes.set_output_scales(1 << 0, scales);
   dnnl::stream stream(cpu_engine());
-  dnnl::reorder(source, target).execute(stream, source, target);
+  dnnl::reorder(source, target, attributes).execute(stream, source, target);
   stream.wait();
   return target;
 }
@@ -53,6 +56,25 @@ const dnnl::memory& ConvParameters::bias_memory() const {
     bias_ = reordered(bias, desc, desc);
   }
   return bias_;
+}
+
+const std::vector<float>& ConvParameters::weight_steps() const {
+  if (weight_steps_.empty()) {
+    const auto largest = weight.abs().flatten(1).amax(1).clamp_min(1e-12f).contiguous();
+    const float* values = largest.data_ptr<float>();
+    for (int64_t o = 0; o < largest.size(0); ++o) weight_steps_.push_back(values[o] / 127.0f);
+  }
+  return weight_steps_;
+}
+
+const dnnl::memory& ConvParameters::quantized_weights_as(const dnnl::memory::desc& desc) const {
+  for (const auto& [layout, memory] : packed_) {
+    if (layout == desc) return memory;
+  }
+  std::vector<float> inverse;
+  for (const float step : weight_steps()) inverse.push_back(1.0f / step);
+  packed_.emplace_back(desc, reordered(weight, user_weights_desc(weight, groups), desc, inverse));
+  return packed_.back().second;
 }
 
 Convolution::Convolution(const ConvParameters& conv, const dnnl::memory::dims& src_dims,
@@ -81,11 +103,27 @@ Convolution::Convolution(const ConvParameters& conv, const dnnl::memory::dims& s
   dnnl::primitive_attr attributes;
   attributes.set_post_ops(post_ops);
   attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const bool int8 = types.src == Type::s8;
+  std::vector<float> output_scales;  // int8: accumulator units to values, per output channel
+  if (int8) {
+    if (conv.groups != 1) throw std::logic_error("int8 convolutions are dense");
+    for (const float step : conv.weight_steps()) output_scales.push_back(types.src_step * step);
+    attributes.set_output_scales(1 << 1, output_scales);
+  }
   pd_ = dnnl::convolution_forward::primitive_desc(desc, attributes, cpu_engine());
   primitive_ = dnnl::convolution_forward(pd_);
 
-  arguments_[DNNL_ARG_WEIGHTS] = conv.weights_as(pd_.weights_desc());
-  if (conv.bias.defined()) arguments_[DNNL_ARG_BIAS] = conv.bias_memory();
+  arguments_[DNNL_ARG_WEIGHTS] =
+      int8 ? conv.quantized_weights_as(pd_.weights_desc()) : conv.weights_as(pd_.weights_desc());
+  if (conv.bias.defined() && int8) {
+    // oneDNN 2.x adds the bias to the accumulator before the output scales.
+    const auto scales = torch::from_blob(output_scales.data(), {conv.bias.size(0)});
+    const auto in_accumulator_units = conv.bias / scales;
+    int8_bias_ = reordered(in_accumulator_units, bias_desc, bias_desc);
+    arguments_[DNNL_ARG_BIAS] = int8_bias_;
+  } else if (conv.bias.defined()) {
+    arguments_[DNNL_ARG_BIAS] = conv.bias_memory();
+  }
   user_weights_desc_ = user_weights_desc(weight, conv.groups);
 }
 

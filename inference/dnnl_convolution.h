@@ -29,8 +29,12 @@ struct ConvParameters {
 
   const dnnl::memory& weights_as(const dnnl::memory::desc& desc) const;
   const dnnl::memory& bias_memory() const;
+  // int8: each output channel's weight step, and the weights in those steps in layout `desc`.
+  const std::vector<float>& weight_steps() const;
+  const dnnl::memory& quantized_weights_as(const dnnl::memory::desc& desc) const;
 
  private:
+  mutable std::vector<float> weight_steps_;
   mutable std::vector<std::pair<dnnl::memory::desc, dnnl::memory>> packed_;
   mutable dnnl::memory bias_;
 };
@@ -52,10 +56,16 @@ struct ConvFusion {
 };
 
 // The element types a convolution reads and writes; its weights take the source's type (bf16
-// weights for a bf16 source), its bias stays fp32.
+// weights for a bf16 source; for an s8 source, s8 weights in steps of their output channel's
+// largest magnitude / 127), its bias stays fp32.
 struct ConvTypes {
   dnnl::memory::data_type src = dnnl::memory::data_type::f32;
   dnnl::memory::data_type dst = dnnl::memory::data_type::f32;
+  float src_step = 0.0f;  // s8 source: the value of one int8 step
+
+  static ConvTypes int8_into(dnnl::memory::data_type dst, float src_step) {
+    return {dnnl::memory::data_type::s8, dst, src_step};
+  }
 };
 
 class Convolution {
@@ -84,6 +94,7 @@ class Convolution {
   dnnl::memory::desc user_weights_desc_;
   dnnl::memory own_weights_;  // after repack_weights: this primitive's alone
   int multiply_index_ = -1;   // of its binary post-op, if any
+  dnnl::memory int8_bias_;    // s8 source: the bias in accumulator units
 };
 
 }  // namespace ern::inference

@@ -14,13 +14,22 @@ dnnl::memory::dims one_image(dnnl::memory::dims dims) {
   return dims;
 }
 
-// The types of a block's convolutions: inside the block (bf16 in the bf16 mode) and into the
-// residual stream x (fp32 always).
-ConvTypes inside(bool bf16) {
-  const auto type = bf16 ? Type::bf16 : Type::f32;
-  return {type, type};
+// The types of a block's convolutions: a dense one reading an input whose int8 values cover
+// [-range, range] (bf16 in and out in the bf16 mode, int8 in and fp32 out in the int8 mode), the
+// depth-wise one, and one accumulating into the residual stream x (fp32 out always).
+ConvTypes dense(Precision precision, float range) {
+  if (precision == Precision::kBf16) return {Type::bf16, Type::bf16};
+  if (precision == Precision::kInt8) return ConvTypes::int8_into(Type::f32, int8_step(range));
+  return {};
 }
-ConvTypes into_residual(bool bf16) { return {bf16 ? Type::bf16 : Type::f32, Type::f32}; }
+ConvTypes depth_wise(Precision precision) {
+  return precision == Precision::kBf16 ? ConvTypes{Type::bf16, Type::bf16} : ConvTypes{};
+}
+ConvTypes into_residual(Precision precision, float range) {
+  auto types = dense(precision, range);
+  types.dst = Type::f32;
+  return types;
+}
 
 }  // namespace
 
@@ -29,15 +38,19 @@ BlockPlan::BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dim
     : block_(block),
       dims_(dims),
       bf16_(precision == Precision::kBf16),
-      scale_weights_(block.channel_attention && dims[2] * dims[3] >= dims[1]),
-      pointwise_(block.conv1, dims, {}, inside(bf16_)),
-      depthwise_(block.conv2, pointwise_.dst_dims(), {}, inside(bf16_)),
+      int8_(precision == Precision::kInt8),
+      // (int8 weights are quantized once: the scale goes onto the gated values.)
+      scale_weights_(block.channel_attention && !int8_ && dims[2] * dims[3] >= dims[1]),
+      pointwise_(block.conv1, dims, {}, dense(precision, block.int8_ranges.attention_input)),
+      depthwise_(block.conv2, pointwise_.dst_dims(), {}, depth_wise(precision)),
       project_(block.conv3, scale_weights_ ? one_image(dims) : dims, ConvFusion::accumulated(),
-               into_residual(bf16_)),
-      feed_gate_(block.conv4b, dims, {}, inside(bf16_)),
-      feed_(block.conv4a, dims, ConvFusion::times_tensor(), inside(bf16_)),
-      feed_out_(block.conv5, dims, ConvFusion::accumulated(), into_residual(bf16_)) {
-  if (block.layer_norm && !bf16_) {
+               into_residual(precision, block.int8_ranges.projection_input)),
+      feed_gate_(block.conv4b, dims, {}, dense(precision, block.int8_ranges.feed_input)),
+      feed_(block.conv4a, dims, ConvFusion::times_tensor(),
+            dense(precision, block.int8_ranges.feed_input)),
+      feed_out_(block.conv5, dims, ConvFusion::accumulated(),
+                into_residual(precision, block.int8_ranges.feed_output_input)) {
+  if (block.layer_norm && !bf16_ && !int8_) {
     // Over the channels of each pixel: a [pixels, channels] matrix normalized row by row.
     const dnnl::memory::desc rows({dims[0] * dims[2] * dims[3], dims[1]}, Type::f32,
                                   dnnl::memory::format_tag::ab);
@@ -59,7 +72,14 @@ size_t BlockPlan::scratchpad_bytes() const {
   return bytes;
 }
 
-const void* BlockPlan::normalize(dnnl::stream& stream, const float* x, const Scratch& scratch) {
+const void* BlockPlan::normalize(dnnl::stream& stream, const float* x, const Scratch& scratch,
+                                 float range) {
+  if (int8_) {
+    stream.wait();  // x is written by the convolution before
+    to_int8(x, static_cast<int8_t*>(scratch.normalized), dims_[0] * dims_[2] * dims_[3], dims_[1],
+            block_.layer_norm, kLayerNormEpsilon, int8_step(range));
+    return scratch.normalized;
+  }
   if (bf16_) {
     stream.wait();  // x is written by the convolution before
     to_bf16(x, static_cast<uint16_t*>(scratch.normalized), dims_[0] * dims_[2] * dims_[3], dims_[1],
@@ -99,20 +119,40 @@ void BlockPlan::scale_gated(const Scratch& scratch, const torch::Tensor& scales)
   }
 }
 
+const void* BlockPlan::quantize_gated(const Scratch& scratch, const float* scales, float range,
+                                      void* target) const {
+  scaled_to_int8(static_cast<const float*>(scratch.gated), static_cast<int8_t*>(target), scales,
+                 dims_[0], dims_[2] * dims_[3], dims_[1], int8_step(range));
+  return target;
+}
+
 void* BlockPlan::gated_image(const Scratch& scratch, int64_t image) const {
   const int64_t values = image * dims_[1] * dims_[2] * dims_[3];
   return static_cast<char*>(scratch.gated) + values * (bf16_ ? 2 : 4);
 }
 
-void BlockPlan::run(dnnl::stream& stream, float* x, const Scratch& scratch) {
+void BlockPlan::run(dnnl::stream& stream, float* x, const Scratch& scratch,
+                    ActivationRanges* observed) {
   const int64_t images = dims_[0], channels = dims_[1], pixels = dims_[2] * dims_[3];
-  pointwise_.run(stream, normalize(stream, x, scratch), scratch.pointwise, scratch.scratchpad);
+  const auto& ranges = block_.int8_ranges;
+  const void* normalized = normalize(stream, x, scratch, ranges.attention_input);
+  if (observed) {
+    stream.wait();
+    observed->cover({max_abs(static_cast<const float*>(normalized), images * pixels * channels)});
+  }
+  pointwise_.run(stream, normalized, scratch.pointwise, scratch.scratchpad);
   depthwise_.run(stream, scratch.pointwise, scratch.expanded, scratch.scratchpad);
   stream.wait();
   gate(scratch);
+  const auto* gated = static_cast<const float*>(scratch.gated);
+  const void* projection_input = scratch.gated;
   if (block_.channel_attention) {
     const auto means = torch::from_blob(scratch.means, {images, channels});
     const auto scales = torch::addmm(block_.attention_bias, means, block_.attention_weight.t());
+    if (observed) {
+      observed->cover(
+          {0.0f, max_abs_scaled(gated, scales.data_ptr<float>(), images, pixels, channels)});
+    }
     if (scale_weights_) {
       // conv3(g * s) == (conv3's weight scaled by s along its inputs)(g), one image at a time.
       for (int64_t image = 0; image < images; ++image) {
@@ -120,19 +160,44 @@ void BlockPlan::run(dnnl::stream& stream, float* x, const Scratch& scratch) {
         project_.run(stream, gated_image(scratch, image), x + image * pixels * channels,
                      scratch.scratchpad);
       }
-      return feed_forward(stream, x, scratch);
+      return feed_forward(stream, x, scratch, observed);
     }
-    scale_gated(scratch, scales);
+    if (int8_) {
+      projection_input = quantize_gated(scratch, scales.data_ptr<float>(), ranges.projection_input,
+                                        scratch.normalized);
+    } else {
+      scale_gated(scratch, scales);
+    }
+  } else if (observed) {
+    observed->cover({0.0f, max_abs(gated, images * pixels * channels)});
+  } else if (int8_) {
+    projection_input =
+        quantize_gated(scratch, nullptr, ranges.projection_input, scratch.normalized);
   }
-  project_.run(stream, scratch.gated, x, scratch.scratchpad);
-  feed_forward(stream, x, scratch);
+  project_.run(stream, projection_input, x, scratch.scratchpad);
+  feed_forward(stream, x, scratch, observed);
 }
 
-void BlockPlan::feed_forward(dnnl::stream& stream, float* x, const Scratch& scratch) {
-  const void* normalized = normalize(stream, x, scratch);
+void BlockPlan::feed_forward(dnnl::stream& stream, float* x, const Scratch& scratch,
+                             ActivationRanges* observed) {
+  const int64_t values = dims_[0] * dims_[1] * dims_[2] * dims_[3];
+  const auto& ranges = block_.int8_ranges;
+  const void* normalized = normalize(stream, x, scratch, ranges.feed_input);
+  if (observed) {
+    stream.wait();
+    observed->cover({0.0f, 0.0f, max_abs(static_cast<const float*>(normalized), values)});
+  }
   feed_gate_.run(stream, normalized, scratch.expanded, scratch.scratchpad);
   feed_.run(stream, normalized, scratch.gated, scratch.scratchpad, scratch.expanded);
-  feed_out_.run(stream, scratch.gated, x, scratch.scratchpad);
+  const void* output_input = scratch.gated;
+  if (observed || int8_) stream.wait();
+  if (observed) {
+    observed->cover({0.0f, 0.0f, 0.0f, max_abs(static_cast<const float*>(scratch.gated), values)});
+  }
+  if (int8_) {
+    output_input = quantize_gated(scratch, nullptr, ranges.feed_output_input, scratch.pointwise);
+  }
+  feed_out_.run(stream, output_input, x, scratch.scratchpad);
 }
 
 }  // namespace ern::inference

@@ -7,17 +7,22 @@
 // (the residuals are sum post-ops; conv4a and conv4b are conv4's two halves of outputs).
 // LayerNorm affines and beta/gamma are already folded into the convolutions (fold_constants).
 // In bf16 x stays fp32; n, t and g are bf16 (LayerNorm by bf16_spans.h, since oneDNN 2.6's
-// writes its source's type), and conv3 and conv5 accumulate into x in fp32.
+// writes its source's type), and conv3 and conv5 accumulate into x in fp32. In int8 the inputs of
+// conv1, conv3, conv4 and conv5 are int8 (LayerNorm, the attention scale and the quantization in
+// one pass each) and every convolution writes fp32; the depth-wise conv2 stays fp32.
 
 #include <memory>
 #include <optional>
 
 #include "inference/dnnl_convolution.h"
+#include "inference/int8_calibration.h"
 #include "inference/precision.h"
 
 namespace ern::inference {
 
 struct BlockParameters {
+  std::string name;              // its parameters' prefix: "encoders.0.1", "middle_blks.0", ...
+  ActivationRanges int8_ranges;  // int8: from the calibration
   bool layer_norm = true;
   bool channel_attention = true;
   ConvParameters conv1, conv2, conv3, conv5;
@@ -27,7 +32,8 @@ struct BlockParameters {
 };
 
 // Buffers a plan's steps share, each large enough for the largest activation of the network in
-// fp32; the first four hold bf16 values in the bf16 mode.
+// fp32; the first four hold bf16 values in the bf16 mode, `normalized` and `pointwise` int8 ones
+// in the int8 mode.
 struct Scratch {
   void* normalized;  // c channels
   void* pointwise;   // 2c channels
@@ -43,18 +49,27 @@ class BlockPlan {
   // on this CPU (effective_precision).
   BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dims, Precision precision);
   size_t scratchpad_bytes() const;
-  void run(dnnl::stream& stream, float* x, const Scratch& scratch);
+  const std::string& name() const { return block_.name; }
+  // With `observed` (fp32 only), also widens it to the ranges of the int8 mode's inputs.
+  void run(dnnl::stream& stream, float* x, const Scratch& scratch,
+           ActivationRanges* observed = nullptr);
 
  private:
-  const void* normalize(dnnl::stream& stream, const float* x, const Scratch& scratch);
+  // LayerNorm of x (none in a block without it) as the next convolutions read it; int8 in steps of
+  // int8_step(range).
+  const void* normalize(dnnl::stream& stream, const float* x, const Scratch& scratch, float range);
   void gate(const Scratch& scratch);
   void scale_gated(const Scratch& scratch, const torch::Tensor& scales);
+  // int8: the gated values (times `scales`, [images, c], when given) into `target`.
+  const void* quantize_gated(const Scratch& scratch, const float* scales, float range,
+                             void* target) const;
   void* gated_image(const Scratch& scratch, int64_t image) const;
-  void feed_forward(dnnl::stream& stream, float* x, const Scratch& scratch);
+  void feed_forward(dnnl::stream& stream, float* x, const Scratch& scratch,
+                    ActivationRanges* observed);
 
   const BlockParameters& block_;
   dnnl::memory::dims dims_;
-  bool bf16_;
+  bool bf16_, int8_;
   std::optional<dnnl::layer_normalization_forward> layer_norm_;
   dnnl::layer_normalization_forward::primitive_desc layer_norm_pd_;
   // The attention scale goes into conv3's weights (c^2 values per image) where an image has at

@@ -32,6 +32,7 @@ class ParameterSource {
   BlockParameters block(const std::string& prefix, BlockAlternative alternative) const {
     const auto& traits = traits_of(alternative);
     BlockParameters block;
+    block.name = prefix;
     block.layer_norm = traits.layer_norm;
     block.channel_attention = traits.channel_attention;
     block.conv1 = conv(prefix + ".conv1");
@@ -109,7 +110,8 @@ class NetworkPlan {
 
   const dnnl::memory::dims& input_dims() const { return input_dims_; }
 
-  void run(const float* input, float* output) {
+  // With `observed`, its ranges of each block widen (fp32 plans only).
+  void run(const float* input, float* output, Int8Calibration* observed) {
     // Every level's activations stay alive (the encoders' are the decoders' skip connections);
     // the scratch buffers serve every level, the first being the largest.
     std::vector<torch::Tensor> activations;
@@ -123,14 +125,19 @@ class NetworkPlan {
                           expanded.data_ptr<float>(),   gated.data_ptr<float>(),
                           means.data_ptr<float>(),      scratchpad.data_ptr<float>()};
     const auto level = [&](size_t index) { return activations[index].data_ptr<float>(); };
-
     dnnl::stream stream(cpu_engine());
+    const auto run_blocks = [&](std::vector<BlockPlan>& blocks, float* x) {
+      for (auto& block : blocks) {
+        block.run(stream, x, scratch, observed ? &(*observed)[block.name()] : nullptr);
+      }
+    };
+
     intro_.run(stream, input, level(0), scratch.scratchpad);
     for (size_t index = 0; index < encoders_.size(); ++index) {
-      for (auto& block : encoders_[index].blocks) block.run(stream, level(index), scratch);
+      run_blocks(encoders_[index].blocks, level(index));
       encoders_[index].resample.run(stream, level(index), level(index + 1), scratch.scratchpad);
     }
-    for (auto& block : middle_) block.run(stream, level(encoders_.size()), scratch);
+    run_blocks(middle_, level(encoders_.size()));
     for (size_t index = 0; index < decoders_.size(); ++index) {
       const size_t target = decoders_.size() - 1 - index;
       const auto& below = activation_dims_[target + 1];
@@ -139,7 +146,7 @@ class NetworkPlan {
       stream.wait();
       pixel_shuffle_add(static_cast<const float*>(scratch.expanded), level(target), below[0],
                         below[2], below[3], activation_dims_[target][1]);
-      for (auto& block : decoders_[index].blocks) block.run(stream, level(target), scratch);
+      run_blocks(decoders_[index].blocks, level(target));
     }
     // The global residual: output = input + ending(x), as a sum post-op (oneDNN's fast kernels
     // for three output channels take no binary post-op).
@@ -178,10 +185,21 @@ class NetworkPlan {
   size_t scratchpad_bytes_ = 0;
 };
 
-FusedNafnet::FusedNafnet(Nafnet& network, Precision precision)
+FusedNafnet::FusedNafnet(Nafnet& network, Precision precision, const Int8Calibration& calibration)
     : architecture_(network->architecture()), precision_(effective_precision(precision)) {
   network->prepare_for_inference();  // folds once; a prepared network is left as it is
   const ParameterSource source(network);
+  const auto block = [&](const std::string& name, BlockAlternative alternative) {
+    auto parameters = source.block(name, alternative);
+    if (precision_ == Precision::kInt8) {
+      const auto ranges = calibration.find(name);
+      if (ranges == calibration.end()) {
+        throw std::invalid_argument("metadata.int8_calibration: no ranges for block " + name);
+      }
+      parameters.int8_ranges = ranges->second;
+    }
+    return parameters;
+  };
   intro_ = source.conv("intro");
   ending_ = source.conv("ending");
   size_t searchable = 0;  // genotype index
@@ -190,7 +208,7 @@ FusedNafnet::FusedNafnet(Nafnet& network, Precision precision)
     for (int i = 0; i < count; ++i) {
       const auto alternative = architecture_.alternative_of(searchable++);
       if (traits_of(alternative).identity) continue;
-      blocks.push_back(source.block(prefix + "." + std::to_string(i), alternative));
+      blocks.push_back(block(prefix + "." + std::to_string(i), alternative));
     }
     return blocks;
   };
@@ -200,7 +218,7 @@ FusedNafnet::FusedNafnet(Nafnet& network, Precision precision)
                          source.conv("downs." + index, 2)});
   }
   for (int i = 0; i < architecture_.middle_blocks; ++i) {
-    middle_.push_back(source.block("middle_blks." + std::to_string(i), BlockAlternative::kNaf));
+    middle_.push_back(block("middle_blks." + std::to_string(i), BlockAlternative::kNaf));
   }
   for (size_t s = 0; s < architecture_.decoder_blocks.size(); ++s) {
     const auto index = std::to_string(s);
@@ -224,7 +242,16 @@ NetworkPlan& FusedNafnet::plan_for(const dnnl::memory::dims& input_dims) {
   return *plans_.front();
 }
 
-torch::Tensor FusedNafnet::forward(const torch::Tensor& x) {
+torch::Tensor FusedNafnet::forward(const torch::Tensor& x) { return run(x, nullptr); }
+
+torch::Tensor FusedNafnet::observe(const torch::Tensor& x, Int8Calibration& calibration) {
+  if (precision_ != Precision::kFp32) {
+    throw std::logic_error("fused engine: calibration observes an fp32 engine");
+  }
+  return run(x, &calibration);
+}
+
+torch::Tensor FusedNafnet::run(const torch::Tensor& x, Int8Calibration* observed) {
   if (x.dim() != 4 || x.size(1) != architecture_.image_channels) {
     throw std::invalid_argument("fused engine: expected [N, " +
                                 std::to_string(architecture_.image_channels) + ", H, W] input");
@@ -239,7 +266,7 @@ torch::Tensor FusedNafnet::forward(const torch::Tensor& x) {
   {
     std::lock_guard lock(mutex_);
     plan_for({padded.size(0), padded.size(1), padded.size(2), padded.size(3)})
-        .run(padded.data_ptr<float>(), output.data_ptr<float>());
+        .run(padded.data_ptr<float>(), output.data_ptr<float>(), observed);
   }
   using torch::indexing::Slice;
   return output.index({Slice(), Slice(), Slice(0, height), Slice(0, width)});

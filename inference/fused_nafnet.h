@@ -21,8 +21,10 @@ class NetworkPlan;
 class FusedNafnet {
  public:
   // `network` is prepared for inference (folded) here if it is not yet; its parameters are
-  // copied. `precision` bf16 runs in fp32 on a CPU without native bf16 (see precision()).
-  explicit FusedNafnet(Nafnet& network, Precision precision = Precision::kFp32);
+  // copied. `precision` bf16 runs in fp32 on a CPU without native bf16 (see precision()); int8
+  // needs the ranges of every block (else std::invalid_argument naming the block).
+  explicit FusedNafnet(Nafnet& network, Precision precision = Precision::kFp32,
+                       const Int8Calibration& calibration = {});
   ~FusedNafnet();
 
   // What it computes in on this CPU.
@@ -32,6 +34,10 @@ class FusedNafnet {
   // Thread-safe (calls run one at a time).
   torch::Tensor forward(const torch::Tensor& x);
 
+  // An fp32 engine's forward pass of x that also widens `calibration` to the ranges the int8
+  // mode's inputs take on it (post-training calibration).
+  torch::Tensor observe(const torch::Tensor& x, Int8Calibration& calibration);
+
  private:
   struct Stage {
     std::vector<BlockParameters> blocks;  // skip blocks are left out
@@ -40,6 +46,7 @@ class FusedNafnet {
   friend class NetworkPlan;
 
   NetworkPlan& plan_for(const dnnl::memory::dims& input_dims);  // with mutex_ held
+  torch::Tensor run(const torch::Tensor& x, Int8Calibration* observed);
 
   NafnetArchitecture architecture_;
   Precision precision_;

@@ -3,9 +3,11 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "inference/bf16_spans.h"
+#include "inference/int8_spans.h"
 
 namespace ern::inference {
 namespace {
@@ -107,6 +109,45 @@ void to_bf16(const float* x, uint16_t* out, int64_t pixels, int64_t channels, bo
       bf16::convert(x + first * channels, out + first * channels, count * channels);
     }
   });
+}
+
+void to_int8(const float* x, int8_t* out, int64_t pixels, int64_t channels, bool layer_norm,
+             float epsilon, float step) {
+  over_pixels(1, pixels, [&](int64_t first, int64_t count, int64_t) {
+    int8::normalize(x + first * channels, out + first * channels, count, channels, layer_norm,
+                    epsilon, 1.0f / step);
+  });
+}
+
+void scaled_to_int8(const float* in, int8_t* out, const float* scales, int64_t images,
+                    int64_t pixels, int64_t channels, float step) {
+  over_pixels(images, pixels, [&](int64_t first, int64_t count, int64_t image) {
+    std::vector<float> factors(channels, 1.0f / step);
+    if (scales) {
+      for (int64_t k = 0; k < channels; ++k) factors[k] *= scales[image * channels + k];
+    }
+    int8::scale(in + first * channels, out + first * channels, factors.data(), count, channels);
+  });
+}
+
+float max_abs(const float* x, int64_t count) {
+  float largest = 0.0f;
+  for (int64_t i = 0; i < count; ++i) largest = std::max(largest, std::abs(x[i]));
+  return largest;
+}
+
+float max_abs_scaled(const float* in, const float* scales, int64_t images, int64_t pixels,
+                     int64_t channels) {
+  float largest = 0.0f;
+  for (int64_t image = 0; image < images; ++image) {
+    const float* scale = scales + image * channels;
+    const float* row = in + image * pixels * channels;
+    for (int64_t p = 0; p < pixels; ++p, row += channels) {
+      for (int64_t k = 0; k < channels; ++k)
+        largest = std::max(largest, std::abs(row[k] * scale[k]));
+    }
+  }
+  return largest;
 }
 
 void pixel_shuffle_add(const float* in, float* out, int64_t images, int64_t height, int64_t width,

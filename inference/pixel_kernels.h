@@ -2,7 +2,7 @@
 // The element-wise steps of NAFNet that oneDNN has no primitive or post-op for, on channels-last
 // (NHWC) float buffers, each one pass over memory that does the work of several LibTorch ops. The
 // _bf16 forms take bfloat16 buffers (stored as uint16_t) and run only where the CPU has native
-// bf16 (precision.h).
+// bf16 (precision.h); the int8 ones write the quantized inputs of int8 convolutions.
 
 #include <cstdint>
 
@@ -26,6 +26,19 @@ void scale_channels_bf16(uint16_t* x, const float* scales, int64_t images, int64
 // (folded into the next convolution) when `layer_norm`, else a plain conversion.
 void to_bf16(const float* x, uint16_t* out, int64_t pixels, int64_t channels, bool layer_norm,
              float epsilon);
+
+// int8: fp32 pixels ([pixels, channels]) to int8 steps of `step` (round to nearest, saturated to
+// [-127, 127]): LayerNorm2d's normalization without its affine first when `layer_norm`.
+void to_int8(const float* x, int8_t* out, int64_t pixels, int64_t channels, bool layer_norm,
+             float epsilon, float step);
+// int8 of in[n, p, k] * scales[n, k] (no scaling when `scales` is null), in steps of `step`.
+void scaled_to_int8(const float* in, int8_t* out, const float* scales, int64_t images,
+                    int64_t pixels, int64_t channels, float step);
+
+// Calibration: the largest |x| of `count` values, and of in[n, p, k] * scales[n, k].
+float max_abs(const float* x, int64_t count);
+float max_abs_scaled(const float* in, const float* scales, int64_t images, int64_t pixels,
+                     int64_t channels);
 
 // PixelShuffle(2) of `in` ([images, height, width, 4 * channels]) added into `out` ([images,
 // 2 * height, 2 * width, channels]): out[n, 2h + i, 2w + j, k] += in[n, h, w, 4k + 2i + j], the

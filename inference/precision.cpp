@@ -9,10 +9,20 @@ namespace ern::inference {
 Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::kFp32;
   if (name == "bf16") return Precision::kBf16;
-  throw std::invalid_argument("precision: '" + name + "' is not one of fp32, bf16");
+  if (name == "int8") return Precision::kInt8;
+  throw std::invalid_argument("precision: '" + name + "' is not one of fp32, bf16, int8");
 }
 
-const char* name_of(Precision precision) { return precision == Precision::kBf16 ? "bf16" : "fp32"; }
+const char* name_of(Precision precision) {
+  switch (precision) {
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kInt8:
+      return "int8";
+    default:
+      return "fp32";
+  }
+}
 
 bool cpu_has_native_bf16() {
   // oneDNN's ISA levels are nested bit sets: a level includes every bit of the ones below it.
@@ -25,7 +35,7 @@ Precision serving_precision_of(const nlohmann::json& metadata) {
   const auto field = metadata.find("serving_precision");
   if (field == metadata.end()) return Precision::kFp32;
   if (!field->is_string()) {
-    throw std::invalid_argument("metadata.serving_precision: must be a string, fp32 or bf16");
+    throw std::invalid_argument("metadata.serving_precision: must be a string, fp32, bf16 or int8");
   }
   try {
     return parse_precision(field->get<std::string>());
@@ -35,8 +45,8 @@ Precision serving_precision_of(const nlohmann::json& metadata) {
 }
 
 Precision effective_precision(Precision requested) {
-  return requested == Precision::kBf16 && cpu_has_native_bf16() ? Precision::kBf16
-                                                                : Precision::kFp32;
+  if (requested == Precision::kBf16 && !cpu_has_native_bf16()) return Precision::kFp32;
+  return requested;
 }
 
 }  // namespace ern::inference

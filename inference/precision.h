@@ -2,7 +2,10 @@
 // The arithmetic a model is served in. fp32 is the reference; bf16 keeps each block's residual
 // stream, the image and the convolutions around the blocks in fp32 and runs the activations inside
 // a block (normalized, expanded, gated) in bfloat16, where the CPU computes it natively (AVX-512
-// BF16 or AMX). Elsewhere a bf16 model runs in fp32 and says so.
+// BF16 or AMX). Elsewhere a bf16 model runs in fp32 and says so. int8 runs each block's four
+// dense 1x1 convolutions on int8 inputs and weights (post-training quantization calibrated on
+// photographs, int8_calibration.h) and everything else in fp32; oneDNN runs it on any x86-64
+// CPU, fastest with AVX-512 VNNI or AMX.
 
 #include <string>
 
@@ -10,9 +13,9 @@
 
 namespace ern::inference {
 
-enum class Precision { kFp32, kBf16 };
+enum class Precision { kFp32, kBf16, kInt8 };
 
-// "fp32" or "bf16"; throws std::invalid_argument naming the allowed values.
+// "fp32", "bf16" or "int8"; throws std::invalid_argument naming the allowed values.
 Precision parse_precision(const std::string& name);
 const char* name_of(Precision precision);
 

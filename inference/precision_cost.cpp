@@ -37,6 +37,7 @@ std::pair<double, double> median_ms(FusedNafnet& first, FusedNafnet& second, int
 }  // namespace
 
 PrecisionCost measure_precision_cost(LoadedModel& model, Precision precision,
+                                     const Int8Calibration& calibration,
                                      const std::vector<std::filesystem::path>& images, double sigma,
                                      uint64_t seed) {
   if (effective_precision(precision) != precision) {
@@ -46,7 +47,7 @@ PrecisionCost measure_precision_cost(LoadedModel& model, Precision precision,
   }
   const int channels = model.architecture.image_channels;
   FusedNafnet fp32(model.network, Precision::kFp32);
-  FusedNafnet reduced(model.network, precision);
+  FusedNafnet reduced(model.network, precision, calibration);
   PrecisionCost cost;
   const auto fp32_scores = evaluate_engine(fp32, channels, images, sigma, seed);
   cost.fp32_psnr = fp32_scores.network.psnr;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "inference/int8_calibration.h"
 #include "inference/precision.h"
 #include "model/model_dir.h"
 
@@ -27,9 +28,11 @@ struct PrecisionCost {
   double speedup() const { return fp32_ms / reduced_ms; }
 };
 
-// Throws std::invalid_argument when `precision` does not run natively on this CPU (its cost could
-// not be measured here).
+// `calibration` for int8 (serving_engine.h's calibrate_int8, on other photographs than
+// `images`). Throws std::invalid_argument when `precision` does not run natively on this CPU (its
+// cost could not be measured here).
 PrecisionCost measure_precision_cost(LoadedModel& model, Precision precision,
+                                     const Int8Calibration& calibration,
                                      const std::vector<std::filesystem::path>& images,
                                      double sigma = 25.0, uint64_t seed = 0);
 

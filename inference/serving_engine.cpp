@@ -3,7 +3,10 @@
 namespace ern::inference {
 
 std::unique_ptr<FusedNafnet> serving_engine(LoadedModel& model) {
-  return std::make_unique<FusedNafnet>(model.network, serving_precision_of(model.metadata));
+  const auto precision = serving_precision_of(model.metadata);
+  if (precision != Precision::kInt8) return std::make_unique<FusedNafnet>(model.network, precision);
+  return std::make_unique<FusedNafnet>(model.network, precision,
+                                       int8_calibration_of(model.metadata, model.architecture));
 }
 
 SigmaEvaluation evaluate_engine(FusedNafnet& engine, int image_channels,
@@ -15,6 +18,20 @@ SigmaEvaluation evaluate_engine(FusedNafnet& engine, int image_channels,
   options.classical_reference = false;
   const auto forward = [&engine](const torch::Tensor& batch) { return engine.forward(batch); };
   return evaluate_denoiser(forward, image_channels, images, options).front();
+}
+
+Int8Calibration calibrate_int8(LoadedModel& model,
+                               const std::vector<std::filesystem::path>& images) {
+  FusedNafnet engine(model.network, Precision::kFp32);
+  Int8Calibration calibration;
+  EvaluationOptions options;
+  options.classical_reference = false;
+  // Served the way Denoise serves it (tiles included), so the ranges are the served ones.
+  const auto forward = [&](const torch::Tensor& batch) {
+    return engine.observe(batch, calibration);
+  };
+  evaluate_denoiser(forward, model.architecture.image_channels, images, options);
+  return calibration;
 }
 
 }  // namespace ern::inference

@@ -1,7 +1,8 @@
 #pragma once
 // The engine a model directory is served with: the fused forward pass in the precision its
-// model.json asks for (metadata.serving_precision, fp32 when absent). Denoise, the quality gate
-// and `ernctl model export --precision` all build it here, so a score is what Denoise serves.
+// model.json asks for (metadata.serving_precision, fp32 when absent; int8 with
+// metadata.int8_calibration). Denoise, the quality gate and `ernctl model export --precision` all
+// build it here, so a score is what Denoise serves.
 
 #include <memory>
 
@@ -14,7 +15,13 @@
 
 namespace ern::inference {
 
+// Throws std::invalid_argument naming the field when model.json's serving metadata is invalid.
 std::unique_ptr<FusedNafnet> serving_engine(LoadedModel& model);
+
+// Post-training calibration of the int8 mode: the ranges its inputs take in the fp32 engine on
+// `images` with evaluation.h's noise at sigma 15, 25 and 50 (what Denoise is asked to remove).
+Int8Calibration calibrate_int8(LoadedModel& model,
+                               const std::vector<std::filesystem::path>& images);
 
 // Mean PSNR/SSIM of `engine` (a network of `image_channels`) over `images` with evaluation.h's
 // noise at one sigma and seed: how the quality gate and a precision's cost score a model.

@@ -68,7 +68,7 @@ void load_named_tensors(torch::nn::Module& module, const NamedTensors& tensors,
 
 void save_model_dir(const std::filesystem::path& directory, Nafnet& network,
                     const nlohmann::json& provenance, WeightStorage storage,
-                    const std::string& serving_precision) {
+                    const nlohmann::json& serving) {
   std::filesystem::create_directories(directory);
   const auto& architecture = network->architecture();
   auto tensors = named_tensors_of(*network);
@@ -90,9 +90,9 @@ void save_model_dir(const std::filesystem::path& directory, Nafnet& network,
         {"gmacs_256", static_cast<double>(macs) / 1e9},
         {"created_at", utc_now()},
         {"weights_dtype", storage == WeightStorage::kFloat16 ? "F16" : "F32"},
-        {"serving_precision", serving_precision},
         {"provenance", provenance}}},
   };
+  model["metadata"].update(serving);
   write_file_atomically(directory / kModelJson, model.dump(2) + "\n");
 }
 

@@ -25,13 +25,13 @@ struct LoadedModel {
 enum class WeightStorage { kFloat32, kFloat16 };
 
 // Writes weights first and model.json last (both atomically), so a directory with a model.json
-// always has complete weights. `provenance` says where the weights came from;
-// `serving_precision` (metadata.serving_precision: fp32 or bf16, inference/precision.h) what
-// Denoise computes it in.
+// always has complete weights. `provenance` says where the weights came from; `serving` what
+// Denoise computes it in: metadata.serving_precision (fp32, bf16 or int8, inference/precision.h)
+// and, for int8, metadata.int8_calibration (inference/int8_calibration.h).
 void save_model_dir(const std::filesystem::path& directory, Nafnet& network,
                     const nlohmann::json& provenance,
                     WeightStorage storage = WeightStorage::kFloat32,
-                    const std::string& serving_precision = "fp32");
+                    const nlohmann::json& serving = {{"serving_precision", "fp32"}});
 
 // Reads model.json only (cheap; no weights).
 nlohmann::json read_model_json(const std::filesystem::path& directory);

@@ -7,6 +7,7 @@
 
 #include "common/auth/team_scope.h"
 #include "common/rpc_error.h"
+#include "inference/int8_calibration.h"
 #include "inference/precision.h"
 #include "model/architecture.h"
 #include "server/artifact_room.h"
@@ -51,7 +52,10 @@ void describe_model_directory(const std::filesystem::path& directory, NewModel& 
     const auto architecture = NafnetArchitecture::from_json(json.at("architecture"));
     model.architecture_json = architecture.to_json().dump();
     model.params = architecture.expected_parameter_count();
-    inference::serving_precision_of(json.value("metadata", nlohmann::json::object()));
+    const auto metadata = json.value("metadata", nlohmann::json::object());
+    if (inference::serving_precision_of(metadata) == inference::Precision::kInt8) {
+      inference::int8_calibration_of(metadata, architecture);
+    }
   } catch (const std::exception& error) {
     throw std::invalid_argument(std::string("data: model.json: ") + error.what());
   }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -192,11 +193,51 @@ TEST(Cli, ExportMeasuresABf16ServingPrecisionBeforeWritingIt) {
   }
   expect_one_line_error(
       ernctl({"model", "export", base, "--precision", "fp8", "-o", (dir / "fp8").string()}),
-      "--precision: 'fp8' is not one of fp32, bf16", 2);
+      "--precision: 'fp8' is not one of fp32, bf16, int8", 2);
   ASSERT_EQ(ernctl({"model", "export", base, "-o", (dir / "fp32").string()}).exit_code, 0);
   const auto info =
       nlohmann::json::parse(ernctl({"model", "info", (dir / "fp32").string(), "--json"}).output);
   EXPECT_EQ(info["metadata"]["serving_precision"], "fp32");
+}
+
+TEST(Cli, ExportCalibratesAndMeasuresAnInt8ServingPrecisionBeforeWritingIt) {
+  test::TempDir dir;
+  const auto base = (test::source_dir() / "models" / "nafnet-base").string();
+  // Calibrated on two of the photographs it is measured on (quick; the plumbing is under test).
+  fs::create_directories(dir / "calibration");
+  std::vector<fs::path> photographs;
+  for (const auto& entry : fs::directory_iterator(test::test_data_dir() / "val")) {
+    photographs.push_back(entry.path());
+  }
+  std::sort(photographs.begin(), photographs.end());
+  for (size_t i = 0; i < 2; ++i) {
+    fs::copy_file(photographs[i], dir / "calibration" / photographs[i].filename());
+  }
+  const auto exported =
+      ernctl({"model", "export", base, "--precision", "int8", "--images",
+              (test::test_data_dir() / "val").string(), "--calibration-images",
+              (dir / "calibration").string(), "--min-speedup", "0", "-o", (dir / "int8").string()});
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  EXPECT_NE(exported.output.find("int8 changes PSNR by"), std::string::npos) << exported.output;
+  const auto info =
+      nlohmann::json::parse(ernctl({"model", "info", (dir / "int8").string(), "--json"}).output);
+  EXPECT_EQ(info["metadata"]["serving_precision"], "int8");
+  const auto architecture = NafnetArchitecture::from_json(info["architecture"]);
+  size_t blocks = static_cast<size_t>(architecture.middle_blocks);
+  for (const int count : architecture.encoder_blocks) blocks += static_cast<size_t>(count);
+  for (const int count : architecture.decoder_blocks) blocks += static_cast<size_t>(count);
+  EXPECT_EQ(info["metadata"]["int8_calibration"].size(), blocks) << "every block calibrated";
+
+  // A speed bound this CPU cannot meet: refused, naming both measurements, nothing written.
+  const auto refused = ernctl({"model", "export", base, "--precision", "int8", "--images",
+                               (test::test_data_dir() / "val").string(), "--calibration-images",
+                               (dir / "calibration").string(), "--min-speedup", "100", "-o",
+                               (dir / "refused").string()});
+  // (libpng may warn about a photograph's colour profile on lines of its own.)
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("at least 100.00x wanted); keep fp32\n"), std::string::npos)
+      << refused.output;
+  EXPECT_FALSE(fs::exists(dir / "refused"));
 }
 
 TEST(Cli, BadInputEndsWithOneLineNamingTheProblem) {

@@ -170,10 +170,30 @@ TEST_F(RegistryHardeningTest, AnUnknownServingPrecisionIsRefusedNamingTheField) 
   v1::Model model;
   const auto status = import(model_dir(), "fp8", &model);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
-  EXPECT_NE(
-      status.error_message().find("metadata.serving_precision: 'fp8' is not one of fp32, bf16"),
-      std::string::npos)
+  EXPECT_NE(status.error_message().find(
+                "metadata.serving_precision: 'fp8' is not one of fp32, bf16, int8"),
+            std::string::npos)
       << status.error_message();
+}
+
+TEST_F(RegistryHardeningTest, AnInt8ModelNeedsAWellFormedCalibration) {
+  auto json = nlohmann::json::parse(std::ifstream(model_dir() / "model.json"));
+  json["metadata"]["serving_precision"] = "int8";
+  const auto refused = [&](const std::string& name, const std::string& message) {
+    std::ofstream(model_dir() / "model.json") << json.dump();
+    v1::Model model;
+    const auto status = import(model_dir(), name, &model);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    EXPECT_NE(status.error_message().find(message), std::string::npos) << status.error_message();
+  };
+  refused("uncalibrated", "metadata.int8_calibration: missing");
+  json["metadata"]["int8_calibration"] = {{"encoders.0.0", {1.0, 2.0, -3.0, 4.0}}};
+  refused("negative", "metadata.int8_calibration.encoders.0.0: must be four finite positive");
+  json["metadata"]["int8_calibration"] = nlohmann::json::object();
+  for (int i = 0; i < 1000; ++i) {
+    json["metadata"]["int8_calibration"]["b" + std::to_string(i)] = {1.0, 1.0, 1.0, 1.0};
+  }
+  refused("oversized", "metadata.int8_calibration: must be an object of at most");
 }
 
 // Low: a model that failed to load told the caller the server's paths.

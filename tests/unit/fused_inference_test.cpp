@@ -6,6 +6,7 @@
 
 #include "common/heap_tuning.h"
 #include "inference/precision_cost.h"
+#include "inference/serving_engine.h"
 #include "model/dataset.h"
 #include "model/model_dir.h"
 #include "tests/test_support.h"
@@ -134,14 +135,66 @@ TEST(FusedInference, Bfloat16LosesAtMostFiveHundredthsOfADecibelOnPhotographs) {
   auto model = load_model_dir(test::source_dir() / "models" / "nafnet-base");
   const auto images = list_images(test::test_data_dir() / "val");
   if (!cpu_has_native_bf16()) {
-    EXPECT_THROW(measure_precision_cost(model, Precision::kBf16, images), std::invalid_argument);
+    EXPECT_THROW(measure_precision_cost(model, Precision::kBf16, {}, images),
+                 std::invalid_argument);
     return;
   }
-  const auto cost = measure_precision_cost(model, Precision::kBf16, images);
+  const auto cost = measure_precision_cost(model, Precision::kBf16, {}, images);
   EXPECT_EQ(cost.images, static_cast<int>(images.size()));
   EXPECT_GT(cost.fp32_psnr, 25.0);  // a trained model, so the comparison means something
   EXPECT_LE(std::abs(cost.change_db()), kMaxPrecisionLossDb)
       << "fp32 " << cost.fp32_psnr << " dB, bf16 " << cost.reduced_psnr << " dB";
+}
+
+TEST(FusedInference, Int8StaysCloseToFp32ForEveryBlockAlternativeAndBatch) {
+  NafnetArchitecture architecture{3, 16, {1, 2, 1}, 1, {2, 1, 1}, {}};
+  architecture.genotype = {A::kNaf,     A::kNafNoNorm, A::kNafNoCa,   A::kNafLite,
+                           A::kNafLite, A::kNafNoCa,   A::kNafNoNorm, A::kNaf};
+  auto network = random_network(architecture, 11);
+  {
+    torch::NoGradGuard no_grad;  // as in the bf16 test: O(1) activations without LayerNorm
+    for (auto& parameter : network->parameters()) parameter.mul_(0.7);
+  }
+  FusedNafnet fp32(network);
+  const auto batch = torch::rand({3, 3, 21, 30});
+  Int8Calibration calibration;
+  const auto expected = fp32.observe(batch, calibration);
+  EXPECT_TRUE(torch::equal(expected, fp32.forward(batch))) << "observing changes nothing";
+  ASSERT_EQ(calibration.size(), 9u) << "one entry per block";
+  EXPECT_THROW(FusedNafnet(network, Precision::kInt8), std::invalid_argument)
+      << "int8 without a calibration";
+
+  FusedNafnet int8(network, Precision::kInt8, calibration);
+  ASSERT_EQ(int8.precision(), Precision::kInt8);
+  const auto actual = int8.forward(batch);
+  ASSERT_EQ(actual.sizes(), expected.sizes());
+  // 8-bit inputs and weights of the 1x1 convolutions: errors of a few steps of 1/127.
+  const double scale = expected.abs().max().item<double>();
+  EXPECT_LT((actual - expected).abs().max().item<double>(), 0.05 * scale);
+  EXPECT_LT((actual - expected).abs().mean().item<double>(), 0.005 * scale);
+  EXPECT_GT((actual - expected).abs().max().item<double>(), 0.0) << "not computed in int8";
+}
+
+TEST(FusedInference, Int8LosesAtMostFiveHundredthsOfADecibelOnPhotographs) {
+  auto model = load_model_dir(test::source_dir() / "models" / "nafnet-base");
+  // Calibrated on a few training photographs, scored on others.
+  auto training = list_images(test::test_data_dir() / "train");
+  training.resize(3);
+  const auto calibration = calibrate_int8(model, training);
+  const auto images = list_images(test::test_data_dir() / "val");
+  const auto cost = measure_precision_cost(model, Precision::kInt8, calibration, images);
+  EXPECT_GT(cost.fp32_psnr, 25.0);
+  EXPECT_LE(std::abs(cost.change_db()), kMaxPrecisionLossDb)
+      << "fp32 " << cost.fp32_psnr << " dB, int8 " << cost.reduced_psnr << " dB";
+
+  // The calibration as model.json stores it serves the same engine (Denoise and the gate's).
+  model.metadata["serving_precision"] = "int8";
+  model.metadata["int8_calibration"] = to_json(calibration);
+  const auto served = serving_engine(model);
+  ASSERT_EQ(served->precision(), Precision::kInt8);
+  FusedNafnet direct(model.network, Precision::kInt8, calibration);
+  const auto input = torch::rand({1, 3, 40, 48});
+  EXPECT_TRUE(torch::allclose(served->forward(input), direct.forward(input), 0.0, 1e-6));
 }
 
 TEST(FusedInference, RefusesInputWithTheWrongNumberOfChannels) {

@@ -1,0 +1,109 @@
+#include "inference/int8_spans.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+
+// The AVX-512 forms are compiled for AVX-512 whatever the rest of the build targets and called
+// only where the CPU has it; elsewhere the portable forms run.
+#define ERN_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
+
+namespace ern::inference::int8 {
+namespace {
+
+constexpr int64_t kLanes = 16;
+
+bool cpu_has_avx512() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl");
+  return has;
+}
+
+inline int8_t quantized(float value) {
+  return static_cast<int8_t>(std::nearbyint(std::min(std::max(value, -127.0f), 127.0f)));
+}
+
+ERN_AVX512_TARGET inline __mmask16 lanes_left(int64_t remaining) {
+  return remaining >= kLanes ? static_cast<__mmask16>(0xFFFF)
+                             : static_cast<__mmask16>((1u << remaining) - 1);
+}
+
+// Rounded to nearest even (the default rounding mode), saturated to [-127, 127] and stored.
+ERN_AVX512_TARGET inline void store(int8_t* out, __m512 values, __mmask16 mask) {
+  const __m512 clamped =
+      _mm512_min_ps(_mm512_max_ps(values, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
+  _mm_mask_storeu_epi8(out, mask, _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(clamped)));
+}
+
+ERN_AVX512_TARGET void normalize_avx512(const float* x, int8_t* out, int64_t pixels,
+                                        int64_t channels, bool layer_norm, float epsilon,
+                                        float inverse_step) {
+  for (int64_t p = 0; p < pixels; ++p, x += channels, out += channels) {
+    __m512 mean = _mm512_setzero_ps(), factor = _mm512_set1_ps(inverse_step);
+    if (layer_norm) {
+      // Two passes over a row in cache: exact where one-pass E[x^2] - E[x]^2 cancels.
+      __m512 sum = _mm512_setzero_ps();
+      for (int64_t k = 0; k < channels; k += kLanes) {
+        sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(lanes_left(channels - k), x + k));
+      }
+      mean = _mm512_set1_ps(_mm512_reduce_add_ps(sum) / static_cast<float>(channels));
+      __m512 squares = _mm512_setzero_ps();
+      for (int64_t k = 0; k < channels; k += kLanes) {
+        const auto mask = lanes_left(channels - k);
+        const __m512 centred = _mm512_maskz_sub_ps(mask, _mm512_maskz_loadu_ps(mask, x + k), mean);
+        squares = _mm512_fmadd_ps(centred, centred, squares);
+      }
+      const float variance = _mm512_reduce_add_ps(squares) / static_cast<float>(channels);
+      factor = _mm512_set1_ps(inverse_step / std::sqrt(variance + epsilon));
+    }
+    for (int64_t k = 0; k < channels; k += kLanes) {
+      const auto mask = lanes_left(channels - k);
+      const __m512 centred = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + k), mean);
+      store(out + k, _mm512_mul_ps(centred, factor), mask);
+    }
+  }
+}
+
+ERN_AVX512_TARGET void scale_avx512(const float* in, int8_t* out, const float* factors,
+                                    int64_t pixels, int64_t channels) {
+  for (int64_t p = 0; p < pixels; ++p, in += channels, out += channels) {
+    for (int64_t k = 0; k < channels; k += kLanes) {
+      const auto mask = lanes_left(channels - k);
+      store(out + k,
+            _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, in + k),
+                          _mm512_maskz_loadu_ps(mask, factors + k)),
+            mask);
+    }
+  }
+}
+
+}  // namespace
+
+void normalize(const float* x, int8_t* out, int64_t pixels, int64_t channels, bool layer_norm,
+               float epsilon, float inverse_step) {
+  if (cpu_has_avx512()) {
+    return normalize_avx512(x, out, pixels, channels, layer_norm, epsilon, inverse_step);
+  }
+  for (int64_t p = 0; p < pixels; ++p, x += channels, out += channels) {
+    float mean = 0.0f, factor = inverse_step;
+    if (layer_norm) {
+      float sum = 0.0f;
+      for (int64_t k = 0; k < channels; ++k) sum += x[k];
+      mean = sum / static_cast<float>(channels);
+      float squares = 0.0f;
+      for (int64_t k = 0; k < channels; ++k) squares += (x[k] - mean) * (x[k] - mean);
+      factor = inverse_step / std::sqrt(squares / static_cast<float>(channels) + epsilon);
+    }
+    for (int64_t k = 0; k < channels; ++k) out[k] = quantized((x[k] - mean) * factor);
+  }
+}
+
+void scale(const float* in, int8_t* out, const float* factors, int64_t pixels, int64_t channels) {
+  if (cpu_has_avx512()) return scale_avx512(in, out, factors, pixels, channels);
+  for (int64_t p = 0; p < pixels; ++p, in += channels, out += channels) {
+    for (int64_t k = 0; k < channels; ++k) out[k] = quantized(in[k] * factors[k]);
+  }
+}
+
+}  // namespace ern::inference::int8
