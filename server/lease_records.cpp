@@ -154,7 +154,11 @@ std::optional<Assignment> JobStore::acquire(const std::string& worker_id, const 
     const int64_t needed = job.checkpoint_step > 0 ? job.min_workers : wanted;
     std::vector<std::string> members;
     if (wanted > 1) {
-      if (!idle) idle = idle_workers(worker_id, lease_ms);
+      if (!idle) {
+        idle = idle_workers(worker_id, placement.member_heard_within_ms > 0
+                                           ? placement.member_heard_within_ms
+                                           : lease_ms);
+      }
       const int64_t available = 1 + static_cast<int64_t>(idle->size());
       if (available < needed) continue;  // not now: the next job that fits goes first
       members.assign(idle->begin(), idle->begin() + (std::min(wanted, available) - 1));

@@ -121,6 +121,9 @@ grpc::Status WorkerServiceImpl::AcquireTask(grpc::ServerContext* context,
         // A gang meets at its rank 0: this caller, at the address its call came from.
         GangPlacement placement;
         placement.host = peer_host(context->peer());
+        // Three missed heartbeats and a worker is not seated in a new gang.
+        placement.member_heard_within_ms =
+            std::min(timing_.lease_duration_ms, 3 * timing_.heartbeat_interval_ms);
         const auto assignment = store_.acquire(request->worker_id(), caller.token_id,
                                                timing_.lease_duration_ms, placement);
         if (!assignment) return;

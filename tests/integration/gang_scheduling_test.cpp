@@ -126,6 +126,9 @@ TEST_F(GangSchedulingTest, AKilledMemberEndsTheGangsAttemptAndTheJobResumesOnThe
   const auto requeued = wait_for(
       id, [](const v1::Job& job) { return job.state() != v1::RUNNING; }, 60s);
   EXPECT_EQ(requeued.state(), v1::QUEUED) << requeued.failure_reason();
+  // The survivor asks for work again once the retry backoff (2 s) has passed, while the killed
+  // member is still within its lease (3 s): it must not be seated with it.
+  std::this_thread::sleep_for(2500ms);
   auto w3 = start_worker("w3");
   const auto job = wait_for(id, ended, 600s);
   ASSERT_EQ(job.state(), v1::SUCCEEDED) << job.failure_reason();
