@@ -33,6 +33,21 @@ ConvTypes into_residual(Precision precision, float range) {
 
 }  // namespace
 
+void equalize_int8_inputs(BlockParameters& block) {
+  const auto fold = [&](ConvParameters& conv, const std::vector<float>& ranges,
+                        const std::string& field) {
+    if (static_cast<int64_t>(ranges.size()) != conv.weight.size(1)) {
+      throw std::invalid_argument("metadata.int8_calibration." + block.name + "." + field +
+                                  ": has " + std::to_string(ranges.size()) + " ranges, the block " +
+                                  std::to_string(conv.weight.size(1)) + " channels");
+    }
+    const auto steps = torch::tensor(ranges) / 127.0f;
+    conv.weight = conv.weight * steps.view({1, -1, 1, 1});
+  };
+  fold(block.conv3, block.int8_ranges.projection_input, "projection_input");
+  fold(block.conv5, block.int8_ranges.feed_output_input, "feed_output_input");
+}
+
 BlockPlan::BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dims,
                      Precision precision)
     : block_(block),
@@ -43,13 +58,22 @@ BlockPlan::BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dim
       scale_weights_(block.channel_attention && !int8_ && dims[2] * dims[3] >= dims[1]),
       pointwise_(block.conv1, dims, {}, dense(precision, block.int8_ranges.attention_input)),
       depthwise_(block.conv2, pointwise_.dst_dims(), {}, depth_wise(precision)),
+      // (conv3's and conv5's int8 inputs are in steps of 1: equalize_int8_inputs moved each
+      // channel's step into their weights.)
       project_(block.conv3, scale_weights_ ? one_image(dims) : dims, ConvFusion::accumulated(),
-               into_residual(precision, block.int8_ranges.projection_input)),
+               into_residual(precision, 127.0f)),
       feed_gate_(block.conv4b, dims, {}, dense(precision, block.int8_ranges.feed_input)),
       feed_(block.conv4a, dims, ConvFusion::times_tensor(),
             dense(precision, block.int8_ranges.feed_input)),
-      feed_out_(block.conv5, dims, ConvFusion::accumulated(),
-                into_residual(precision, block.int8_ranges.feed_output_input)) {
+      feed_out_(block.conv5, dims, ConvFusion::accumulated(), into_residual(precision, 127.0f)) {
+  if (int8_) {
+    for (const float range : block.int8_ranges.projection_input) {
+      projection_inverse_steps_.push_back(127.0f / range);
+    }
+    for (const float range : block.int8_ranges.feed_output_input) {
+      feed_output_inverse_steps_.push_back(127.0f / range);
+    }
+  }
   if (block.layer_norm && !bf16_ && !int8_) {
     // Over the channels of each pixel: a [pixels, channels] matrix normalized row by row.
     const dnnl::memory::desc rows({dims[0] * dims[2] * dims[3], dims[1]}, Type::f32,
@@ -119,10 +143,10 @@ void BlockPlan::scale_gated(const Scratch& scratch, const torch::Tensor& scales)
   }
 }
 
-const void* BlockPlan::quantize_gated(const Scratch& scratch, const float* scales, float range,
-                                      void* target) const {
+const void* BlockPlan::quantize_gated(const Scratch& scratch, const float* scales,
+                                      const std::vector<float>& inverse_steps, void* target) const {
   scaled_to_int8(static_cast<const float*>(scratch.gated), static_cast<int8_t*>(target), scales,
-                 dims_[0], dims_[2] * dims_[3], dims_[1], int8_step(range));
+                 inverse_steps.data(), dims_[0], dims_[2] * dims_[3], dims_[1]);
   return target;
 }
 
@@ -138,7 +162,9 @@ void BlockPlan::run(dnnl::stream& stream, float* x, const Scratch& scratch,
   const void* normalized = normalize(stream, x, scratch, ranges.attention_input);
   if (observed) {
     stream.wait();
-    observed->cover({max_abs(static_cast<const float*>(normalized), images * pixels * channels)});
+    observed->attention_input =
+        std::max(observed->attention_input,
+                 max_abs(static_cast<const float*>(normalized), images * pixels * channels));
   }
   pointwise_.run(stream, normalized, scratch.pointwise, scratch.scratchpad);
   depthwise_.run(stream, scratch.pointwise, scratch.expanded, scratch.scratchpad);
@@ -150,8 +176,8 @@ void BlockPlan::run(dnnl::stream& stream, float* x, const Scratch& scratch,
     const auto means = torch::from_blob(scratch.means, {images, channels});
     const auto scales = torch::addmm(block_.attention_bias, means, block_.attention_weight.t());
     if (observed) {
-      observed->cover(
-          {0.0f, max_abs_scaled(gated, scales.data_ptr<float>(), images, pixels, channels)});
+      widen_channel_ranges(gated, scales.data_ptr<float>(), images, pixels, channels,
+                           observed->projection_input);
     }
     if (scale_weights_) {
       // conv3(g * s) == (conv3's weight scaled by s along its inputs)(g), one image at a time.
@@ -163,16 +189,16 @@ void BlockPlan::run(dnnl::stream& stream, float* x, const Scratch& scratch,
       return feed_forward(stream, x, scratch, observed);
     }
     if (int8_) {
-      projection_input = quantize_gated(scratch, scales.data_ptr<float>(), ranges.projection_input,
-                                        scratch.normalized);
+      projection_input = quantize_gated(scratch, scales.data_ptr<float>(),
+                                        projection_inverse_steps_, scratch.normalized);
     } else {
       scale_gated(scratch, scales);
     }
   } else if (observed) {
-    observed->cover({0.0f, max_abs(gated, images * pixels * channels)});
+    widen_channel_ranges(gated, nullptr, images, pixels, channels, observed->projection_input);
   } else if (int8_) {
     projection_input =
-        quantize_gated(scratch, nullptr, ranges.projection_input, scratch.normalized);
+        quantize_gated(scratch, nullptr, projection_inverse_steps_, scratch.normalized);
   }
   project_.run(stream, projection_input, x, scratch.scratchpad);
   feed_forward(stream, x, scratch, observed);
@@ -185,17 +211,19 @@ void BlockPlan::feed_forward(dnnl::stream& stream, float* x, const Scratch& scra
   const void* normalized = normalize(stream, x, scratch, ranges.feed_input);
   if (observed) {
     stream.wait();
-    observed->cover({0.0f, 0.0f, max_abs(static_cast<const float*>(normalized), values)});
+    observed->feed_input =
+        std::max(observed->feed_input, max_abs(static_cast<const float*>(normalized), values));
   }
   feed_gate_.run(stream, normalized, scratch.expanded, scratch.scratchpad);
   feed_.run(stream, normalized, scratch.gated, scratch.scratchpad, scratch.expanded);
   const void* output_input = scratch.gated;
   if (observed || int8_) stream.wait();
   if (observed) {
-    observed->cover({0.0f, 0.0f, 0.0f, max_abs(static_cast<const float*>(scratch.gated), values)});
+    widen_channel_ranges(static_cast<const float*>(scratch.gated), nullptr, dims_[0],
+                         dims_[2] * dims_[3], dims_[1], observed->feed_output_input);
   }
   if (int8_) {
-    output_input = quantize_gated(scratch, nullptr, ranges.feed_output_input, scratch.pointwise);
+    output_input = quantize_gated(scratch, nullptr, feed_output_inverse_steps_, scratch.pointwise);
   }
   feed_out_.run(stream, output_input, x, scratch.scratchpad);
 }

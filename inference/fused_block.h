@@ -43,6 +43,11 @@ struct Scratch {
   void* scratchpad;  // oneDNN's
 };
 
+// int8: moves each channel's quantization step of conv3's and conv5's inputs into their weights
+// (their inputs are then quantized in steps of 1); throws std::invalid_argument when the ranges do
+// not match the block's width.
+void equalize_int8_inputs(BlockParameters& block);
+
 class BlockPlan {
  public:
   // dims: {images, channels, height, width} of the block's activations; `precision` as effective
@@ -60,9 +65,10 @@ class BlockPlan {
   const void* normalize(dnnl::stream& stream, const float* x, const Scratch& scratch, float range);
   void gate(const Scratch& scratch);
   void scale_gated(const Scratch& scratch, const torch::Tensor& scales);
-  // int8: the gated values (times `scales`, [images, c], when given) into `target`.
-  const void* quantize_gated(const Scratch& scratch, const float* scales, float range,
-                             void* target) const;
+  // int8: the gated values (times `scales`, [images, c], when given) into `target`, in steps of
+  // 1 / inverse_steps[k] per channel.
+  const void* quantize_gated(const Scratch& scratch, const float* scales,
+                             const std::vector<float>& inverse_steps, void* target) const;
   void* gated_image(const Scratch& scratch, int64_t image) const;
   void feed_forward(dnnl::stream& stream, float* x, const Scratch& scratch,
                     ActivationRanges* observed);
@@ -81,6 +87,7 @@ class BlockPlan {
   Convolution feed_gate_;  // conv4b
   Convolution feed_;       // conv4a, times conv4b's output
   Convolution feed_out_;   // conv5, accumulated into x
+  std::vector<float> projection_inverse_steps_, feed_output_inverse_steps_;  // int8, per channel
 };
 
 }  // namespace ern::inference

@@ -197,6 +197,7 @@ FusedNafnet::FusedNafnet(Nafnet& network, Precision precision, const Int8Calibra
         throw std::invalid_argument("metadata.int8_calibration: no ranges for block " + name);
       }
       parameters.int8_ranges = ranges->second;
+      equalize_int8_inputs(parameters);
     }
     return parameters;
   };

@@ -5,19 +5,29 @@
 #include <stdexcept>
 
 namespace ern::inference {
+namespace {
+
+void widen(std::vector<float>& ranges, const std::vector<float>& other) {
+  if (ranges.size() < other.size()) ranges.resize(other.size(), 0.0f);
+  for (size_t k = 0; k < other.size(); ++k) ranges[k] = std::max(ranges[k], other[k]);
+}
+
+}  // namespace
 
 void ActivationRanges::cover(const ActivationRanges& other) {
   attention_input = std::max(attention_input, other.attention_input);
-  projection_input = std::max(projection_input, other.projection_input);
+  widen(projection_input, other.projection_input);
   feed_input = std::max(feed_input, other.feed_input);
-  feed_output_input = std::max(feed_output_input, other.feed_output_input);
+  widen(feed_output_input, other.feed_output_input);
 }
 
 nlohmann::json to_json(const Int8Calibration& calibration) {
   auto json = nlohmann::json::object();
   for (const auto& [block, ranges] : calibration) {
-    json[block] = {ranges.attention_input, ranges.projection_input, ranges.feed_input,
-                   ranges.feed_output_input};
+    json[block] = {{"attention_input", ranges.attention_input},
+                   {"projection_input", ranges.projection_input},
+                   {"feed_input", ranges.feed_input},
+                   {"feed_output_input", ranges.feed_output_input}};
   }
   return json;
 }
@@ -27,11 +37,13 @@ Int8Calibration int8_calibration_of(const nlohmann::json& metadata,
   auto max_blocks = static_cast<size_t>(architecture.middle_blocks);
   for (const int count : architecture.encoder_blocks) max_blocks += static_cast<size_t>(count);
   for (const int count : architecture.decoder_blocks) max_blocks += static_cast<size_t>(count);
+  const auto max_channels = static_cast<size_t>(architecture.width)
+                            << architecture.encoder_blocks.size();
   const std::string field = "metadata.int8_calibration";
   const auto found = metadata.find("int8_calibration");
   if (found == metadata.end()) {
     throw std::invalid_argument(field + ": missing; an int8 model needs its calibration (ernctl " +
-                                "model export --precision int8 --images DIR measures it)");
+                                "model export --precision int8 --calibration-images DIR)");
   }
   if (!found->is_object() || found->size() > max_blocks) {
     throw std::invalid_argument(field + ": must be an object of at most " +
@@ -39,18 +51,34 @@ Int8Calibration int8_calibration_of(const nlohmann::json& metadata,
   }
   Int8Calibration calibration;
   for (const auto& [block, values] : found->items()) {
-    const auto fail = [&] {
-      throw std::invalid_argument(field + "." + block.substr(0, 64) +
-                                  ": must be four finite positive ranges");
+    const std::string prefix = field + "." + block.substr(0, 64) + ".";
+    const auto range = [&](const nlohmann::json& value, const std::string& name) {
+      if (!value.is_number() || !std::isfinite(value.get<float>()) || value.get<float>() <= 0.0f) {
+        throw std::invalid_argument(prefix + name + ": must be a finite positive range");
+      }
+      return value.get<float>();
     };
-    if (!values.is_array() || values.size() != 4) fail();
-    float ranges[4];
-    for (size_t i = 0; i < 4; ++i) {
-      if (!values[i].is_number()) fail();
-      ranges[i] = values[i].get<float>();
-      if (!std::isfinite(ranges[i]) || ranges[i] <= 0.0f) fail();
-    }
-    calibration[block] = {ranges[0], ranges[1], ranges[2], ranges[3]};
+    const auto scalar = [&](const std::string& name) {
+      if (!values.is_object() || !values.contains(name)) {
+        throw std::invalid_argument(prefix + name + ": missing");
+      }
+      return range(values[name], name);
+    };
+    const auto per_channel = [&](const std::string& name) {
+      if (!values.is_object() || !values.contains(name) || !values[name].is_array() ||
+          values[name].empty() || values[name].size() > max_channels) {
+        throw std::invalid_argument(prefix + name + ": must be an array of 1 to " +
+                                    std::to_string(max_channels) + " ranges");
+      }
+      std::vector<float> ranges;
+      for (const auto& value : values[name]) ranges.push_back(range(value, name));
+      return ranges;
+    };
+    auto& ranges = calibration[block];
+    ranges.attention_input = scalar("attention_input");
+    ranges.projection_input = per_channel("projection_input");
+    ranges.feed_input = scalar("feed_input");
+    ranges.feed_output_input = per_channel("feed_output_input");
   }
   return calibration;
 }

@@ -119,10 +119,10 @@ void to_int8(const float* x, int8_t* out, int64_t pixels, int64_t channels, bool
   });
 }
 
-void scaled_to_int8(const float* in, int8_t* out, const float* scales, int64_t images,
-                    int64_t pixels, int64_t channels, float step) {
+void scaled_to_int8(const float* in, int8_t* out, const float* scales, const float* inverse_steps,
+                    int64_t images, int64_t pixels, int64_t channels) {
   over_pixels(images, pixels, [&](int64_t first, int64_t count, int64_t image) {
-    std::vector<float> factors(channels, 1.0f / step);
+    std::vector<float> factors(inverse_steps, inverse_steps + channels);
     if (scales) {
       for (int64_t k = 0; k < channels; ++k) factors[k] *= scales[image * channels + k];
     }
@@ -136,18 +136,18 @@ float max_abs(const float* x, int64_t count) {
   return largest;
 }
 
-float max_abs_scaled(const float* in, const float* scales, int64_t images, int64_t pixels,
-                     int64_t channels) {
-  float largest = 0.0f;
+void widen_channel_ranges(const float* in, const float* scales, int64_t images, int64_t pixels,
+                          int64_t channels, std::vector<float>& ranges) {
+  if (static_cast<int64_t>(ranges.size()) < channels) ranges.resize(channels, 0.0f);
   for (int64_t image = 0; image < images; ++image) {
-    const float* scale = scales + image * channels;
     const float* row = in + image * pixels * channels;
     for (int64_t p = 0; p < pixels; ++p, row += channels) {
-      for (int64_t k = 0; k < channels; ++k)
-        largest = std::max(largest, std::abs(row[k] * scale[k]));
+      for (int64_t k = 0; k < channels; ++k) {
+        const float scale = scales ? scales[image * channels + k] : 1.0f;
+        ranges[k] = std::max(ranges[k], std::abs(row[k] * scale));
+      }
     }
   }
-  return largest;
 }
 
 void pixel_shuffle_add(const float* in, float* out, int64_t images, int64_t height, int64_t width,

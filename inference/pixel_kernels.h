@@ -5,6 +5,7 @@
 // bf16 (precision.h); the int8 ones write the quantized inputs of int8 convolutions.
 
 #include <cstdint>
+#include <vector>
 
 namespace ern::inference {
 
@@ -31,14 +32,16 @@ void to_bf16(const float* x, uint16_t* out, int64_t pixels, int64_t channels, bo
 // [-127, 127]): LayerNorm2d's normalization without its affine first when `layer_norm`.
 void to_int8(const float* x, int8_t* out, int64_t pixels, int64_t channels, bool layer_norm,
              float epsilon, float step);
-// int8 of in[n, p, k] * scales[n, k] (no scaling when `scales` is null), in steps of `step`.
-void scaled_to_int8(const float* in, int8_t* out, const float* scales, int64_t images,
-                    int64_t pixels, int64_t channels, float step);
+// int8 of in[n, p, k] * scales[n, k] (no scaling when `scales` is null) in steps of
+// 1 / inverse_steps[k]: each channel its own step.
+void scaled_to_int8(const float* in, int8_t* out, const float* scales, const float* inverse_steps,
+                    int64_t images, int64_t pixels, int64_t channels);
 
-// Calibration: the largest |x| of `count` values, and of in[n, p, k] * scales[n, k].
+// Calibration: the largest |x| of `count` values; and `ranges[k]` widened to the largest
+// |in[n, p, k] * scales[n, k]| (no scaling when `scales` is null).
 float max_abs(const float* x, int64_t count);
-float max_abs_scaled(const float* in, const float* scales, int64_t images, int64_t pixels,
-                     int64_t channels);
+void widen_channel_ranges(const float* in, const float* scales, int64_t images, int64_t pixels,
+                          int64_t channels, std::vector<float>& ranges);
 
 // PixelShuffle(2) of `in` ([images, height, width, 4 * channels]) added into `out` ([images,
 // 2 * height, 2 * width, channels]): out[n, 2h + i, 2w + j, k] += in[n, h, w, 4k + 2i + j], the

@@ -17,9 +17,10 @@
 namespace ern::server {
 namespace {
 
-// Registry rows hold a model's model.json and report.json: bounded, so that listings and the
-// registry stay small whatever a model directory holds.
-constexpr int64_t kMaxModelJsonBytes = 64 << 10;
+// What an upload's model.json and report.json may take: bounded, so that parsing them and the
+// registry rows made from them stay small whatever a model directory holds. (A model.json holds an
+// int8 calibration of one range per channel of two tensors per block: about 200 KB for NAFNet-32.)
+constexpr int64_t kMaxModelJsonBytes = 1 << 20;
 constexpr int64_t kMaxReportBytes = 1 << 20;
 
 // The file's text; empty when it does not exist.

@@ -187,11 +187,20 @@ TEST_F(RegistryHardeningTest, AnInt8ModelNeedsAWellFormedCalibration) {
     EXPECT_NE(status.error_message().find(message), std::string::npos) << status.error_message();
   };
   refused("uncalibrated", "metadata.int8_calibration: missing");
-  json["metadata"]["int8_calibration"] = {{"encoders.0.0", {1.0, 2.0, -3.0, 4.0}}};
-  refused("negative", "metadata.int8_calibration.encoders.0.0: must be four finite positive");
+  nlohmann::json block = {{"attention_input", 1.0},
+                          {"projection_input", {1.0, 2.0}},
+                          {"feed_input", 1.0},
+                          {"feed_output_input", {1.0, -3.0}}};
+  json["metadata"]["int8_calibration"] = {{"encoders.0.0", block}};
+  refused("negative",
+          "metadata.int8_calibration.encoders.0.0.feed_output_input: must be a finite positive");
+  block["feed_output_input"] = std::vector<double>(100000, 1.0);
+  json["metadata"]["int8_calibration"] = {{"encoders.0.0", block}};
+  refused("long", "metadata.int8_calibration.encoders.0.0.feed_output_input: must be an array of");
+  block["feed_output_input"] = {1.0, 1.0};
   json["metadata"]["int8_calibration"] = nlohmann::json::object();
   for (int i = 0; i < 1000; ++i) {
-    json["metadata"]["int8_calibration"]["b" + std::to_string(i)] = {1.0, 1.0, 1.0, 1.0};
+    json["metadata"]["int8_calibration"]["b" + std::to_string(i)] = block;
   }
   refused("oversized", "metadata.int8_calibration: must be an object of at most");
 }
