@@ -98,16 +98,22 @@ Convolution::Convolution(const ConvParameters& conv, const dnnl::memory::dims& s
   if (fusion.accumulate) post_ops.append_sum(1.0f);
   if (fusion.multiply) {
     multiply_index_ = post_ops.len();
-    post_ops.append_binary(dnnl::algorithm::binary_mul, dst_desc);
+    other_desc_ =
+        types.dst == Type::s8 ? dnnl::memory::desc(dst_dims_, Type::f32, Tag::nhwc) : dst_desc;
+    post_ops.append_binary(dnnl::algorithm::binary_mul, other_desc_);
   }
   dnnl::primitive_attr attributes;
   attributes.set_post_ops(post_ops);
   attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const bool int8 = types.src == Type::s8;
-  std::vector<float> output_scales;  // int8: accumulator units to values, per output channel
+  std::vector<float> value_scales;  // int8: accumulator units to values, per output channel
   if (int8) {
     if (conv.groups != 1) throw std::logic_error("int8 convolutions are dense");
-    for (const float step : conv.weight_steps()) output_scales.push_back(types.src_step * step);
+    for (const float step : conv.weight_steps()) value_scales.push_back(types.src_step * step);
+    auto output_scales = value_scales;
+    for (size_t o = 0; o < types.output_multipliers.size(); ++o) {
+      output_scales.at(o) *= types.output_multipliers[o];
+    }
     attributes.set_output_scales(1 << 1, output_scales);
   }
   pd_ = dnnl::convolution_forward::primitive_desc(desc, attributes, cpu_engine());
@@ -116,8 +122,8 @@ Convolution::Convolution(const ConvParameters& conv, const dnnl::memory::dims& s
   arguments_[DNNL_ARG_WEIGHTS] =
       int8 ? conv.quantized_weights_as(pd_.weights_desc()) : conv.weights_as(pd_.weights_desc());
   if (conv.bias.defined() && int8) {
-    // oneDNN 2.x adds the bias to the accumulator before the output scales.
-    const auto scales = torch::from_blob(output_scales.data(), {conv.bias.size(0)});
+    // oneDNN 2.x adds the bias to the accumulator before the output scales (and multipliers).
+    const auto scales = torch::from_blob(value_scales.data(), {conv.bias.size(0)});
     const auto in_accumulator_units = conv.bias / scales;
     int8_bias_ = reordered(in_accumulator_units, bias_desc, bias_desc);
     arguments_[DNNL_ARG_BIAS] = int8_bias_;
@@ -136,7 +142,7 @@ void Convolution::run(dnnl::stream& stream, const void* src, void* dst, void* sc
   arguments[DNNL_ARG_SCRATCHPAD] = dnnl::memory(pd_.scratchpad_desc(), engine, scratchpad);
   if (multiply_index_ >= 0) {
     arguments[DNNL_ARG_ATTR_MULTIPLE_POST_OP(multiply_index_) | DNNL_ARG_SRC_1] =
-        dnnl::memory(pd_.dst_desc(), engine, const_cast<void*>(other));
+        dnnl::memory(other_desc_, engine, const_cast<void*>(other));
   }
   primitive_.execute(stream, arguments);
 }

@@ -62,9 +62,13 @@ struct ConvTypes {
   dnnl::memory::data_type src = dnnl::memory::data_type::f32;
   dnnl::memory::data_type dst = dnnl::memory::data_type::f32;
   float src_step = 0.0f;  // s8 source: the value of one int8 step
+  // s8 source: each output channel's values times this before they are written (empty: 1); an
+  // s8 destination holds values in steps of 1, so these are its channels' 1 / step.
+  std::vector<float> output_multipliers;
 
-  static ConvTypes int8_into(dnnl::memory::data_type dst, float src_step) {
-    return {dnnl::memory::data_type::s8, dst, src_step};
+  static ConvTypes int8_into(dnnl::memory::data_type dst, float src_step,
+                             std::vector<float> output_multipliers = {}) {
+    return {dnnl::memory::data_type::s8, dst, src_step, std::move(output_multipliers)};
   }
 };
 
@@ -78,7 +82,7 @@ class Convolution {
   size_t scratchpad_bytes() const { return pd_.scratchpad_desc().get_size(); }
 
   // The pointers are channels-last buffers of the shapes and types above; `other` (the
-  // destination's shape and type) only to multiply.
+  // destination's shape, fp32 for an s8 destination, else its type) only to multiply.
   void run(dnnl::stream& stream, const void* src, void* dst, void* scratchpad,
            const void* other = nullptr) const;
 
@@ -92,9 +96,10 @@ class Convolution {
   dnnl::memory::dims dst_dims_;
   std::unordered_map<int, dnnl::memory> arguments_;  // the weights and biases
   dnnl::memory::desc user_weights_desc_;
-  dnnl::memory own_weights_;  // after repack_weights: this primitive's alone
-  int multiply_index_ = -1;   // of its binary post-op, if any
-  dnnl::memory int8_bias_;    // s8 source: the bias in accumulator units
+  dnnl::memory own_weights_;       // after repack_weights: this primitive's alone
+  int multiply_index_ = -1;        // of its binary post-op, if any
+  dnnl::memory::desc other_desc_;  // its other operand: fp32, the destination's shape
+  dnnl::memory int8_bias_;         // s8 source: the bias in accumulator units
 };
 
 }  // namespace ern::inference

@@ -25,6 +25,25 @@ ConvTypes dense(Precision precision, float range) {
 ConvTypes depth_wise(Precision precision) {
   return precision == Precision::kBf16 ? ConvTypes{Type::bf16, Type::bf16} : ConvTypes{};
 }
+// 127 / range of each channel: values to int8 steps.
+std::vector<float> inverse_steps(const std::vector<float>& ranges) {
+  std::vector<float> inverse;
+  for (const float range : ranges) inverse.push_back(127.0f / range);
+  return inverse;
+}
+// conv4's two halves: int8 writes conv4b's outputs in conv5's input steps and conv4a's product
+// with them as conv5's int8 input, so the gate needs no quantization pass of its own.
+ConvTypes feed_gate_types(Precision precision, const ActivationRanges& ranges) {
+  auto types = dense(precision, ranges.feed_input);
+  if (precision == Precision::kInt8)
+    types.output_multipliers = inverse_steps(ranges.feed_output_input);
+  return types;
+}
+ConvTypes feed_types(Precision precision, const ActivationRanges& ranges) {
+  auto types = dense(precision, ranges.feed_input);
+  if (precision == Precision::kInt8) types.dst = Type::s8;
+  return types;
+}
 ConvTypes into_residual(Precision precision, float range) {
   auto types = dense(precision, range);
   types.dst = Type::f32;
@@ -62,18 +81,11 @@ BlockPlan::BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dim
       // channel's step into their weights.)
       project_(block.conv3, scale_weights_ ? one_image(dims) : dims, ConvFusion::accumulated(),
                into_residual(precision, 127.0f)),
-      feed_gate_(block.conv4b, dims, {}, dense(precision, block.int8_ranges.feed_input)),
+      feed_gate_(block.conv4b, dims, {}, feed_gate_types(precision, block.int8_ranges)),
       feed_(block.conv4a, dims, ConvFusion::times_tensor(),
-            dense(precision, block.int8_ranges.feed_input)),
+            feed_types(precision, block.int8_ranges)),
       feed_out_(block.conv5, dims, ConvFusion::accumulated(), into_residual(precision, 127.0f)) {
-  if (int8_) {
-    for (const float range : block.int8_ranges.projection_input) {
-      projection_inverse_steps_.push_back(127.0f / range);
-    }
-    for (const float range : block.int8_ranges.feed_output_input) {
-      feed_output_inverse_steps_.push_back(127.0f / range);
-    }
-  }
+  if (int8_) projection_inverse_steps_ = inverse_steps(block.int8_ranges.projection_input);
   if (block.layer_norm && !bf16_ && !int8_) {
     // Over the channels of each pixel: a [pixels, channels] matrix normalized row by row.
     const dnnl::memory::desc rows({dims[0] * dims[2] * dims[3], dims[1]}, Type::f32,
@@ -215,17 +227,15 @@ void BlockPlan::feed_forward(dnnl::stream& stream, float* x, const Scratch& scra
         std::max(observed->feed_input, max_abs(static_cast<const float*>(normalized), values));
   }
   feed_gate_.run(stream, normalized, scratch.expanded, scratch.scratchpad);
-  feed_.run(stream, normalized, scratch.gated, scratch.scratchpad, scratch.expanded);
-  const void* output_input = scratch.gated;
-  if (observed || int8_) stream.wait();
+  // int8: conv4a writes conv5's int8 input (the gate in conv5's steps) straight away.
+  void* gated = int8_ ? scratch.pointwise : scratch.gated;
+  feed_.run(stream, normalized, gated, scratch.scratchpad, scratch.expanded);
   if (observed) {
-    widen_channel_ranges(static_cast<const float*>(scratch.gated), nullptr, dims_[0],
-                         dims_[2] * dims_[3], dims_[1], observed->feed_output_input);
+    stream.wait();
+    widen_channel_ranges(static_cast<const float*>(gated), nullptr, dims_[0], dims_[2] * dims_[3],
+                         dims_[1], observed->feed_output_input);
   }
-  if (int8_) {
-    output_input = quantize_gated(scratch, nullptr, feed_output_inverse_steps_, scratch.pointwise);
-  }
-  feed_out_.run(stream, output_input, x, scratch.scratchpad);
+  feed_out_.run(stream, gated, x, scratch.scratchpad);
 }
 
 }  // namespace ern::inference

@@ -8,8 +8,9 @@
 // LayerNorm affines and beta/gamma are already folded into the convolutions (fold_constants).
 // In bf16 x stays fp32; n, t and g are bf16 (LayerNorm by bf16_spans.h, since oneDNN 2.6's
 // writes its source's type), and conv3 and conv5 accumulate into x in fp32. In int8 the inputs of
-// conv1, conv3, conv4 and conv5 are int8 (LayerNorm, the attention scale and the quantization in
-// one pass each) and every convolution writes fp32; the depth-wise conv2 stays fp32.
+// conv1, conv3, conv4 and conv5 are int8 (LayerNorm and the attention scale each quantize in their
+// pass; conv4a writes conv5's int8 input itself) and the other convolutions write fp32; the
+// depth-wise conv2 stays fp32.
 
 #include <memory>
 #include <optional>
@@ -87,7 +88,7 @@ class BlockPlan {
   Convolution feed_gate_;  // conv4b
   Convolution feed_;       // conv4a, times conv4b's output
   Convolution feed_out_;   // conv5, accumulated into x
-  std::vector<float> projection_inverse_steps_, feed_output_inverse_steps_;  // int8, per channel
+  std::vector<float> projection_inverse_steps_;  // int8: conv3's input steps, per channel
 };
 
 }  // namespace ern::inference
