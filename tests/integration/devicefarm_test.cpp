@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -218,9 +219,11 @@ TEST_F(DeviceFarmTest, LookupTableRanksNetworksAsWholeNetworkMeasurementsDo) {
       {A::kSkip, A::kSkip, A::kSkip, A::kSkip},
   };
   std::vector<double> predicted, measured;
+  std::vector<NafnetArchitecture> networks;
   for (const auto& genotype : genotypes) {
     auto architecture = skeleton;
     architecture.genotype = genotype;
+    networks.push_back(architecture);
     std::vector<BlockQuery> queries;
     const auto blocks = architecture.searchable_blocks();
     for (size_t b = 0; b < blocks.size(); ++b) {
@@ -230,11 +233,19 @@ TEST_F(DeviceFarmTest, LookupTableRanksNetworksAsWholeNetworkMeasurementsDo) {
     double total = 0;
     for (double ms : client.block_latencies_ms("cpu-1t", queries)) total += ms;
     predicted.push_back(total);
-    const auto network = client.network_latency("cpu-1t", architecture, size, size);
-    EXPECT_GT(network.peak_memory_bytes, 0);
-    measured.push_back(network.median_ms);
-    std::printf("genotype %zu: LUT %.3f ms, network %.3f ms\n", predicted.size() - 1, total,
-                network.median_ms);
+  }
+  // Each network measured in three interleaved rounds, its fastest kept: a neighbour's burst on a
+  // shared machine slows one measurement window, not all three.
+  measured.assign(networks.size(), std::numeric_limits<double>::infinity());
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < networks.size(); ++i) {
+      const auto network = client.network_latency("cpu-1t", networks[i], size, size);
+      EXPECT_GT(network.peak_memory_bytes, 0);
+      measured[i] = std::min(measured[i], network.median_ms);
+    }
+  }
+  for (size_t i = 0; i < networks.size(); ++i) {
+    std::printf("genotype %zu: LUT %.3f ms, network %.3f ms\n", i, predicted[i], measured[i]);
   }
   for (size_t i = 1; i < genotypes.size(); ++i) {
     EXPECT_LT(predicted[i], predicted[i - 1]) << "genotype " << i;
