@@ -1,25 +1,9 @@
 #include "inference/int8_calibration.h"
 
-#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 namespace ern::inference {
-namespace {
-
-void widen(std::vector<float>& ranges, const std::vector<float>& other) {
-  if (ranges.size() < other.size()) ranges.resize(other.size(), 0.0f);
-  for (size_t k = 0; k < other.size(); ++k) ranges[k] = std::max(ranges[k], other[k]);
-}
-
-}  // namespace
-
-void ActivationRanges::cover(const ActivationRanges& other) {
-  attention_input = std::max(attention_input, other.attention_input);
-  widen(projection_input, other.projection_input);
-  feed_input = std::max(feed_input, other.feed_input);
-  widen(feed_output_input, other.feed_output_input);
-}
 
 nlohmann::json to_json(const Int8Calibration& calibration) {
   auto json = nlohmann::json::object();
@@ -34,9 +18,8 @@ nlohmann::json to_json(const Int8Calibration& calibration) {
 
 Int8Calibration int8_calibration_of(const nlohmann::json& metadata,
                                     const NafnetArchitecture& architecture) {
-  auto max_blocks = static_cast<size_t>(architecture.middle_blocks);
-  for (const int count : architecture.encoder_blocks) max_blocks += static_cast<size_t>(count);
-  for (const int count : architecture.decoder_blocks) max_blocks += static_cast<size_t>(count);
+  const size_t max_blocks =
+      architecture.searchable_blocks().size() + static_cast<size_t>(architecture.middle_blocks);
   const auto max_channels = static_cast<size_t>(architecture.width)
                             << architecture.encoder_blocks.size();
   const std::string field = "metadata.int8_calibration";

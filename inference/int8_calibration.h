@@ -24,9 +24,6 @@ struct ActivationRanges {
   std::vector<float> projection_input;   // per channel: the attention-scaled gate into conv3
   float feed_input = 0.0f;               // the normalized x into conv4
   std::vector<float> feed_output_input;  // per channel: the gate into conv5
-
-  // Widens each range to cover `other` too.
-  void cover(const ActivationRanges& other);
 };
 
 // By block name, the parameter prefix of the block ("encoders.0.1", "middle_blks.0", ...).

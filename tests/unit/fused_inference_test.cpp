@@ -98,20 +98,35 @@ TEST(FusedInference, GivesTheSameResultWhateverTheReusedMemoryHeld) {
   }
 }
 
-TEST(FusedInference, Bfloat16StaysCloseToFp32ForEveryBlockAlternativeAndBatch) {
-  // Three levels, every alternative, a batch whose deepest level has fewer pixels than channels
-  // (the attention scale goes onto the activations there), an odd size.
+// Three levels and every alternative, with weights within +-0.21: activations stay O(1) through
+// the blocks without LayerNorm, whose gates square them (at +-0.3 they reach 1e12 and any rounding
+// is amplified past meaning), and the blocks still change the image enough for a reduced
+// precision's rounding to show (about 1e-3).
+Nafnet network_of_every_alternative() {
   NafnetArchitecture architecture{3, 16, {1, 2, 1}, 1, {2, 1, 1}, {}};
   architecture.genotype = {A::kNaf,     A::kNafNoNorm, A::kNafNoCa,   A::kNafLite,
                            A::kNafLite, A::kNafNoCa,   A::kNafNoNorm, A::kNaf};
   auto network = random_network(architecture, 11);
-  {
-    // Weights within +-0.21: activations stay O(1) through the blocks without LayerNorm, whose
-    // gates square them (at +-0.3 they reach 1e12 and any rounding is amplified past meaning),
-    // and the blocks still change the image enough for bf16's rounding to show (about 1e-3).
-    torch::NoGradGuard no_grad;
-    for (auto& parameter : network->parameters()) parameter.mul_(0.7);
-  }
+  torch::NoGradGuard no_grad;
+  for (auto& parameter : network->parameters()) parameter.mul_(0.7);
+  return network;
+}
+
+// A reduced precision's output against fp32's: its largest and mean errors within the given
+// fractions of fp32's largest magnitude, and not zero (it did compute in that precision).
+void expect_close_but_rounded(const torch::Tensor& actual, const torch::Tensor& expected,
+                              double max_fraction, double mean_fraction, const char* precision) {
+  ASSERT_EQ(actual.sizes(), expected.sizes());
+  const double scale = expected.abs().max().item<double>();
+  EXPECT_LT((actual - expected).abs().max().item<double>(), max_fraction * scale);
+  EXPECT_LT((actual - expected).abs().mean().item<double>(), mean_fraction * scale);
+  EXPECT_GT((actual - expected).abs().max().item<double>(), 0.0) << "not computed in " << precision;
+}
+
+TEST(FusedInference, Bfloat16StaysCloseToFp32ForEveryBlockAlternativeAndBatch) {
+  // A batch whose deepest level has fewer pixels than channels (the attention scale goes onto
+  // the activations there), an odd size.
+  auto network = network_of_every_alternative();
   FusedNafnet fp32(network);
   FusedNafnet bf16(network, Precision::kBf16);
   const auto batch = torch::rand({3, 3, 21, 30});
@@ -123,12 +138,8 @@ TEST(FusedInference, Bfloat16StaysCloseToFp32ForEveryBlockAlternativeAndBatch) {
     return;
   }
   ASSERT_EQ(bf16.precision(), Precision::kBf16);
-  ASSERT_EQ(actual.sizes(), expected.sizes());
   // bf16 keeps 8 significant bits inside each block; the residual stream stays fp32.
-  const double scale = expected.abs().max().item<double>();
-  EXPECT_LT((actual - expected).abs().max().item<double>(), 0.01 * scale);
-  EXPECT_LT((actual - expected).abs().mean().item<double>(), 0.001 * scale);
-  EXPECT_GT((actual - expected).abs().max().item<double>(), 0.0) << "not computed in bf16";
+  expect_close_but_rounded(actual, expected, 0.01, 0.001, "bf16");
 }
 
 TEST(FusedInference, Bfloat16LosesAtMostFiveHundredthsOfADecibelOnPhotographs) {
@@ -147,14 +158,7 @@ TEST(FusedInference, Bfloat16LosesAtMostFiveHundredthsOfADecibelOnPhotographs) {
 }
 
 TEST(FusedInference, Int8StaysCloseToFp32ForEveryBlockAlternativeAndBatch) {
-  NafnetArchitecture architecture{3, 16, {1, 2, 1}, 1, {2, 1, 1}, {}};
-  architecture.genotype = {A::kNaf,     A::kNafNoNorm, A::kNafNoCa,   A::kNafLite,
-                           A::kNafLite, A::kNafNoCa,   A::kNafNoNorm, A::kNaf};
-  auto network = random_network(architecture, 11);
-  {
-    torch::NoGradGuard no_grad;  // as in the bf16 test: O(1) activations without LayerNorm
-    for (auto& parameter : network->parameters()) parameter.mul_(0.7);
-  }
+  auto network = network_of_every_alternative();
   FusedNafnet fp32(network);
   const auto batch = torch::rand({3, 3, 21, 30});
   Int8Calibration calibration;
@@ -166,13 +170,8 @@ TEST(FusedInference, Int8StaysCloseToFp32ForEveryBlockAlternativeAndBatch) {
 
   FusedNafnet int8(network, Precision::kInt8, calibration);
   ASSERT_EQ(int8.precision(), Precision::kInt8);
-  const auto actual = int8.forward(batch);
-  ASSERT_EQ(actual.sizes(), expected.sizes());
   // 8-bit inputs and weights of the 1x1 convolutions: errors of a few steps of 1/127.
-  const double scale = expected.abs().max().item<double>();
-  EXPECT_LT((actual - expected).abs().max().item<double>(), 0.05 * scale);
-  EXPECT_LT((actual - expected).abs().mean().item<double>(), 0.005 * scale);
-  EXPECT_GT((actual - expected).abs().max().item<double>(), 0.0) << "not computed in int8";
+  expect_close_but_rounded(int8.forward(batch), expected, 0.05, 0.005, "int8");
 }
 
 TEST(FusedInference, Int8LosesAtMostFiveHundredthsOfADecibelOnPhotographs) {
