@@ -5,7 +5,8 @@
 #      (configs/search/ern-net-no-entropy.yaml), side by side, one LibTorch thread each;
 #   2. the simple genotypes it must beat, each derived from the baseline and fine-tuned with the
 #      search's fine-tune budget (configs/train/ern-finetune.yaml): every block naf_lite, every
-#      block naf_noca, and three random genotypes within 10% of the ERN-Net's lookup-table latency;
+#      block naf_noca, and three random genotypes at the ERN-Net's lookup-table latency or up to 10%
+#      above it, in this host's table (picked once; the card names the host);
 #   3. the ERN-Net exported as fp16 to models/ern-net with report.json;
 #   4. every network evaluated on val and holdout and measured by the device farm in one session,
 #      and the ERN-Net's card written from all of it.
@@ -111,9 +112,19 @@ ablation=$!
 wait $searched || { echo "search failed, see $out/search.log" >&2; exit 1; }
 wait $ablation || { echo "ablation failed, see $out/no-entropy.log" >&2; exit 1; }
 
-# The comparison networks, two at a time.
-/usr/bin/python3 scripts/ern_net_evidence.py pick --report "$out/search/report.json" \
-  >"$out/compare/genotypes.tsv"
+# The comparison networks, picked once, in the lookup table of this host rather than the one the
+# search started with (the farm's `local-cpu` devices are whichever host runs them, hosts rank
+# blocks differently, and the card measures every network here); then fine-tuned two at a time.
+if [ ! -f "$out/compare/genotypes.tsv" ]; then
+  (
+    devicefarm_data=$out/compare/host-table
+    source scripts/devicefarm-on-loopback.sh
+    /usr/bin/python3 scripts/ern_net_evidence.py pick --report "$out/search/report.json" \
+      --devicefarm "$devicefarm_address" --picked "$out/compare/picked.json" \
+      >"$out/compare/genotypes.tmp"
+  )
+  mv "$out/compare/genotypes.tmp" "$out/compare/genotypes.tsv"
+fi
 finetune() {  # NAME GENOTYPE
   local dir=$out/compare/$1
   [ -f "$dir/done" ] && return 0
