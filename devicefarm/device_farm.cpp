@@ -3,8 +3,11 @@
 #include <set>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
 #include "common/yaml_config.h"
 #include "devicefarm/farm_metrics.h"
+#include "devicefarm/host_fingerprint.h"
 
 namespace ern::farm {
 
@@ -50,7 +53,13 @@ FarmConfig load_farm_config(const std::filesystem::path& yaml_file) {
 }
 
 DeviceFarm::DeviceFarm(FarmConfig config)
-    : config_(std::move(config)), store_(config_.data_dir / "latency.sqlite") {
+    : config_(std::move(config)), store_(config_.data_dir / "latency.sqlite", host_fingerprint()) {
+  if (const int stale = store_.count_from_other_hosts(); stale > 0) {
+    spdlog::info(
+        "latency table: {} rows were measured on another host than this one ({}); "
+        "they are measured again here when asked for",
+        stale, host_fingerprint());
+  }
   std::set<std::string> ids;
   for (const auto& device : config_.devices) {
     if (device.id.empty()) throw std::invalid_argument("devices: an id is empty");

@@ -1,6 +1,7 @@
 #pragma once
 // The farm's persistent lookup table: one row per (device, block spec), in SQLite (WAL), so a spec
-// is measured once per device across restarts and jobs.
+// is measured once per device across restarts and jobs. Each row names the host that measured it
+// (host_fingerprint.h); only this host's rows are served, others are measured again and replaced.
 
 #include <filesystem>
 #include <mutex>
@@ -14,14 +15,16 @@ namespace ern::farm {
 
 class LatencyStore {
  public:
-  explicit LatencyStore(const std::filesystem::path& database);
+  // `host`: this host's fingerprint, or "" for devices whose rows do not depend on it.
+  LatencyStore(const std::filesystem::path& database, std::string host);
 
   std::optional<LatencyStats> find(const std::string& device, const BlockSpec& spec);
   void put(const std::string& device, const BlockSpec& spec, const LatencyStats& stats);
-  int count(const std::string& device);
+  int count_from_other_hosts();
 
  private:
   SqliteDatabase db_;
+  const std::string host_;
   std::mutex mutex_;
 };
 

@@ -1,14 +1,13 @@
 #include "model/search_pipeline.h"
 
 #include <cmath>
-#include <sstream>
 
 #include <spdlog/spdlog.h>
 
 #include "common/atomic_file.h"
-#include "common/sha256.h"
 #include "model/dataset.h"
 #include "model/evaluation.h"
+#include "model/latency_table.h"
 #include "model/mac_counter.h"
 #include "model/model_dir.h"
 #include "model/supernet.h"
@@ -19,54 +18,6 @@ namespace ern {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The per-block lookup table: LUT[b][j] = latency of block b as alternative j, plus the baseline
-// (every block `naf`) for normalization.
-struct LatencyTable {
-  torch::Tensor ms;  // [blocks, alternatives]
-  double baseline_ms = 0.0;
-  std::string sha256;  // digest of the rows read (query and answer), the table's version
-  int rows = 0;
-};
-
-LatencyTable build_latency_table(const SearchSpec& spec, LatencyOracle& farm, TrainingGang& gang) {
-  const auto blocks = spec.architecture.searchable_blocks();
-  std::vector<BlockQuery> queries;
-  for (const auto& block : blocks) {
-    const int height = std::max(1, spec.latency_height / block.downscale);
-    const int width = std::max(1, spec.latency_width / block.downscale);
-    for (auto alternative : spec.alternatives)
-      queries.push_back({alternative, block.channels, height, width});
-    queries.push_back({BlockAlternative::kNaf, block.channels, height, width});
-  }
-  // The leader measures; the others take its answers, so every member searches on one table.
-  auto answers = torch::zeros({static_cast<int64_t>(queries.size())}, torch::kFloat64);
-  if (gang.leader()) {
-    const auto measured = farm.block_latencies_ms(spec.device, queries);
-    answers = torch::tensor(measured, torch::kFloat64);
-  }
-  gang.broadcast(answers);
-  const std::vector<double> latencies(answers.data_ptr<double>(),
-                                      answers.data_ptr<double>() + answers.numel());
-  const int64_t k = static_cast<int64_t>(spec.alternatives.size());
-  LatencyTable table;
-  std::ostringstream rows;
-  rows.precision(9);
-  for (size_t i = 0; i < queries.size(); ++i) {
-    rows << spec.device << '\t' << alternative_id(queries[i].alternative) << '\t'
-         << queries[i].channels << '\t' << queries[i].height << '\t' << queries[i].width << '\t'
-         << latencies[i] << '\n';
-  }
-  table.sha256 = sha256_hex(rows.str());
-  table.rows = static_cast<int>(queries.size());
-  table.ms = torch::zeros({static_cast<int64_t>(blocks.size()), k}, torch::kFloat64);
-  size_t next = 0;
-  for (size_t b = 0; b < blocks.size(); ++b) {
-    for (int64_t j = 0; j < k; ++j) table.ms[b][j] = latencies[next++];
-    table.baseline_ms += latencies[next++];
-  }
-  return table;
-}
 
 // A [blocks, alternatives] tensor as rows of numbers (alternatives in spec.alternatives' order).
 nlohmann::json matrix_json(const torch::Tensor& matrix) {
@@ -83,17 +34,6 @@ nlohmann::json matrix_json(const torch::Tensor& matrix) {
 // The architecture distribution rounded to 4 decimals: what search reports plot over the steps.
 nlohmann::json probabilities_json(const torch::Tensor& probabilities) {
   return matrix_json((probabilities.detach().to(torch::kFloat64) * 1e4).round() / 1e4);
-}
-
-double lut_latency(const LatencyTable& table, const SearchSpec& spec,
-                   const std::vector<BlockAlternative>& genotype) {
-  double total = 0.0;
-  for (size_t b = 0; b < genotype.size(); ++b) {
-    const auto j = std::find(spec.alternatives.begin(), spec.alternatives.end(), genotype[b]) -
-                   spec.alternatives.begin();
-    total += table.ms[b][j].item<double>();
-  }
-  return total;
 }
 
 // Weights and α of the supernet, with their optimizers and data, checkpointed together.
@@ -388,7 +328,7 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
   write_file_atomically(work / "spec.json", spec.to_json().dump(2) + "\n");
   torch::manual_seed(spec.seed);
 
-  const auto table = build_latency_table(spec, farm, gang);
+  const auto table = build_latency_table(spec, farm, gang, work / "latency-table.json");
   spdlog::info("latency table: {} blocks x {} alternatives on {}; baseline {:.3f} ms",
                table.ms.size(0), table.ms.size(1), spec.device, table.baseline_ms);
 

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/sqlite.h"
 #include "devicefarm/latency_client.h"
 #include "ern/v1/latency.grpc.pb.h"
 #include "tests/test_support.h"
@@ -139,6 +140,41 @@ TEST_F(DeviceFarmTest, MeasuresEachSpecOncePerDeviceAcrossRestarts) {
   ern::v1::ProfileBlocksResponse other_device;
   ASSERT_TRUE(profile("cpu-2t", {spec("naf", 16, 128)}, &other_device).ok());
   EXPECT_FALSE(other_device.results(0).cached()) << "keyed by device";
+}
+
+// A local-cpu row stands for the host that measured it: a table carried to another machine (or
+// written before rows named their host) is measured again there, not served.
+TEST_F(DeviceFarmTest, RowsMeasuredOnAnotherHostAreMeasuredAgain) {
+  ASSERT_EQ(farm_->stop(), 0) << farm_->log();
+  fs::remove_all(dir_ / "state");
+  {
+    ern::SqliteDatabase legacy(
+        dir_ / "state" / "latency.sqlite",
+        "CREATE TABLE block_latency (device TEXT NOT NULL, alternative TEXT NOT NULL, channels "
+        "INTEGER NOT NULL, height INTEGER NOT NULL, width INTEGER NOT NULL, median_ms REAL NOT "
+        "NULL, p10_ms REAL NOT NULL, p90_ms REAL NOT NULL, runs INTEGER NOT NULL, measured_at TEXT "
+        "NOT NULL DEFAULT '', PRIMARY KEY (device, alternative, channels, height, width));"
+        "INSERT INTO block_latency VALUES ('cpu-1t', 'naf', 16, 64, 64, 999, 999, 999, 9, '');");
+  }
+  start();
+  const auto measure = [&] {
+    ern::v1::ProfileBlocksResponse response;
+    EXPECT_TRUE(profile("cpu-1t", {spec("naf", 16, 64)}, &response).ok());
+    return response.results(0);
+  };
+  const auto first = measure();
+  EXPECT_FALSE(first.cached()) << "a row from before rows named their host";
+  EXPECT_LT(first.stats().median_ms(), 999.0);
+  EXPECT_TRUE(measure().cached()) << "this host's own row";
+
+  ASSERT_EQ(farm_->stop(), 0) << farm_->log();
+  {
+    ern::SqliteDatabase table(dir_ / "state" / "latency.sqlite", "");
+    table.exec("UPDATE block_latency SET host = 'another CPU; 64 cpus; avx2'");
+  }
+  start();
+  EXPECT_FALSE(measure().cached()) << "a row from another host";
+  EXPECT_TRUE(measure().cached());
 }
 
 TEST_F(DeviceFarmTest, ConcurrentRequestsForANewSpecMeasureItOnce) {

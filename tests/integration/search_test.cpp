@@ -187,6 +187,13 @@ TEST_F(SearchTest, InterruptedSearchResumesFromItsCheckpoint) {
   } catch (const Interrupted&) {
   }
   ASSERT_TRUE(fs::exists(out / "job" / "work" / "search-state.safetensors"));
+  // The search goes on with the latencies it started with, not what the farm says now (its host
+  // may have changed): mark them to tell them apart.
+  const fs::path saved_table = out / "job" / "work" / "latency-table.json";
+  auto table = nlohmann::json::parse(std::ifstream(saved_table));
+  ASSERT_EQ(table["rows"].size(), 4u * (spec.alternatives.size() + 1));
+  for (auto& row : table["rows"]) row[4] = row[4].get<double>() + 1000.0;
+  std::ofstream(saved_table) << table.dump();
   int64_t first_search_step = -1;
   const auto report = run(spec, out / "job", [&](const SearchProgress& p) {
     if (p.stage == "SEARCH" && first_search_step < 0) first_search_step = p.step;
@@ -196,6 +203,9 @@ TEST_F(SearchTest, InterruptedSearchResumesFromItsCheckpoint) {
       << "resumes after the last checkpoint (search step 70, 80 overall)";
   expect_complete_report(report, 4);
   EXPECT_EQ(report["search"]["history"].back()["step"], spec.warmup_steps + spec.search_steps);
+  for (const auto& row : report["search"]["latency_table_ms"]) {
+    for (const auto& ms : row) EXPECT_GT(ms.get<double>(), 1000.0) << "the saved table is used";
+  }
 }
 
 TEST_F(SearchTest, SpecErrorsNameTheField) {
