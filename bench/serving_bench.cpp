@@ -9,6 +9,7 @@
 #include <grpcpp/grpcpp.h>
 #include <torch/torch.h>
 #include <unistd.h>
+#include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -78,10 +79,30 @@ ern::v1::DenoiseRequest raw_request_for(const cv::Mat& image) {
   return request;
 }
 
-cv::Mat random_photo(int side) {
+std::vector<fs::path> sorted_photos(const fs::path& directory) {
+  std::vector<fs::path> photos;
+  for (const auto& entry : fs::directory_iterator(directory)) photos.push_back(entry.path());
+  std::sort(photos.begin(), photos.end());
+  if (photos.empty()) throw std::runtime_error(directory.string() + ": no photographs");
+  return photos;
+}
+
+// What an application sends: the first photograph of `photos`' folder cropped (or scaled up) to
+// side x side with sigma-25 noise, which a PNG holds as such images are held. Without photographs,
+// uniform noise (incompressible: its PNG decodes as fast as stored bytes).
+cv::Mat request_photo(const std::vector<fs::path>& photos, int side) {
   cv::Mat image(side, side, CV_8UC3);
-  cv::randu(image, 0, 255);
-  return image;
+  if (photos.empty()) {
+    cv::randu(image, 0, 255);
+    return image;
+  }
+  cv::Mat photo = ern::read_rgb8(photos.front());
+  if (photo.cols < side || photo.rows < side) {
+    const double scale = static_cast<double>(side) / std::min(photo.cols, photo.rows);
+    cv::resize(photo, photo, cv::Size(), scale, scale, cv::INTER_CUBIC);
+  }
+  photo(cv::Rect((photo.cols - side) / 2, (photo.rows - side) / 2, side, side)).copyTo(image);
+  return ern::add_gaussian_noise(image, 25.0, 7);
 }
 
 // Keeps `concurrency` calls in flight until `total` have finished; returns each call's latency.
@@ -149,7 +170,7 @@ int remote_load(const ern::cli::Arguments& args, int load_size, int concurrency,
       target, ern::tls::channel_credentials({args.value_or("ca", ""), "", ""}), channel_arguments,
       token);
   auto stub = ern::v1::DenoiseService::NewStub(channel);
-  const auto request = request_for(random_photo(load_size));
+  const auto request = request_for(request_photo({}, load_size));
   generate_load(*stub, request, concurrency, concurrency);  // warm-up (and a connection each)
   const auto load = generate_load(*stub, request, concurrency, requests);
   std::printf("%s: %dx%d PNG, %d calls, %d in flight\n", target.c_str(), load_size, load_size,
@@ -167,6 +188,7 @@ namespace {
 constexpr char kUsage[] =
     R"(usage: ern-bench-serving [--model DIR] [--size 512] [--load-size 256] [--concurrency 16]
                          [--requests 128] [--repeats 10] [--images DIR]
+                         [--png-compression fast|none]
        ern-bench-serving --server TARGET [--token-file FILE] [--ca FILE] [--load-size 256]
                          [--concurrency 16] [--requests 128]     (load on a running deployment))";
 }  // namespace
@@ -177,7 +199,7 @@ int main(int argc, char** argv) {
   try {
     ern::cli::Arguments args(std::vector<std::string>(argv + 1, argv + argc),
                              {"model", "size", "load-size", "concurrency", "requests", "repeats",
-                              "images", "server", "token-file", "ca"});
+                              "images", "server", "token-file", "ca", "png-compression"});
     const int size = static_cast<int>(args.integer_or("size", 512, 16, 4096));
     const int load_size = static_cast<int>(args.integer_or("load-size", 256, 16, 4096));
     const int concurrency = static_cast<int>(args.integer_or("concurrency", 16, 1, 1024));
@@ -200,6 +222,10 @@ int main(int argc, char** argv) {
     config.listen = "127.0.0.1:0";
     config.data_dir = scratch / "coordinator";
     config.shipped.directory = "";  // the registry holds the measured model alone
+    config.serving.png_compression =
+        ern::parse_png_compression(args.value_or("png-compression", "fast"), "--png-compression");
+    const auto photos =
+        args.has("images") ? sorted_photos(args.required("images")) : std::vector<fs::path>{};
     ern::server::Coordinator coordinator(config);
     const std::string address = coordinator.start();
     const std::string token =
@@ -249,7 +275,7 @@ int main(int argc, char** argv) {
         server_forward.push_back(response.timings().inference_ms());
       }
     };
-    const cv::Mat photo = random_photo(size);
+    const cv::Mat photo = request_photo(photos, size);
     const auto png_request = request_for(photo);
     const auto raw_request = raw_request_for(photo);
     const auto input = torch::rand({1, 3, size, size});
@@ -286,7 +312,7 @@ int main(int argc, char** argv) {
     std::printf("\n%dx%d, %d calls, %d in flight (async gRPC, loopback)\n", load_size, load_size,
                 requests, concurrency);
     const auto batch = torch::rand({8, 3, load_size, load_size});
-    const cv::Mat load_photo = random_photo(load_size);
+    const cv::Mat load_photo = request_photo(photos, load_size);
     for (const bool raw_pixels : {false, true}) {
       settle();
       forward_ms(batch);
@@ -313,11 +339,6 @@ int main(int argc, char** argv) {
 
     // 3. Quality and speed vs OpenCV's non-local means on real photographs.
     if (args.has("images")) {
-      std::vector<fs::path> photos;
-      for (const auto& entry : fs::directory_iterator(args.required("images"))) {
-        photos.push_back(entry.path());
-      }
-      std::sort(photos.begin(), photos.end());
       double noisy_db = 0, served_db = 0, nlm_db = 0, served_time = 0, nlm_time = 0;
       const double nlm_factor = ern::load_nlm_strength_if_present().factor(25.0);
       for (size_t i = 0; i < photos.size(); ++i) {

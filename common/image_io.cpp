@@ -102,10 +102,10 @@ cv::Mat decode_image(const std::string& bytes) {
   return swap_red_blue(decoded);
 }
 
-std::string encode_image(const cv::Mat& image, const std::string& format) {
+std::string encode_image(const cv::Mat& image, const std::string& format, PngCompression png) {
+  if (format == "png") return encode_png(image, png);
   static const std::map<std::string, std::string> kExtensions = {
-      {"png", ".png"},   {"jpeg", ".jpg"}, {"jpg", ".jpg"},
-      {"webp", ".webp"}, {"tiff", ".tif"}, {"tif", ".tif"}};
+      {"jpeg", ".jpg"}, {"jpg", ".jpg"}, {"webp", ".webp"}, {"tiff", ".tif"}, {"tif", ".tif"}};
   const auto extension = kExtensions.find(format);
   if (extension == kExtensions.end()) {
     throw std::invalid_argument("output_format: '" + format + "' is not png, jpeg, webp or tiff");

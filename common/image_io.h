@@ -7,6 +7,8 @@
 
 #include <opencv2/core.hpp>
 
+#include "common/png_encoder.h"
+
 namespace ern {
 
 // Reads PNG, JPEG, WebP, TIFF, ... keeping bit depth and alpha. Throws std::runtime_error naming
@@ -24,6 +26,7 @@ void write_image(const std::filesystem::path& path, const cv::Mat& image);
 // decode_image throws std::invalid_argument for bytes that are not an image.
 std::string image_format(const std::string& bytes);
 cv::Mat decode_image(const std::string& bytes);
-std::string encode_image(const cv::Mat& image, const std::string& format);
+std::string encode_image(const cv::Mat& image, const std::string& format,
+                         PngCompression png = PngCompression::kFast);
 
 }  // namespace ern

@@ -99,13 +99,13 @@ std::string choose_output_format(const std::string& requested, const RequestImag
   return format;
 }
 
-void encode_response_image(const cv::Mat& image, const std::string& format,
+void encode_response_image(const cv::Mat& image, const std::string& format, PngCompression png,
                            v1::DenoiseResponse& response) {
   if (format == "raw") {
     to_raw(image, *response.mutable_raw());
   } else {
     try {
-      response.set_image(encode_image(image, format));
+      response.set_image(encode_image(image, format, png));
     } catch (const std::invalid_argument& error) {
       invalid(error.what());
     }

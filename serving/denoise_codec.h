@@ -8,6 +8,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "common/png_encoder.h"
 #include "ern/v1/denoise.pb.h"
 #include "serving/pixel_budget.h"
 
@@ -28,7 +29,7 @@ RequestImage decode_request_image(const v1::DenoiseRequest& request, int64_t max
 std::string choose_output_format(const std::string& requested, const RequestImage& input);
 
 // Sets response.image or response.raw, and output_format.
-void encode_response_image(const cv::Mat& image, const std::string& format,
+void encode_response_image(const cv::Mat& image, const std::string& format, PngCompression png,
                            v1::DenoiseResponse& response);
 
 }  // namespace ern::serving

@@ -153,7 +153,7 @@ void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, const auth::Id
     throw RpcError(grpc::StatusCode::INVALID_ARGUMENT, error.what());
   }
 
-  encode_response_image(output, output_format, response);
+  encode_response_image(output, output_format, options_.png_compression, response);
   response.set_model(model->id);
   auto& timings = *response.mutable_timings();
   timings.set_queue_ms(totals.queue_ms);

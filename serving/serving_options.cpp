@@ -51,11 +51,11 @@ ServingOptions read_serving_options(const YAML::Node& node) {
   ServingOptions options;
   if (!node) return options;
   const std::string prefix = "serving.";
-  reject_unknown_fields(
-      node, prefix,
-      {"max_message_bytes", "max_stream_bytes", "max_pixels", "max_concurrent_requests",
-       "max_pixels_in_flight", "pixel_budget_wait_ms", "stream_idle_timeout_ms", "max_queue",
-       "max_batch", "max_queue_delay_us", "tile", "overlap", "max_loaded_models", "threads"});
+  reject_unknown_fields(node, prefix,
+                        {"max_message_bytes", "max_stream_bytes", "max_pixels",
+                         "max_concurrent_requests", "max_pixels_in_flight", "pixel_budget_wait_ms",
+                         "stream_idle_timeout_ms", "max_queue", "max_batch", "max_queue_delay_us",
+                         "tile", "overlap", "max_loaded_models", "threads", "png_compression"});
   read_yaml_field(node, prefix, "max_message_bytes", options.max_message_bytes);
   read_yaml_field(node, prefix, "max_stream_bytes", options.max_stream_bytes);
   read_yaml_field(node, prefix, "max_pixels", options.max_pixels);
@@ -70,6 +70,11 @@ ServingOptions read_serving_options(const YAML::Node& node) {
   read_yaml_field(node, prefix, "overlap", options.overlap);
   read_yaml_field(node, prefix, "max_loaded_models", options.max_loaded_models);
   read_yaml_field(node, prefix, "threads", options.threads);
+  if (node["png_compression"]) {
+    std::string value;
+    read_yaml_field(node, prefix, "png_compression", value);
+    options.png_compression = parse_png_compression(value, prefix + "png_compression");
+  }
   options.validate();
   return options;
 }

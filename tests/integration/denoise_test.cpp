@@ -70,6 +70,23 @@ TEST_F(DenoiseTest, KeepsChannelsAlphaAndBitDepthForEncodedAndRawImages) {
   EXPECT_EQ(response.model(), "model-000002");
 }
 
+TEST_F(DenoiseTest, PngResponsesAreStoredWhenTheServerIsToldSo) {
+  start("{png_compression: none}");
+  const cv::Mat photo = random_image(40, 56, CV_8UC3);
+  v1::DenoiseResponse png_response, raw_response;
+  auto status = call(encoded(photo), &png_response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_GT(png_response.image().size(), photo.total() * photo.elemSize())
+      << "stored, not deflated";
+  auto raw = encoded(photo);
+  raw.set_output_format("raw");
+  status = call(raw, &raw_response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const cv::Mat out = decode_image(png_response.image());
+  EXPECT_EQ(raw_response.raw().pixels(),
+            std::string(reinterpret_cast<const char*>(out.data), out.total() * out.elemSize()));
+}
+
 TEST_F(DenoiseTest, BadInputGetsAClearErrorAndTheServerStaysUpWithFlatMemory) {
   start("{max_pixels: 1000000}");
   const cv::Mat photo = random_image(48, 64, CV_8UC3);

@@ -1,0 +1,62 @@
+// PNG responses: both compression settings decode (through OpenCV's libpng reader) to exactly the
+// image written, at every bit depth and channel count a response can hold.
+
+#include <gtest/gtest.h>
+
+#include <opencv2/core.hpp>
+
+#include "common/image_io.h"
+
+namespace ern {
+namespace {
+
+cv::Mat smooth_image(int type) {  // a gradient with some texture: compressible, not constant
+  cv::Mat image(48, 64, type);
+  const double top = CV_MAT_DEPTH(type) == CV_16U ? 65535.0 : 255.0;
+  cv::randu(image, 0, top / 8);
+  for (int y = 0; y < image.rows; ++y) {
+    image.row(y) += cv::Scalar::all(top * y / (2.0 * image.rows));
+  }
+  return image;
+}
+
+TEST(PngEncoder, EverySettingRoundTripsEveryLayout) {
+  for (const int type : {CV_8UC1, CV_8UC3, CV_8UC4, CV_16UC1, CV_16UC3, CV_16UC4}) {
+    const cv::Mat image = smooth_image(type);
+    for (const auto compression : {PngCompression::kFast, PngCompression::kNone}) {
+      const std::string png = encode_image(image, "png", compression);
+      ASSERT_EQ(image_format(png), "png");
+      const cv::Mat decoded = decode_image(png);
+      ASSERT_EQ(decoded.type(), image.type()) << type;
+      EXPECT_EQ(cv::norm(decoded, image, cv::NORM_INF), 0.0)
+          << "type " << type << ", compression " << static_cast<int>(compression);
+    }
+  }
+}
+
+TEST(PngEncoder, NoneStoresFastCompresses) {
+  const cv::Mat image = smooth_image(CV_8UC3);
+  const size_t raw = image.total() * image.elemSize();
+  const size_t stored = encode_image(image, "png", PngCompression::kNone).size();
+  const size_t fast = encode_image(image, "png", PngCompression::kFast).size();
+  EXPECT_GT(stored, raw) << "stored blocks hold every byte (plus filter bytes and headers)";
+  EXPECT_LT(fast, stored * 3 / 4);
+}
+
+TEST(PngEncoder, SettingsAreNamedAndOthersRefused) {
+  EXPECT_EQ(parse_png_compression("fast", "serving.png_compression"), PngCompression::kFast);
+  EXPECT_EQ(parse_png_compression("none", "serving.png_compression"), PngCompression::kNone);
+  try {
+    parse_png_compression("max", "serving.png_compression");
+    FAIL() << "accepted 'max'";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_STREQ(error.what(), "serving.png_compression: must be fast or none, got 'max'");
+  }
+  EXPECT_THROW(encode_image(cv::Mat(4, 4, CV_8UC2, cv::Scalar::all(1)), "png"),
+               std::invalid_argument);
+  EXPECT_THROW(encode_image(cv::Mat(4, 4, CV_32FC3, cv::Scalar::all(1)), "png"),
+               std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace ern
