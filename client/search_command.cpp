@@ -10,6 +10,7 @@
 #include "client/report_table.h"
 #include "client/server_connection.h"
 #include "devicefarm/latency_client.h"
+#include "inference/serving_engine.h"
 #include "model/search_pipeline.h"
 
 namespace ern::cli {
@@ -60,7 +61,7 @@ int search_run_local(const Args& raw) {
                       p.expected_latency_ms, p.normalized_entropy);
         bar->update(p.step, detail);
       },
-      &gang);
+      &gang, inference::evaluate_model_dir);
   if (bar) bar->finish();
   if (!gang.leader()) {
     std::printf("rank %d of %d done (rank 0 writes the report)\n", gang.rank(), gang.world_size());

@@ -9,6 +9,15 @@ std::unique_ptr<FusedNafnet> serving_engine(LoadedModel& model) {
                                        int8_calibration_of(model.metadata, model.architecture));
 }
 
+std::vector<SigmaEvaluation> evaluate_model_dir(const std::filesystem::path& model_dir,
+                                                const std::vector<std::filesystem::path>& images,
+                                                const EvaluationOptions& options) {
+  auto model = load_model_dir(model_dir);
+  const auto engine = serving_engine(model);
+  const auto forward = [&engine](const torch::Tensor& batch) { return engine->forward(batch); };
+  return evaluate_denoiser(forward, model.architecture.image_channels, images, options);
+}
+
 SigmaEvaluation evaluate_engine(FusedNafnet& engine, int image_channels,
                                 const std::vector<std::filesystem::path>& images, double sigma,
                                 uint64_t seed) {

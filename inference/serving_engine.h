@@ -23,6 +23,12 @@ std::unique_ptr<FusedNafnet> serving_engine(LoadedModel& model);
 Int8Calibration calibrate_int8(LoadedModel& model,
                                const std::vector<std::filesystem::path>& images);
 
+// evaluation.h's scores of the model directory `model_dir` as it is served (its serving engine):
+// what the search pipeline reports of the networks it made (a ModelEvaluator).
+std::vector<SigmaEvaluation> evaluate_model_dir(const std::filesystem::path& model_dir,
+                                                const std::vector<std::filesystem::path>& images,
+                                                const EvaluationOptions& options);
+
 // Mean PSNR/SSIM of `engine` (a network of `image_channels`) over `images` with evaluation.h's
 // noise at one sigma and seed: how the quality gate and a precision's cost score a model.
 SigmaEvaluation evaluate_engine(FusedNafnet& engine, int image_channels,

@@ -317,7 +317,7 @@ int64_t pipeline_total_steps(const SearchSpec& spec) {
 
 nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
                                    const fs::path& output, const SearchCallback& on_progress,
-                                   TrainingGang* member) {
+                                   TrainingGang* member, const ModelEvaluator& evaluate) {
   spec.validate();
   TrainingGang alone;
   TrainingGang& gang = member ? *member : alone;
@@ -361,8 +361,12 @@ nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
   evaluation.sigmas = spec.eval_sigmas;
   evaluation.seed = spec.seed;
   evaluation.classical_reference = false;
-  const auto derived_quality = evaluate_denoiser(derived, val_images, evaluation);
-  const auto baseline_quality = evaluate_denoiser(baseline, val_images, evaluation);
+  const auto quality = [&](Nafnet& network, const fs::path& model_dir) {
+    return evaluate ? evaluate(model_dir, val_images, evaluation)
+                    : evaluate_denoiser(network, val_images, evaluation);
+  };
+  const auto derived_quality = quality(derived, work / "derived");
+  const auto baseline_quality = quality(baseline, output / "baseline");
   const double derived_lut_ms = lut_latency(table, spec, genotype);
   const auto derived_latency =
       measured_latency(spec, farm, derived->architecture(), derived_lut_ms);

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/evaluation.h"
 #include "model/latency_oracle.h"
 #include "model/search_spec.h"
 #include "model/training_gang.h"
@@ -41,6 +42,13 @@ int64_t pipeline_total_steps(const SearchSpec& spec);
 
 using SearchCallback = std::function<void(const SearchProgress&)>;
 
+// How the pipeline scores the networks it made (saved as model directories): mean PSNR/SSIM per
+// sigma on `images`. Empty: LibTorch's forward pass. The worker and ernctl pass the fused serving
+// engine's (inference/serving_engine.h), several times faster on whole photographs.
+using ModelEvaluator = std::function<std::vector<SigmaEvaluation>(
+    const std::filesystem::path& model_dir, const std::vector<std::filesystem::path>& images,
+    const EvaluationOptions& options)>;
+
 // Returns report.json's content (also written to `output`/report.json).
 // With a `gang` of several members every member runs this with the same spec and checkpoint: they
 // train together (gradients averaged every step, each on its slice of the global batch); the
@@ -48,6 +56,7 @@ using SearchCallback = std::function<void(const SearchProgress&)>;
 // and exports. The others return an empty object once training is done.
 nlohmann::json run_search_pipeline(const SearchSpec& spec, LatencyOracle& farm,
                                    const std::filesystem::path& output,
-                                   const SearchCallback& on_progress, TrainingGang* gang = nullptr);
+                                   const SearchCallback& on_progress, TrainingGang* gang = nullptr,
+                                   const ModelEvaluator& evaluate = {});
 
 }  // namespace ern

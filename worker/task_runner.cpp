@@ -9,6 +9,7 @@
 #include "common/dir_archive.h"
 #include "devicefarm/latency_client.h"
 #include "devicefarm/retrying_latency_oracle.h"
+#include "inference/serving_engine.h"
 #include "model/search_pipeline.h"
 #include "model/search_spec.h"
 #include "model/training_gang.h"
@@ -184,7 +185,8 @@ void TaskRunner::execute(const v1::AcquireTaskResponse& task, const std::atomic<
                              settings_.devicefarm_token);
   farm::RetryingLatencyOracle farm(client, settings_.devicefarm, settings_.farm_retry_budget,
                                    on_farm_wait);
-  const auto report = run_search_pipeline(spec, farm, output, on_progress, gang.get());
+  const auto report = run_search_pipeline(spec, farm, output, on_progress, gang.get(),
+                                          inference::evaluate_model_dir);
   if (abandoned) throw TaskAbandoned("the lease was lost or the job cancelled");
   if (!leader) {
     // Trained: the member stays in the gang (its lease alive) until rank 0 has finished the job.
