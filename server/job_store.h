@@ -51,6 +51,9 @@ struct GangPlacement {
   std::string host = "127.0.0.1";
   int first_port = 29500;
   int ports = 500;
+  // Mixed into the port a job's attempt gets: per coordinator process, so two coordinators on one
+  // host (or two test runs side by side) do not send their first jobs to the same port.
+  uint64_t port_salt = 0;
   // A member must have heartbeated this recently: a worker that died moments ago is still within
   // its lease, and a gang seated with it would only fail its attempt.
   int64_t member_heard_within_ms = 0;  // 0: within the lease duration

@@ -185,8 +185,9 @@ std::optional<Assignment> JobStore::acquire(const std::string& worker_id, const 
     update.step();
     // A fresh port each attempt, so a store left behind by the last one is not in the way.
     const int64_t port =
-        placement.first_port + static_cast<int64_t>((std::hash<std::string>()(id) + job.attempts) %
-                                                    static_cast<uint64_t>(placement.ports));
+        placement.first_port +
+        static_cast<int64_t>((std::hash<std::string>()(id) + placement.port_salt + job.attempts) %
+                             static_cast<uint64_t>(placement.ports));
     seat_gang(id, members, lease_ms,
               members.empty() ? "" : placement.host + ":" + std::to_string(port));
     log_event(id, "STATE",

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <random>
 #include <set>
 
 #include "common/rpc_error.h"
@@ -69,7 +70,8 @@ WorkerServiceImpl::WorkerServiceImpl(JobStore& store, ArtifactStore& artifacts, 
       timing_(timing),
       gate_(gate),
       authority_(authority),
-      quotas_(quotas) {}
+      quotas_(quotas),
+      port_salt_(std::random_device()()) {}
 
 ArtifactRoom WorkerServiceImpl::job_room(const std::string& job_id) {
   return artifact_room(store_, artifacts_, quotas_, store_.job(job_id).team());
@@ -121,6 +123,7 @@ grpc::Status WorkerServiceImpl::AcquireTask(grpc::ServerContext* context,
         // A gang meets at its rank 0: this caller, at the address its call came from.
         GangPlacement placement;
         placement.host = peer_host(context->peer());
+        placement.port_salt = port_salt_;
         // Three missed heartbeats and a worker is not seated in a new gang.
         placement.member_heard_within_ms =
             std::min(timing_.lease_duration_ms, 3 * timing_.heartbeat_interval_ms);

@@ -52,6 +52,7 @@ class WorkerServiceImpl final : public v1::WorkerService::Service {
   QualityGate& gate_;
   CallAuthority& authority_;
   const QuotaConfig& quotas_;
+  const uint64_t port_salt_;  // GangPlacement::port_salt
 
   // The caller's worker holds `lease`, and it is current; FAILED_PRECONDITION otherwise.
   void require_holder(const auth::Identity& caller, const v1::Lease& lease);
