@@ -11,9 +11,9 @@
 #   4. every network evaluated on val and holdout and measured by the device farm in one session,
 #      and the ERN-Net's card written from all of it.
 # Every step is resumable: run it again after a stop and it continues where it left off.
-# `search-ern-net.sh --persist` copies the state so far (checkpoints, results, and the device
-# farm's lookup table, so a resumed search keeps the latencies it started with) to
-# training/ern-net/ for git; a checkout without out/ern-net resumes from there.
+# `search-ern-net.sh --persist` copies the state so far (checkpoints with the lookup table each
+# search read, and results) to training/ern-net/ for git; a checkout without out/ern-net resumes
+# from there.
 # `search-ern-net.sh --ship` does steps 3 and 4 alone, with the comparison networks finished so
 # far (the card names the others as still training): run it with nothing else busy on the host,
 # since the farm's latencies are read on this same machine.
@@ -23,12 +23,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out=out/ern-net
 persisted=training/ern-net
-table=data/devicefarm/latency.sqlite
 if [ "${1:-}" = "--persist" ]; then
   rm -rf "$persisted.tmp"
   mkdir -p "$persisted.tmp"
   cp -r "$out/." "$persisted.tmp/"
   find "$persisted.tmp" -name '*.log' -delete
+  rm -rf "$persisted.tmp/compare/host-table"  # the picking host's farm table: genotypes.tsv has it
   # A finished search resumes from its results alone: its checkpoints stay as git holds them
   # rather than growing the history again.
   for run in search no-entropy; do
@@ -43,18 +43,14 @@ if [ "${1:-}" = "--persist" ]; then
     [ -f "$done" ] || continue
     rm -rf "$(dirname "$done")/init" "$(dirname "$done")/trained/train-state.safetensors"
   done
-  /usr/bin/python3 -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).backup(sqlite3.connect(sys.argv[2]))' \
-    "$table" "$persisted.tmp/latency.sqlite"
   rm -rf "$persisted"
   mv "$persisted.tmp" "$persisted"
   echo "search-ern-net: state in $persisted ($(du -sh "$persisted" | cut -f1))"
   exit 0
 fi
 if [ ! -d "$out" ] && [ -d "$persisted" ]; then
-  mkdir -p "$(dirname "$table")" out
-  [ -f "$table" ] || cp "$persisted/latency.sqlite" "$table"
+  mkdir -p out
   cp -r "$persisted" "$out"
-  rm -f "$out/latency.sqlite"
 fi
 mkdir -p "$out/compare"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
