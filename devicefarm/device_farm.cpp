@@ -58,7 +58,7 @@ DeviceFarm::DeviceFarm(FarmConfig config)
     spdlog::info(
         "latency table: {} rows were measured on another host than this one ({}); "
         "they are measured again here when asked for",
-        stale, host_fingerprint());
+        stale, store_.host());
   }
   std::set<std::string> ids;
   for (const auto& device : config_.devices) {

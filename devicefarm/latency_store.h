@@ -15,8 +15,10 @@ namespace ern::farm {
 
 class LatencyStore {
  public:
-  // `host`: this host's fingerprint, or "" for devices whose rows do not depend on it.
+  // `host`: this host's fingerprint (host_fingerprint.h), which its rows are stored under.
   LatencyStore(const std::filesystem::path& database, std::string host);
+
+  const std::string& host() const { return host_; }
 
   std::optional<LatencyStats> find(const std::string& device, const BlockSpec& spec);
   void put(const std::string& device, const BlockSpec& spec, const LatencyStats& stats);

@@ -37,21 +37,24 @@ std::optional<std::vector<double>> read_saved(const fs::path& saved, const std::
                                               const std::vector<BlockQuery>& queries) {
   std::ifstream in(saved);
   if (!in) return std::nullopt;
-  try {
-    const auto json = nlohmann::json::parse(in);
-    const auto& rows = json.at("rows");
-    if (json.at("device") != device || rows.size() != queries.size()) throw std::out_of_range("");
-    std::vector<double> answers;
-    for (size_t i = 0; i < queries.size(); ++i) {
-      const double ms = rows[i].at(4).get<double>();
-      if (rows[i] != row_json(queries[i], ms) || !(ms >= 0.0)) throw std::out_of_range("");
-      answers.push_back(ms);
-    }
-    return answers;
-  } catch (const std::exception&) {
+  const auto not_this_table = [&]() -> std::optional<std::vector<double>> {
     spdlog::warn("{}: not this search's latency table; asking the device farm again",
                  saved.string());
     return std::nullopt;
+  };
+  try {
+    const auto json = nlohmann::json::parse(in);
+    const auto& rows = json.at("rows");
+    if (json.at("device") != device || rows.size() != queries.size()) return not_this_table();
+    std::vector<double> answers;
+    for (size_t i = 0; i < queries.size(); ++i) {
+      const double ms = rows[i].at(4).get<double>();
+      if (rows[i] != row_json(queries[i], ms) || !(ms >= 0.0)) return not_this_table();
+      answers.push_back(ms);
+    }
+    return answers;
+  } catch (const nlohmann::json::exception&) {  // not JSON, or rows of another shape
+    return not_this_table();
   }
 }
 
