@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "common/atomic_file.h"
+#include "common/png_decoder.h"
 
 namespace ern {
 namespace {
@@ -84,8 +85,10 @@ std::string image_format(const std::string& bytes) {
 }
 
 cv::Mat decode_image(const std::string& bytes) {
-  if (image_format(bytes).empty()) {
-    throw std::invalid_argument("image: not a PNG, JPEG, WebP or TIFF image");
+  const std::string format = image_format(bytes);
+  if (format.empty()) throw std::invalid_argument("image: not a PNG, JPEG, WebP or TIFF image");
+  if (format == "png") {
+    if (auto decoded = decode_common_png(bytes)) return *decoded;
   }
   cv::Mat decoded;
   try {

@@ -1,55 +1,78 @@
 #include "common/png_encoder.h"
 
-#include <png.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <new>
 #include <stdexcept>
+
+#include "common/png_format.h"
 
 namespace ern {
 namespace {
 
-int color_type_of(int channels) {
+constexpr size_t kMaxChunkBytes = size_t{1} << 20;  // IDAT chunks of at most 1 MiB each
+
+png::ColorType color_type_of(int channels) {
   switch (channels) {
     case 1:
-      return PNG_COLOR_TYPE_GRAY;
+      return png::ColorType::kGray;
     case 3:
-      return PNG_COLOR_TYPE_RGB;
+      return png::ColorType::kRgb;
     case 4:
-      return PNG_COLOR_TYPE_RGB_ALPHA;
+      return png::ColorType::kRgba;
     default:
       throw std::invalid_argument("output_format: png holds 1, 3 or 4 channels, not " +
                                   std::to_string(channels));
   }
 }
 
-void append_to_string(png_structp png, png_bytep data, png_size_t length) {
-  static_cast<std::string*>(png_get_io_ptr(png))
-      ->append(reinterpret_cast<const char*>(data), length);
+void append_chunk(std::string& out, const char type[4], const uint8_t* data, size_t size) {
+  png::append_u32(out, static_cast<uint32_t>(size));
+  const size_t type_at = out.size();
+  out.append(type, 4);
+  out.append(reinterpret_cast<const char*>(data), size);
+  png::append_u32(out, png::chunk_crc(out.data() + type_at, size));
 }
 
-[[noreturn]] void raise_error(png_structp, png_const_charp message) {
-  throw std::invalid_argument(std::string("output_format: png cannot hold this image (") + message +
-                              ")");
-}
-
-// Owns libpng's write state; libpng reports errors through raise_error (an exception through C
-// frames that hold no resources of their own: the state is freed here).
-class PngWriter {
- public:
-  PngWriter() {
-    png_ = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, raise_error, nullptr);
-    if (png_) info_ = png_create_info_struct(png_);
-    if (!png_ || !info_) throw std::bad_alloc();
+// Each row behind its filter-type byte: unfiltered, or minus the row above (UP; the first row's
+// "above" is zeros), 16-bit samples turned big-endian first as PNG stores them.
+std::vector<uint8_t> filtered_rows(const cv::Mat& image, PngCompression compression) {
+  const size_t row_bytes = image.cols * image.elemSize();
+  const bool wide = image.depth() == CV_16U;
+  const bool up = compression == PngCompression::kFast;
+  std::vector<uint8_t> rows((row_bytes + 1) * image.rows);
+  std::vector<uint8_t> zeros(row_bytes, 0), swapped[2];
+  if (wide) swapped[0].resize(row_bytes), swapped[1].resize(row_bytes);
+  const uint8_t* above = zeros.data();
+  for (int y = 0; y < image.rows; ++y) {
+    const uint8_t* row = image.ptr<uint8_t>(y);
+    if (wide) {
+      uint8_t* big_endian = swapped[y % 2].data();
+      for (size_t i = 0; i < row_bytes; i += 2) {
+        big_endian[i] = row[i + 1];
+        big_endian[i + 1] = row[i];
+      }
+      row = big_endian;
+    }
+    uint8_t* out = rows.data() + y * (row_bytes + 1);
+    out[0] = up ? png::kFilterUp : png::kFilterNone;
+    if (up) {
+      for (size_t i = 0; i < row_bytes; ++i) out[1 + i] = static_cast<uint8_t>(row[i] - above[i]);
+    } else {
+      std::memcpy(out + 1, row, row_bytes);
+    }
+    above = row;
   }
-  ~PngWriter() { png_destroy_write_struct(&png_, &info_); }
-  PngWriter(const PngWriter&) = delete;
-  PngWriter& operator=(const PngWriter&) = delete;
-  png_structp png() const { return png_; }
-  png_infop info() const { return info_; }
+  return rows;
+}
 
- private:
-  png_structp png_ = nullptr;
-  png_infop info_ = nullptr;
+struct CompressorDeleter {
+  void operator()(libdeflate_compressor* compressor) const {
+    libdeflate_free_compressor(compressor);
+  }
 };
 
 }  // namespace
@@ -58,31 +81,28 @@ std::string encode_png(const cv::Mat& image, PngCompression compression) {
   const int depth = image.depth();
   if (depth != CV_8U && depth != CV_16U)
     throw std::invalid_argument("output_format: png holds 8- or 16-bit images");
-  const int color_type = color_type_of(image.channels());
-  const int bits = depth == CV_8U ? 8 : 16;
+  const png::ColorType color_type = color_type_of(image.channels());
+  const std::vector<uint8_t> rows = filtered_rows(image, compression);
+
+  std::unique_ptr<libdeflate_compressor, CompressorDeleter> compressor(
+      libdeflate_alloc_compressor(compression == PngCompression::kFast ? 1 : 0));
+  if (!compressor) throw std::bad_alloc();
+  std::vector<uint8_t> stream(libdeflate_zlib_compress_bound(compressor.get(), rows.size()));
+  const size_t stream_bytes = libdeflate_zlib_compress(compressor.get(), rows.data(), rows.size(),
+                                                       stream.data(), stream.size());
+  if (stream_bytes == 0) throw std::runtime_error("png: the deflate stream did not fit its bound");
+
   std::string out;
-  out.reserve(image.total() * image.elemSize() / (compression == PngCompression::kNone ? 1 : 2) +
-              (image.rows + 1024));
-  PngWriter writer;
-  png_structp png = writer.png();
-  png_set_write_fn(png, &out, append_to_string, nullptr);
-  png_set_IHDR(png, writer.info(), static_cast<png_uint_32>(image.cols),
-               static_cast<png_uint_32>(image.rows), bits, color_type, PNG_INTERLACE_NONE,
-               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-  if (compression == PngCompression::kNone) {
-    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
-    png_set_compression_level(png, Z_NO_COMPRESSION);
-  } else {
-    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
-    png_set_compression_level(png, Z_BEST_SPEED);
-    png_set_compression_strategy(png, Z_RLE);
+  out.reserve(stream_bytes + stream_bytes / kMaxChunkBytes * 12 + 64);
+  out.append(png::kSignature, sizeof(png::kSignature));
+  const png::Header header{static_cast<uint32_t>(image.cols), static_cast<uint32_t>(image.rows),
+                           static_cast<uint8_t>(depth == CV_8U ? 8 : 16), color_type};
+  const auto ihdr = png::header_bytes(header);
+  append_chunk(out, "IHDR", ihdr.data(), ihdr.size());
+  for (size_t at = 0; at < stream_bytes; at += kMaxChunkBytes) {
+    append_chunk(out, "IDAT", stream.data() + at, std::min(kMaxChunkBytes, stream_bytes - at));
   }
-  png_set_compression_buffer_size(png, 1 << 20);
-  png_write_info(png, writer.info());
-  if (bits == 16) png_set_swap(png);  // PNG stores samples big-endian
-  for (int y = 0; y < image.rows; ++y)
-    png_write_row(png, const_cast<png_bytep>(image.ptr<png_byte>(y)));
-  png_write_end(png, writer.info());
+  append_chunk(out, "IEND", nullptr, 0);
   return out;
 }
 

@@ -1,9 +1,10 @@
 #pragma once
-// PNG out through libpng with the filter and deflate settings chosen here, which OpenCV's encoder
-// does not let a caller pick together: measured on 512x512 photographs (denoised and not) on a
-// 2-core Xeon, its speed-tuned default (SUB filter, deflate level 1, RLE) takes 8-9 ms and halves
-// the raw size; every other filter and strategy at level 1 landed within 15% of it; stored blocks
-// without a filter take 0.6 ms (and 0.6 ms to decode instead of 5) at the raw size.
+// PNG out: the chunks written here, the deflate stream by libdeflate. libpng (and OpenCV's encoder
+// above it) compresses through zlib, whose fastest setting takes about twice libdeflate's level 1
+// time for a larger file: measured on 512x512 crops of the val photographs on a 2-core Xeon,
+// zlib level 1 with RLE and the SUB filter took 8-9 ms for a denoised image at 0.33 of the raw
+// size, libdeflate level 1 with the UP filter 3.7-5 ms at 0.21-0.29 (the UP filter compressed
+// about as well as Paeth and better than SUB, and costs one vector subtraction per row).
 
 #include <string>
 
@@ -12,8 +13,8 @@
 namespace ern {
 
 enum class PngCompression {
-  kFast,  // SUB filter, deflate level 1, RLE: about half the raw size
-  kNone,  // stored deflate blocks, no filter: the raw size, about 14x cheaper to write
+  kFast,  // UP filter, libdeflate level 1: a quarter to a third of the raw size
+  kNone,  // stored deflate blocks, no filter: the raw size, several times cheaper to write
 };
 
 // `image`: gray, RGB or RGBA (in that order), 8 or 16 bits. Throws std::invalid_argument for

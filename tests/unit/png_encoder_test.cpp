@@ -1,9 +1,11 @@
-// PNG responses: both compression settings decode (through OpenCV's libpng reader) to exactly the
-// image written, at every bit depth and channel count a response can hold.
+// PNG responses: both compression settings decode (through OpenCV's libpng reader, not ERN's own
+// decoder) to exactly the image written, at every bit depth and channel count a response can hold.
 
 #include <gtest/gtest.h>
 
 #include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "common/image_io.h"
 
@@ -20,13 +22,22 @@ cv::Mat smooth_image(int type) {  // a gradient with some texture: compressible,
   return image;
 }
 
+cv::Mat libpng_decoded(const std::string& png) {  // RGB(A) order, as written
+  cv::Mat image =
+      cv::imdecode(cv::Mat(1, static_cast<int>(png.size()), CV_8U, const_cast<char*>(png.data())),
+                   cv::IMREAD_UNCHANGED);
+  if (image.channels() == 3) cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
+  if (image.channels() == 4) cv::cvtColor(image, image, cv::COLOR_BGRA2RGBA);
+  return image;
+}
+
 TEST(PngEncoder, EverySettingRoundTripsEveryLayout) {
   for (const int type : {CV_8UC1, CV_8UC3, CV_8UC4, CV_16UC1, CV_16UC3, CV_16UC4}) {
     const cv::Mat image = smooth_image(type);
     for (const auto compression : {PngCompression::kFast, PngCompression::kNone}) {
       const std::string png = encode_image(image, "png", compression);
       ASSERT_EQ(image_format(png), "png");
-      const cv::Mat decoded = decode_image(png);
+      const cv::Mat decoded = libpng_decoded(png);
       ASSERT_EQ(decoded.type(), image.type()) << type;
       EXPECT_EQ(cv::norm(decoded, image, cv::NORM_INF), 0.0)
           << "type " << type << ", compression " << static_cast<int>(compression);
