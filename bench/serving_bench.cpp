@@ -222,6 +222,7 @@ int main(int argc, char** argv) {
     config.listen = "127.0.0.1:0";
     config.data_dir = scratch / "coordinator";
     config.shipped.directory = "";  // the registry holds the measured model alone
+    config.promotion.images = "";   // and no quality gate scores it on a core the load needs
     config.serving.png_compression =
         ern::parse_png_compression(args.value_or("png-compression", "fast"), "--png-compression");
     const auto photos =

@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/openmp_threads.h"
+#include "inference/openmp_threads.h"
 #include "common/rpc_error.h"
 #include "common/sha256.h"
 #include "common/yaml_config.h"
