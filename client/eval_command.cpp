@@ -21,8 +21,9 @@ int evaluate(const Args& raw) {
   Arguments args(raw, {"local", "images", "sigma", "seed", "device", "nlm-strength"},
                  {"json", "no-nlm"});
   args.expect_positionals(0,
-                          "ernctl eval --local DIR --images DIR [--sigma 15,25,50] "
-                          "[--nlm-strength configs/nlm.yaml] [--no-nlm] [--json]");
+                          "ernctl eval --local DIR --images DIR [--sigma 15,25,50] [--seed 0] "
+                          "[--device cpu|cuda] [--nlm-strength configs/nlm.yaml] [--no-nlm] "
+                          "[--json]");
   EvaluationOptions options;
   options.sigmas = args.numbers_or("sigma", options.sigmas);
   for (double sigma : options.sigmas) {

@@ -39,7 +39,8 @@ Models (offline):
                                                           latency and peak memory on a device
 Training and evaluation (offline):
   train --model DIR --data data/images --iters N --patch P --batch B -o DIR2
-  eval --local DIR --images DIR [--sigma 15,25,50] [--nlm-strength configs/nlm.yaml] [--json]
+  eval --local DIR --images DIR [--sigma 15,25,50] [--seed 0] [--device cpu|cuda]
+       [--nlm-strength configs/nlm.yaml] [--no-nlm] [--json]
   tune-nlm --images data/images/val -o configs/nlm.yaml   NLM strength per sigma, best val PSNR
 Images:
   denoise INPUT -o OUTPUT [--model M] [--format png|jpeg|webp|tiff] [--server HOST:PORT]
