@@ -4,10 +4,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "inference/openmp_threads.h"
 #include "common/rpc_error.h"
 #include "common/sha256.h"
 #include "common/yaml_config.h"
+#include "inference/openmp_threads.h"
 #include "inference/serving_engine.h"
 #include "model/dataset.h"
 #include "model/model_dir.h"

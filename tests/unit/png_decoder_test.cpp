@@ -4,11 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "common/image_io.h"
 #include "common/png_decoder.h"
 #include "common/png_format.h"
+#include "tests/unit/libpng_reference.h"
 
 namespace ern {
 namespace {
@@ -33,12 +33,6 @@ std::string opencv_png(const cv::Mat& image, int level) {
   return to_string(bytes);
 }
 
-cv::Mat opencv_decoded(const std::string& png) {
-  return cv::imdecode(
-      cv::Mat(1, static_cast<int>(png.size()), CV_8U, const_cast<char*>(png.data())),
-      cv::IMREAD_UNCHANGED);
-}
-
 // Rewrites the IHDR chunk (right after the signature) and its CRC.
 std::string with_header(std::string png, const png::Header& header) {
   const auto bytes = png::header_bytes(header);
@@ -60,9 +54,7 @@ TEST(PngDecoder, DecodesWhatLibpngWritesAsOpenCvDoes) {
       const auto decoded = decode_common_png(png);
       ASSERT_TRUE(decoded) << "type " << type << ", level " << level;
       ASSERT_EQ(decoded->type(), type);
-      cv::Mat expected = opencv_decoded(png);
-      if (expected.channels() == 3) cv::cvtColor(expected, expected, cv::COLOR_BGR2RGB);
-      if (expected.channels() == 4) cv::cvtColor(expected, expected, cv::COLOR_BGRA2RGBA);
+      const cv::Mat expected = libpng_decoded(png);
       EXPECT_EQ(cv::norm(*decoded, expected, cv::NORM_INF), 0.0)
           << "type " << type << ", level " << level;
     }

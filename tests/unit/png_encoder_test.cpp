@@ -4,10 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "common/image_io.h"
+#include "tests/unit/libpng_reference.h"
 
 namespace ern {
 namespace {
@@ -19,15 +18,6 @@ cv::Mat smooth_image(int type) {  // a gradient with some texture: compressible,
   for (int y = 0; y < image.rows; ++y) {
     image.row(y) += cv::Scalar::all(top * y / (2.0 * image.rows));
   }
-  return image;
-}
-
-cv::Mat libpng_decoded(const std::string& png) {  // RGB(A) order, as written
-  cv::Mat image =
-      cv::imdecode(cv::Mat(1, static_cast<int>(png.size()), CV_8U, const_cast<char*>(png.data())),
-                   cv::IMREAD_UNCHANGED);
-  if (image.channels() == 3) cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
-  if (image.channels() == 4) cv::cvtColor(image, image, cv::COLOR_BGRA2RGBA);
   return image;
 }
 
