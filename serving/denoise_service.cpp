@@ -119,7 +119,8 @@ void DenoiseServiceImpl::serve(const v1::DenoiseRequest& request, const auth::Id
   const auto started = call.started;
   // (A call's own tensor work, conversion, tiling and blending, runs in an OpenMP team of the
   // call's thread: with one thread per call, batched forward passes under load (16 calls in
-  // flight at 256x256) measured about a quarter slower, 215 against 160 ms per batch of 8.)
+  // flight at 256x256, ern-bench-serving with its bare forwards on threads of their own) measured
+  // about a quarter slower, 215 against 160 ms per batch of 8.)
   const RequestImage input = decode_request_image(request, options_.max_pixels, pixels_);
   if (caller.role == auth::Role::kApp) {
     app_rates_.admit_pixels(caller.token_id, int64_t{input.pixels.cols} * input.pixels.rows);
