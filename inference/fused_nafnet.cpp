@@ -110,7 +110,8 @@ class NetworkPlan {
 
   const dnnl::memory::dims& input_dims() const { return input_dims_; }
 
-  // With `observed`, its ranges of each block widen (fp32 plans only).
+  // `output` holds a copy of `input` on entry (the global residual adds onto it). With
+  // `observed`, its ranges of each block widen (fp32 plans only).
   void run(const float* input, float* output, Int8Calibration* observed) {
     // Every level's activations stay alive (the encoders' are the decoders' skip connections);
     // the scratch buffers serve every level, the first being the largest.
@@ -150,7 +151,6 @@ class NetworkPlan {
     }
     // The global residual: output = input + ending(x), as a sum post-op (oneDNN's fast kernels
     // for three output channels take no binary post-op).
-    std::copy(input, input + elements(input_dims_), output);
     ending_.run(stream, level(0), output, scratch.scratchpad);
     stream.wait();
   }
@@ -263,7 +263,8 @@ torch::Tensor FusedNafnet::run(const torch::Tensor& x, Int8Calibration* observed
   const int64_t pad_w = (multiple - width % multiple) % multiple;
   auto padded = (pad_h || pad_w) ? torch::constant_pad_nd(x, {0, pad_w, 0, pad_h}, 0) : x;
   padded = padded.to(torch::kFloat).contiguous(torch::MemoryFormat::ChannelsLast);
-  auto output = torch::empty_like(padded, torch::MemoryFormat::ChannelsLast);
+  // (A copy on every core: the ending convolution adds onto the input.)
+  auto output = padded.clone(torch::MemoryFormat::ChannelsLast);
   {
     std::lock_guard lock(mutex_);
     plan_for({padded.size(0), padded.size(1), padded.size(2), padded.size(3)})
