@@ -2,36 +2,37 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <stdexcept>
-#include <tuple>
-#include <utility>
+#include <thread>
 
 #include "inference/serving_engine.h"
 
 namespace ern::inference {
 namespace {
 
-// Median forward time of each engine at 256x256, the runs interleaved so that both see the same
+// Median forward time of each pass at 256x256, the runs interleaved so that all see the same
 // machine.
-std::pair<double, double> median_ms(FusedNafnet& first, FusedNafnet& second, int channels) {
+std::vector<double> median_ms(const std::vector<std::function<void(const torch::Tensor&)>>& passes,
+                              int channels) {
   constexpr int kWarmUp = 2, kRuns = 7;
   const auto input = torch::rand({1, channels, 256, 256});
-  std::vector<double> firsts, seconds;
-  const auto time = [&input](FusedNafnet& engine) {
-    const auto start = std::chrono::steady_clock::now();
-    engine.forward(input);
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-        .count();
-  };
+  std::vector<std::vector<double>> times(passes.size());
   for (int run = 0; run < kWarmUp + kRuns; ++run) {
-    const double a = time(first), b = time(second);
-    if (run < kWarmUp) continue;
-    firsts.push_back(a);
-    seconds.push_back(b);
+    for (size_t pass = 0; pass < passes.size(); ++pass) {
+      const auto start = std::chrono::steady_clock::now();
+      passes[pass](input);
+      const std::chrono::duration<double, std::milli> elapsed =
+          std::chrono::steady_clock::now() - start;
+      if (run >= kWarmUp) times[pass].push_back(elapsed.count());
+    }
   }
-  std::sort(firsts.begin(), firsts.end());
-  std::sort(seconds.begin(), seconds.end());
-  return {firsts[kRuns / 2], seconds[kRuns / 2]};
+  std::vector<double> medians;
+  for (auto& runs : times) {
+    std::sort(runs.begin(), runs.end());
+    medians.push_back(runs[kRuns / 2]);
+  }
+  return medians;
 }
 
 }  // namespace
@@ -45,6 +46,9 @@ PrecisionCost measure_precision_cost(LoadedModel& model, Precision precision,
                                 " does not run natively on this CPU (it needs AVX-512 BF16 or "
                                 "AMX), so its cost cannot be measured here");
   }
+  // Every core, as Denoise runs a model (LibTorch's own default counts physical cores, which on
+  // some virtual machines is fewer).
+  at::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
   const int channels = model.architecture.image_channels;
   FusedNafnet fp32(model.network, Precision::kFp32);
   FusedNafnet reduced(model.network, precision, calibration);
@@ -53,7 +57,14 @@ PrecisionCost measure_precision_cost(LoadedModel& model, Precision precision,
   cost.fp32_psnr = fp32_scores.network.psnr;
   cost.images = fp32_scores.images;
   cost.reduced_psnr = evaluate_engine(reduced, channels, images, sigma, seed).network.psnr;
-  std::tie(cost.fp32_ms, cost.reduced_ms) = median_ms(fp32, reduced, channels);
+  c10::InferenceMode inference;
+  const auto medians = median_ms({[&](const torch::Tensor& x) { model.network->forward(x); },
+                                  [&](const torch::Tensor& x) { fp32.forward(x); },
+                                  [&](const torch::Tensor& x) { reduced.forward(x); }},
+                                 channels);
+  cost.libtorch_ms = medians[0];
+  cost.fp32_ms = medians[1];
+  cost.reduced_ms = medians[2];
   return cost;
 }
 

@@ -228,15 +228,18 @@ TEST(Cli, ExportCalibratesAndMeasuresAnInt8ServingPrecisionBeforeWritingIt) {
   for (const int count : architecture.decoder_blocks) blocks += static_cast<size_t>(count);
   EXPECT_EQ(info["metadata"]["int8_calibration"].size(), blocks) << "every block calibrated";
 
-  // A speed bound this CPU cannot meet: refused, naming both measurements, nothing written.
+  // A speed bound this CPU cannot meet: refused, naming the measurements, nothing written.
   const auto refused = ernctl({"model", "export", base, "--precision", "int8", "--images",
                                (test::test_data_dir() / "val").string(), "--calibration-images",
                                (dir / "calibration").string(), "--min-speedup", "100", "-o",
                                (dir / "refused").string()});
   // (libpng may warn about a photograph's colour profile on lines of its own.)
   EXPECT_EQ(refused.exit_code, 2) << refused.output;
-  EXPECT_NE(refused.output.find("at least 100.00x wanted); keep fp32\n"), std::string::npos)
+  EXPECT_NE(refused.output.find("as fast as the fp32 LibTorch path at 256x256"), std::string::npos)
       << refused.output;
+  EXPECT_NE(refused.output.find("at least 100.00x wanted; the fp32 engine: "), std::string::npos)
+      << refused.output;
+  EXPECT_NE(refused.output.find(" ms); keep fp32\n"), std::string::npos) << refused.output;
   EXPECT_FALSE(fs::exists(dir / "refused"));
 }
 
