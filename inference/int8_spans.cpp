@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "inference/precision.h"
+
 // The AVX-512 forms are compiled for AVX-512 whatever the rest of the build targets and called
 // only where the CPU has it; elsewhere the portable forms run.
 #define ERN_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
@@ -13,12 +15,6 @@ namespace ern::inference::int8 {
 namespace {
 
 constexpr int64_t kLanes = 16;
-
-bool cpu_has_avx512() {
-  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl");
-  return has;
-}
 
 inline int8_t quantized(float value) {
   return static_cast<int8_t>(std::nearbyint(std::min(std::max(value, -127.0f), 127.0f)));

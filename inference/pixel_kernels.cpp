@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "inference/bf16_spans.h"
+#include "inference/fp32_spans.h"
 #include "inference/int8_spans.h"
 
 namespace ern::inference {
@@ -155,17 +156,9 @@ void pixel_shuffle_add(const float* in, float* out, int64_t images, int64_t heig
   at::parallel_for(0, images * height, 1, [&](int64_t first, int64_t last) {
     for (int64_t row = first; row < last; ++row) {
       const int64_t image = row / height, h = row % height;
-      for (int64_t w = 0; w < width; ++w) {
-        const float* source = in + ((image * height + h) * width + w) * 4 * channels;
-        for (int64_t i = 0; i < 2; ++i) {
-          for (int64_t j = 0; j < 2; ++j) {
-            float* target =
-                out + ((image * 2 * height + 2 * h + i) * 2 * width + 2 * w + j) * channels;
-            const float* shuffled = source + 2 * i + j;
-            for (int64_t k = 0; k < channels; ++k) target[k] += shuffled[4 * k];
-          }
-        }
-      }
+      float* top = out + (image * 2 * height + 2 * h) * 2 * width * channels;
+      fp32::shuffle_add_row(in + row * width * 4 * channels, top, top + 2 * width * channels, width,
+                            channels);
     }
   });
 }

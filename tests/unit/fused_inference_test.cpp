@@ -61,6 +61,12 @@ TEST(FusedInference, MatchesTheUnfusedNetworkOnALargeImage) {
   expect_fused_matches_reference(architecture, torch::rand({1, 3, 320, 288}));
 }
 
+TEST(FusedInference, MatchesTheUnfusedNetworkAtAWidthOffTheVectorLanes) {
+  // 12 and 24 channels: the pixel kernels' masked and portable paths (16-lane vectors elsewhere).
+  const NafnetArchitecture architecture{3, 12, {1, 1}, 1, {1, 1}, {}};
+  expect_fused_matches_reference(architecture, torch::rand({1, 3, 40, 36}));
+}
+
 TEST(FusedInference, MatchesTheUnfusedNetworkOnABatchWithChannelAttentionPerImage) {
   // The attention scale differs per image; the fused engine folds it per image.
   const NafnetArchitecture architecture{3, 16, {1, 1, 1}, 2, {1, 1, 1}, {}};
