@@ -4,19 +4,14 @@
 
 #include <cmath>
 
+#include "inference/avx512_dispatch.h"
+
 // Compiled for AVX-512 BF16 whatever the rest of the build targets: the engine calls these only
 // after checking the CPU (precision.h).
 #define ERN_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
 namespace ern::inference::bf16 {
 namespace {
-
-constexpr int64_t kLanes = 16;
-
-ERN_BF16_TARGET inline __mmask16 lanes_left(int64_t remaining) {
-  return remaining >= kLanes ? static_cast<__mmask16>(0xFFFF)
-                             : static_cast<__mmask16>((1u << remaining) - 1);
-}
 
 ERN_BF16_TARGET inline __m512 load(const uint16_t* p, __mmask16 mask) {
   const __m256i halves = _mm256_maskz_loadu_epi16(mask, p);
@@ -35,19 +30,19 @@ ERN_BF16_TARGET void layer_norm(const float* x, uint16_t* out, int64_t pixels, i
     // Two passes over a row that stays in cache: the variance of the centred values is exact
     // where a one-pass E[x^2] - E[x]^2 cancels.
     __m512 sum = _mm512_setzero_ps();
-    for (int64_t k = 0; k < channels; k += kLanes) {
+    for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
       sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(lanes_left(channels - k), x + k));
     }
     const __m512 mean = _mm512_set1_ps(_mm512_reduce_add_ps(sum) / channels);
     __m512 squares = _mm512_setzero_ps();
-    for (int64_t k = 0; k < channels; k += kLanes) {
+    for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
       const auto mask = lanes_left(channels - k);
       const __m512 centred = _mm512_maskz_sub_ps(mask, _mm512_maskz_loadu_ps(mask, x + k), mean);
       squares = _mm512_fmadd_ps(centred, centred, squares);
     }
     const float variance = _mm512_reduce_add_ps(squares) / channels;
     const __m512 inverse = _mm512_set1_ps(1.0f / std::sqrt(variance + epsilon));
-    for (int64_t k = 0; k < channels; k += kLanes) {
+    for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
       const auto mask = lanes_left(channels - k);
       const __m512 centred = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + k), mean);
       store(out + k, _mm512_mul_ps(centred, inverse), mask);
@@ -56,7 +51,7 @@ ERN_BF16_TARGET void layer_norm(const float* x, uint16_t* out, int64_t pixels, i
 }
 
 ERN_BF16_TARGET void convert(const float* x, uint16_t* out, int64_t values) {
-  for (int64_t i = 0; i < values; i += kLanes) {
+  for (int64_t i = 0; i < values; i += kAvx512Lanes) {
     const auto mask = lanes_left(values - i);
     store(out + i, _mm512_maskz_loadu_ps(mask, x + i), mask);
   }
@@ -65,7 +60,7 @@ ERN_BF16_TARGET void convert(const float* x, uint16_t* out, int64_t values) {
 ERN_BF16_TARGET void gate(const uint16_t* in, uint16_t* out, int64_t pixels, int64_t channels,
                           float* sums) {
   for (int64_t p = 0; p < pixels; ++p, in += 2 * channels, out += channels) {
-    for (int64_t k = 0; k < channels; k += kLanes) {
+    for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
       const auto mask = lanes_left(channels - k);
       const __m512 product = _mm512_mul_ps(load(in + k, mask), load(in + channels + k, mask));
       store(out + k, product, mask);
@@ -79,7 +74,7 @@ ERN_BF16_TARGET void gate(const uint16_t* in, uint16_t* out, int64_t pixels, int
 
 ERN_BF16_TARGET void scale(uint16_t* x, const float* scales, int64_t pixels, int64_t channels) {
   for (int64_t p = 0; p < pixels; ++p, x += channels) {
-    for (int64_t k = 0; k < channels; k += kLanes) {
+    for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
       const auto mask = lanes_left(channels - k);
       store(x + k, _mm512_mul_ps(load(x + k, mask), _mm512_maskz_loadu_ps(mask, scales + k)), mask);
     }

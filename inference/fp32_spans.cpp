@@ -2,16 +2,10 @@
 
 #include <immintrin.h>
 
-#include "inference/precision.h"
-
-// The AVX-512 form is compiled for AVX-512 whatever the rest of the build targets and called only
-// where the CPU has it; elsewhere the portable form runs.
-#define ERN_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
+#include "inference/avx512_dispatch.h"
 
 namespace ern::inference::fp32 {
 namespace {
-
-constexpr int64_t kLanes = 16;
 
 ERN_AVX512_TARGET inline void add(float* target, __m512 values) {
   _mm512_storeu_ps(target, _mm512_add_ps(_mm512_loadu_ps(target), values));
@@ -29,7 +23,7 @@ ERN_AVX512_TARGET void shuffle_add_row_avx512(const float* in, float* top, float
   for (int64_t w = 0; w < width; ++w, in += 4 * channels) {
     float* targets[4] = {top + 2 * w * channels, top + (2 * w + 1) * channels,
                          bottom + 2 * w * channels, bottom + (2 * w + 1) * channels};
-    for (int64_t k = 0; k < channels; k += kLanes) {
+    for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
       const float* values = in + 4 * k;
       const __m512 v0 = _mm512_loadu_ps(values), v1 = _mm512_loadu_ps(values + 16);
       const __m512 v2 = _mm512_loadu_ps(values + 32), v3 = _mm512_loadu_ps(values + 48);
@@ -48,7 +42,7 @@ ERN_AVX512_TARGET void shuffle_add_row_avx512(const float* in, float* top, float
 }  // namespace
 
 void shuffle_add_row(const float* in, float* top, float* bottom, int64_t width, int64_t channels) {
-  if (cpu_has_avx512() && channels % kLanes == 0) {
+  if (cpu_has_avx512() && channels % kAvx512Lanes == 0) {
     return shuffle_add_row_avx512(in, top, bottom, width, channels);
   }
   for (int64_t w = 0; w < width; ++w, in += 4 * channels) {

@@ -5,24 +5,13 @@
 #include <algorithm>
 #include <cmath>
 
-#include "inference/precision.h"
-
-// The AVX-512 forms are compiled for AVX-512 whatever the rest of the build targets and called
-// only where the CPU has it; elsewhere the portable forms run.
-#define ERN_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
+#include "inference/avx512_dispatch.h"
 
 namespace ern::inference::int8 {
 namespace {
 
-constexpr int64_t kLanes = 16;
-
 inline int8_t quantized(float value) {
   return static_cast<int8_t>(std::nearbyint(std::min(std::max(value, -127.0f), 127.0f)));
-}
-
-ERN_AVX512_TARGET inline __mmask16 lanes_left(int64_t remaining) {
-  return remaining >= kLanes ? static_cast<__mmask16>(0xFFFF)
-                             : static_cast<__mmask16>((1u << remaining) - 1);
 }
 
 // Rounded to nearest even (the default rounding mode), saturated to [-127, 127] and stored.
@@ -40,12 +29,12 @@ ERN_AVX512_TARGET void normalize_avx512(const float* x, int8_t* out, int64_t pix
     if (layer_norm) {
       // Two passes over a row in cache: exact where one-pass E[x^2] - E[x]^2 cancels.
       __m512 sum = _mm512_setzero_ps();
-      for (int64_t k = 0; k < channels; k += kLanes) {
+      for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
         sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(lanes_left(channels - k), x + k));
       }
       mean = _mm512_set1_ps(_mm512_reduce_add_ps(sum) / static_cast<float>(channels));
       __m512 squares = _mm512_setzero_ps();
-      for (int64_t k = 0; k < channels; k += kLanes) {
+      for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
         const auto mask = lanes_left(channels - k);
         const __m512 centred = _mm512_maskz_sub_ps(mask, _mm512_maskz_loadu_ps(mask, x + k), mean);
         squares = _mm512_fmadd_ps(centred, centred, squares);
@@ -53,7 +42,7 @@ ERN_AVX512_TARGET void normalize_avx512(const float* x, int8_t* out, int64_t pix
       const float variance = _mm512_reduce_add_ps(squares) / static_cast<float>(channels);
       factor = _mm512_set1_ps(inverse_step / std::sqrt(variance + epsilon));
     }
-    for (int64_t k = 0; k < channels; k += kLanes) {
+    for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
       const auto mask = lanes_left(channels - k);
       const __m512 centred = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + k), mean);
       store(out + k, _mm512_mul_ps(centred, factor), mask);
@@ -64,7 +53,7 @@ ERN_AVX512_TARGET void normalize_avx512(const float* x, int8_t* out, int64_t pix
 ERN_AVX512_TARGET void scale_avx512(const float* in, int8_t* out, const float* factors,
                                     int64_t pixels, int64_t channels) {
   for (int64_t p = 0; p < pixels; ++p, in += channels, out += channels) {
-    for (int64_t k = 0; k < channels; k += kLanes) {
+    for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
       const auto mask = lanes_left(channels - k);
       store(out + k,
             _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, in + k),

@@ -24,12 +24,6 @@ const char* name_of(Precision precision) {
   }
 }
 
-bool cpu_has_avx512() {
-  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl");
-  return has;
-}
-
 bool cpu_has_native_bf16() {
   // oneDNN's ISA levels are nested bit sets: a level includes every bit of the ones below it.
   const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());

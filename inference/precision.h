@@ -19,9 +19,6 @@ enum class Precision { kFp32, kBf16, kInt8 };
 Precision parse_precision(const std::string& name);
 const char* name_of(Precision precision);
 
-// Whether the CPU has AVX-512 (F, BW and VL): the fp32 and int8 spans' vectorized forms.
-bool cpu_has_avx512();
-
 // Whether oneDNN runs bf16 convolutions natively on this CPU (AVX-512 BF16 or AMX).
 bool cpu_has_native_bf16();
 
