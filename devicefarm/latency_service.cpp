@@ -1,6 +1,5 @@
 #include "devicefarm/latency_service.h"
 
-#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "common/rpc_error.h"
@@ -15,24 +14,18 @@ void fill(const LatencyStats& stats, ern::v1::LatencyStats* out) {
   out->set_runs(stats.runs);
 }
 
-// Runs `body`, turning the farm's exceptions into status codes.
+// Runs `body` as every RPC does, with the farm's own refusals as their status codes.
 template <typename Body>
 grpc::Status guarded(const char* method, Body&& body) {
-  try {
-    body();
-    return grpc::Status::OK;
-  } catch (const RpcError& error) {
-    return {error.code(), error.what()};
-  } catch (const std::invalid_argument& error) {
-    return {grpc::StatusCode::INVALID_ARGUMENT, error.what()};
-  } catch (const NotFoundError& error) {
-    return {grpc::StatusCode::NOT_FOUND, error.what()};
-  } catch (const PreconditionError& error) {
-    return {grpc::StatusCode::FAILED_PRECONDITION, error.what()};
-  } catch (const std::exception& error) {
-    spdlog::error("{}: {}", method, error.what());
-    return {grpc::StatusCode::INTERNAL, error.what()};
-  }
+  return guarded_rpc(method, [&] {
+    try {
+      body();
+    } catch (const NotFoundError& error) {
+      throw RpcError(grpc::StatusCode::NOT_FOUND, error.what());
+    } catch (const PreconditionError& error) {
+      throw RpcError(grpc::StatusCode::FAILED_PRECONDITION, error.what());
+    }
+  });
 }
 
 }  // namespace
