@@ -188,7 +188,7 @@ int remote_load(const ern::cli::Arguments& args, int load_size, int concurrency,
 namespace {
 constexpr char kUsage[] =
     R"(usage: ern-bench-serving [--model DIR] [--size 512] [--load-size 256] [--concurrency 16]
-                         [--requests 128] [--rounds 3] [--repeats 10] [--images DIR]
+                         [--requests 128] [--rounds 5] [--repeats 10] [--images DIR]
                          [--png-compression fast|none]
        ern-bench-serving --server TARGET [--token-file FILE] [--ca FILE] [--load-size 256]
                          [--concurrency 16] [--requests 128]     (load on a running deployment))";
@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
     const int concurrency = static_cast<int>(args.integer_or("concurrency", 16, 1, 1024));
     const int requests = static_cast<int>(args.integer_or("requests", 128, 1, 1000000));
     const int repeats = static_cast<int>(args.integer_or("repeats", 10, 1, 10000));
-    const int rounds = static_cast<int>(args.integer_or("rounds", 3, 1, 100));
+    const int rounds = static_cast<int>(args.integer_or("rounds", 5, 1, 100));
     if (args.has("server")) return remote_load(args, load_size, concurrency, requests);
     const fs::path bin_dir = fs::read_symlink("/proc/self/exe").parent_path();
     const std::string ernctl = (bin_dir / "ernctl").string();
