@@ -1,9 +1,11 @@
 #include "common/png_encoder.h"
 
+#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <stdexcept>
@@ -69,11 +71,44 @@ std::vector<uint8_t> filtered_rows(const cv::Mat& image, PngCompression compress
   return rows;
 }
 
-struct CompressorDeleter {
-  void operator()(libdeflate_compressor* compressor) const {
-    libdeflate_free_compressor(compressor);
+// A zlib stream of `data`: stored blocks by libdeflate (ISA-L has no store-only level), or
+// ISA-L's level 1, which takes half of libdeflate level 1's time on denoised photographs for a
+// stream about 7% larger (512x512, 2-core Xeon: 1.75 ms against 3.5, 0.233 of the raw size
+// against 0.218). Both fall back to stored blocks where compressing would expand the data.
+std::vector<uint8_t> zlib_stream(const std::vector<uint8_t>& data, PngCompression compression) {
+  if (data.size() > std::numeric_limits<uint32_t>::max()) {
+    throw std::invalid_argument("png: an image of over 4 GiB is not written");
   }
-};
+  // The stored form's size bounds both: 5 bytes per block of at most 64 KiB, the zlib header and
+  // trailer, and room for one Huffman header.
+  std::vector<uint8_t> stream(data.size() + 5 * (data.size() / 65535 + 1) + 6 +
+                              ISAL_DEF_MAX_HDR_SIZE);
+  size_t stream_bytes = 0;
+  if (compression == PngCompression::kNone) {
+    libdeflate_compressor* compressor = libdeflate_alloc_compressor(0);
+    if (!compressor) throw std::bad_alloc();
+    stream_bytes = libdeflate_zlib_compress(compressor, data.data(), data.size(), stream.data(),
+                                            stream.size());
+    libdeflate_free_compressor(compressor);
+  } else {
+    const auto state = std::make_unique<isal_zstream>();  // 80 KiB: too large for a call stack
+    const auto level_buffer = std::make_unique<uint8_t[]>(ISAL_DEF_LVL1_DEFAULT);
+    isal_deflate_stateless_init(state.get());
+    state->level = 1;
+    state->level_buf = level_buffer.get();
+    state->level_buf_size = ISAL_DEF_LVL1_DEFAULT;
+    state->gzip_flag = IGZIP_ZLIB;
+    state->end_of_stream = 1;
+    state->next_in = const_cast<uint8_t*>(data.data());  // ISA-L only reads it
+    state->avail_in = static_cast<uint32_t>(data.size());
+    state->next_out = stream.data();
+    state->avail_out = static_cast<uint32_t>(stream.size());
+    if (isal_deflate_stateless(state.get()) == COMP_OK) stream_bytes = state->total_out;
+  }
+  if (stream_bytes == 0) throw std::runtime_error("png: the deflate stream did not fit its bound");
+  stream.resize(stream_bytes);
+  return stream;
+}
 
 }  // namespace
 
@@ -84,13 +119,8 @@ std::string encode_png(const cv::Mat& image, PngCompression compression) {
   const png::ColorType color_type = color_type_of(image.channels());
   const std::vector<uint8_t> rows = filtered_rows(image, compression);
 
-  std::unique_ptr<libdeflate_compressor, CompressorDeleter> compressor(
-      libdeflate_alloc_compressor(compression == PngCompression::kFast ? 1 : 0));
-  if (!compressor) throw std::bad_alloc();
-  std::vector<uint8_t> stream(libdeflate_zlib_compress_bound(compressor.get(), rows.size()));
-  const size_t stream_bytes = libdeflate_zlib_compress(compressor.get(), rows.data(), rows.size(),
-                                                       stream.data(), stream.size());
-  if (stream_bytes == 0) throw std::runtime_error("png: the deflate stream did not fit its bound");
+  const std::vector<uint8_t> stream = zlib_stream(rows, compression);
+  const size_t stream_bytes = stream.size();
 
   std::string out;
   out.reserve(stream_bytes + stream_bytes / kMaxChunkBytes * 12 + 64);

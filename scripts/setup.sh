@@ -8,7 +8,7 @@
 set -euo pipefail
 
 runtime_packages=(
-  libtorch1.13 libdnnl2 libopenblas0-openmp libopencv-imgcodecs406 libdeflate0 libopencv-photo406 libspdlog1.10
+  libtorch1.13 libdnnl2 libopenblas0-openmp libopencv-imgcodecs406 libdeflate0 libisal2 libopencv-photo406 libspdlog1.10
   libyaml-cpp0.7 libsqlite3-0 libgrpc++1.51 libprotobuf32 libcivetweb1 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libssl3 ca-certificates
   openssl  # scripts/make-dev-pki.sh (the compose `pki` service)
 )
@@ -18,7 +18,7 @@ packages=(
   g++ cmake make ninja-build clang-format pkg-config
   clang libclang-rt-14-dev  # libFuzzer and the sanitizers (fuzz/, scripts/fuzz.sh)
   # libraries
-  libtorch-dev libdnnl-dev libgloo-dev libopenblas0-openmp libopencv-dev libdeflate-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
+  libtorch-dev libdnnl-dev libgloo-dev libopenblas0-openmp libopencv-dev libdeflate-dev libisal-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
   libsqlite3-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libcivetweb-dev prometheus-cpp-dev libgtest-dev libssl-dev openssl
   # checks and reference implementations used by the tests

@@ -35,6 +35,17 @@ TEST(PngEncoder, EverySettingRoundTripsEveryLayout) {
   }
 }
 
+// Uniform noise does not compress: the encoder falls back to stored blocks, several of them past
+// 64 KiB, and the stream still fits the bound it was given.
+TEST(PngEncoder, IncompressibleImagesRoundTrip) {
+  for (const int type : {CV_8UC3, CV_16UC4}) {
+    cv::Mat noise(300, 200, type);
+    cv::randu(noise, 0, CV_MAT_DEPTH(type) == CV_16U ? 65536 : 256);
+    const std::string png = encode_image(noise, "png", PngCompression::kFast);
+    EXPECT_EQ(cv::norm(libpng_decoded(png), noise, cv::NORM_INF), 0.0) << type;
+  }
+}
+
 TEST(PngEncoder, NoneStoresFastCompresses) {
   const cv::Mat image = smooth_image(CV_8UC3);
   const size_t raw = image.total() * image.elemSize();
