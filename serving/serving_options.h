@@ -25,8 +25,8 @@ struct ServingOptions {
   int overlap = 32;           // pixels shared by neighbouring tiles
   int max_loaded_models = 4;  // models kept in memory (least recently used go first)
   int threads = 0;            // LibTorch threads of the forward passes; 0: one per core
-  // PNG responses: `fast` deflate (about half the raw size) or `none` (stored: the raw size, about
-  // 14x cheaper to encode and 8x to decode; for callers on loopback or a fast LAN).
+  // PNG responses: `fast` deflate (a quarter to a third of the raw size) or `none` (stored: the
+  // raw size, several times cheaper to write and read; for callers on loopback or a fast LAN).
   PngCompression png_compression = PngCompression::kFast;
 
   // Throws std::invalid_argument naming the field.
