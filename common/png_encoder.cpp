@@ -91,8 +91,10 @@ std::vector<uint8_t> zlib_stream(const std::vector<uint8_t>& data, PngCompressio
                                             stream.size());
     libdeflate_free_compressor(compressor);
   } else {
-    const auto state = std::make_unique<isal_zstream>();  // 80 KiB: too large for a call stack
-    const auto level_buffer = std::make_unique<uint8_t[]>(ISAL_DEF_LVL1_DEFAULT);
+    // 80 KiB of state and 280 of scratch, on the heap and left uninitialized (make_unique would
+    // zero them on every response): isal_deflate_stateless_init sets up what ISA-L reads.
+    const std::unique_ptr<isal_zstream> state(new isal_zstream);
+    const std::unique_ptr<uint8_t[]> level_buffer(new uint8_t[ISAL_DEF_LVL1_DEFAULT]);
     isal_deflate_stateless_init(state.get());
     state->level = 1;
     state->level_buf = level_buffer.get();
