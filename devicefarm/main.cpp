@@ -11,6 +11,7 @@
 
 #include "client/arguments.h"
 #include "common/auth/remote_token_verifier.h"
+#include "common/auth/token_channel.h"
 #include "common/auth/token_file.h"
 #include "common/grpc_server.h"
 #include "common/heap_tuning.h"
@@ -59,12 +60,15 @@ int main(int argc, char** argv) {
         ern::tls::server_credentials(config.tls, listen, args.has("insecure-plaintext"));
     std::unique_ptr<ern::auth::RemoteTokenVerifier> verifier;
     if (args.has("coordinator")) {
+      const auto coordinator = args.required("coordinator");
       verifier = std::make_unique<ern::auth::RemoteTokenVerifier>(
-          args.required("coordinator"),
-          ern::tls::ClientTls{args.value_or("ca", ""), args.value_or("cert", ""),
-                              args.value_or("key", "")},
-          ern::auth::read_token_file(args.required("token-file"), "token-file"),
-          std::chrono::seconds(args.integer_or("token-cache-seconds", 30, 0, 3600)));
+          ern::auth::channel_with_token(
+              coordinator,
+              ern::tls::channel_credentials(
+                  {args.value_or("ca", ""), args.value_or("cert", ""), args.value_or("key", "")}),
+              grpc::ChannelArguments(),
+              ern::auth::read_token_file(args.required("token-file"), "token-file")),
+          coordinator, std::chrono::seconds(args.integer_or("token-cache-seconds", 30, 0, 3600)));
       spdlog::info("callers' tokens are checked with the coordinator at {}",
                    args.required("coordinator"));
     } else if (!ern::tls::is_loopback_listen(listen) && !args.has("insecure-no-auth")) {

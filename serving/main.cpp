@@ -78,9 +78,6 @@ int main(int argc, char** argv) {
     const auto own_token = auth::read_token_file(config.token_file, "token-file");
     const auto credentials =
         tls::server_credentials(config.tls, config.listen, args.has("insecure-plaintext"));
-    auth::RemoteTokenVerifier callers(config.registry, config.registry_tls, own_token,
-                                      std::chrono::seconds(config.token_cache_seconds),
-                                      std::chrono::seconds(config.token_stale_seconds));
     grpc::ChannelArguments channel_arguments;
     channel_arguments.SetMaxReceiveMessageSize(kMaxMessageBytes);
     // A coordinator that went away is noticed within seconds, not at the next TCP timeout.
@@ -90,6 +87,9 @@ int main(int argc, char** argv) {
     const auto registry =
         auth::channel_with_token(config.registry, tls::channel_credentials(config.registry_tls),
                                  channel_arguments, own_token);
+    auth::RemoteTokenVerifier callers(registry, config.registry,
+                                      std::chrono::seconds(config.token_cache_seconds),
+                                      std::chrono::seconds(config.token_stale_seconds));
 
     std::unique_ptr<serving::DenoiseServiceImpl> denoise;
     serving::RegistryMirror mirror(

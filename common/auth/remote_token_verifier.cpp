@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/auth/token_channel.h"
 #include "common/rpc_error.h"
 #include "common/sha256.h"
 #include "ern/v1/access.grpc.pb.h"
@@ -19,12 +18,11 @@ struct RemoteTokenVerifier::Stub {
   std::unique_ptr<v1::AccessService::Stub> access;
 };
 
-RemoteTokenVerifier::RemoteTokenVerifier(const std::string& coordinator, const tls::ClientTls& tls,
-                                         const std::string& own_token,
+RemoteTokenVerifier::RemoteTokenVerifier(std::shared_ptr<grpc::Channel> coordinator_channel,
+                                         const std::string& coordinator,
                                          std::chrono::seconds cache_for,
                                          std::chrono::seconds stale_for)
-    : stub_(std::make_unique<Stub>(Stub{v1::AccessService::NewStub(channel_with_token(
-          coordinator, tls::channel_credentials(tls), grpc::ChannelArguments(), own_token))})),
+    : stub_(std::make_unique<Stub>(Stub{v1::AccessService::NewStub(coordinator_channel)})),
       coordinator_(coordinator),
       cache_for_(cache_for),
       stale_for_(stale_for) {}

@@ -16,7 +16,10 @@
 #include <unordered_map>
 
 #include "common/auth/authorizer.h"
-#include "common/tls/transport_security.h"
+
+namespace grpc {
+class Channel;
+}
 
 namespace ern::v1 {
 class AccessService;
@@ -26,9 +29,12 @@ namespace ern::auth {
 
 class RemoteTokenVerifier final : public TokenVerifier {
  public:
-  // `own_token`: a token of role worker, serve (or admin) for VerifyToken itself.
-  RemoteTokenVerifier(const std::string& coordinator, const tls::ClientTls& tls,
-                      const std::string& own_token,
+  // `coordinator_channel`: a channel to `coordinator` that presents this server's own token (of
+  // role worker, serve or admin, for VerifyToken itself). A server that calls the coordinator for
+  // other things too passes that same channel, so that both see one connection: once it is back,
+  // tokens are verified again (two channels reconnect each on its own backoff schedule).
+  RemoteTokenVerifier(std::shared_ptr<grpc::Channel> coordinator_channel,
+                      const std::string& coordinator,
                       std::chrono::seconds cache_for = std::chrono::seconds(30),
                       std::chrono::seconds stale_for = std::chrono::seconds(0));
   ~RemoteTokenVerifier() override;
