@@ -1,5 +1,5 @@
 #pragma once
-// A TokenVerifier for ERN servers other than the coordinator (a device farm): asks the
+// A TokenVerifier for ERN servers other than the coordinator (device farms, ern-serve): asks the
 // coordinator's AccessService.VerifyToken, with this server's own token, who holds a caller's
 // token. Answers are cached for a short time, so a revoked token stops working within that time
 // and a busy server does not ask on every call. A coordinator that cannot be reached makes calls
