@@ -69,8 +69,7 @@ int main(int argc, char** argv) {
               grpc::ChannelArguments(),
               ern::auth::read_token_file(args.required("token-file"), "token-file")),
           coordinator, std::chrono::seconds(args.integer_or("token-cache-seconds", 30, 0, 3600)));
-      spdlog::info("callers' tokens are checked with the coordinator at {}",
-                   args.required("coordinator"));
+      spdlog::info("callers' tokens are checked with the coordinator at {}", coordinator);
     } else if (!ern::tls::is_loopback_listen(listen) && !args.has("insecure-no-auth")) {
       throw std::runtime_error("refusing to serve " + listen +
                                " without token checks: give --coordinator HOST:PORT and "
