@@ -10,32 +10,22 @@
 #include <spdlog/spdlog.h>
 
 namespace ern {
-namespace {
-
-// gRPC's synchronous server keeps at most two idle threads (MAX_POLLERS) by default. With calls
-// that block in their handler, as Denoise waits for its batch, every finished call's thread then
-// exits and every new call starts one: under load about a thread per call (ern-bench-serving's
-// raw-pixel load, 720 calls at 16 in flight, started 396). As many idle threads as Denoise admits
-// calls by default (serving.max_concurrent_requests) wait for the next call instead.
-constexpr int kMaxIdleServerThreads = 64;
-
-}  // namespace
 
 RunningServer start_grpc_server(const std::string& listen,
                                 const std::vector<grpc::Service*>& services,
                                 const std::string& name,
                                 const std::shared_ptr<grpc::ServerCredentials>& credentials,
-                                int max_message_bytes) {
+                                const ServerLimits& limits) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(listen, credentials, &port);
   // Images and checkpoint chunks: well above gRPC's 4 MiB default.
-  builder.SetMaxReceiveMessageSize(max_message_bytes);
-  builder.SetMaxSendMessageSize(max_message_bytes);
+  builder.SetMaxReceiveMessageSize(limits.max_message_bytes);
+  builder.SetMaxSendMessageSize(limits.max_message_bytes);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
-                              kMaxIdleServerThreads);
+                              limits.idle_call_threads);
   for (auto* service : services) builder.RegisterService(service);
   RunningServer running;
   running.server = builder.BuildAndStart();

@@ -14,6 +14,15 @@ namespace ern {
 // The largest single message an ERN client accepts, and a server unless configured otherwise.
 constexpr int kMaxMessageBytes = 256 << 20;
 
+struct ServerLimits {
+  int max_message_bytes = kMaxMessageBytes;
+  // Threads that stay for the next call once theirs has ended. gRPC's synchronous server keeps
+  // two by default: with calls that block in their handler, as Denoise waits for its batch, every
+  // finished call's thread then exits and every new call starts one, about a thread per call under
+  // load. A server whose calls block gives the number it admits at once.
+  int idle_call_threads = 8;
+};
+
 struct RunningServer {
   std::unique_ptr<grpc::Server> server;
   std::string address;  // host:port actually bound
@@ -25,7 +34,7 @@ RunningServer start_grpc_server(const std::string& listen,
                                 const std::vector<grpc::Service*>& services,
                                 const std::string& name,
                                 const std::shared_ptr<grpc::ServerCredentials>& credentials,
-                                int max_message_bytes = kMaxMessageBytes);
+                                const ServerLimits& limits = {});
 
 // Blocks until SIGINT or SIGTERM, then shuts the server down (in-flight calls get a short grace).
 // Call block_termination_signals() before starting any thread.

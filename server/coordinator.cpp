@@ -86,11 +86,14 @@ const std::string& Coordinator::start() {
   tokens_.bootstrap_admin(config_.data_dir / "admin.token");
   register_shipped_models(store_, artifacts_, config_.shipped);
   gate_.start();
+  ServerLimits limits;
+  // Artifact uploads need their chunks whatever Denoise allows.
+  limits.max_message_bytes = std::max(config_.serving.max_message_bytes, kMaxMessageBytes);
+  limits.idle_call_threads = config_.serving.max_concurrent_requests;
   running_ = start_grpc_server(
       config_.listen, {&search_, &models_, &workers_, &denoise_, &access_}, "ern-coordinator",
       tls::server_credentials(config_.tls, config_.listen, config_.insecure_plaintext, "tls."),
-      // Artifact uploads need their chunks whatever Denoise allows.
-      std::max(config_.serving.max_message_bytes, kMaxMessageBytes));
+      limits);
   sweeper_ = std::thread([this] { sweep_leases(); });
   // Counts by state come from the store when Prometheus asks.
   scrape_hook_ = metrics::registry().on_scrape([this] {

@@ -97,8 +97,11 @@ int main(int argc, char** argv) {
         [&denoise](const v1::Model& model) { denoise->preload(model.id()); });
     denoise = std::make_unique<serving::DenoiseServiceImpl>(mirror, config.serving,
                                                             config.app_tokens, callers);
-    auto running = start_grpc_server(config.listen, {denoise.get()}, "ern-serve", credentials,
-                                     config.serving.max_message_bytes);
+    ServerLimits limits;
+    limits.max_message_bytes = config.serving.max_message_bytes;
+    limits.idle_call_threads = config.serving.max_concurrent_requests;
+    auto running =
+        start_grpc_server(config.listen, {denoise.get()}, "ern-serve", credentials, limits);
     auto metrics_server = metrics::start_metrics_server("ern-serve", config.metrics_listen,
                                                         [&mirror] { return mirror.readiness(); });
     mirror.start();
