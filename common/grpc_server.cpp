@@ -2,6 +2,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 
 #include <chrono>
 #include <csignal>
@@ -25,7 +26,10 @@ RunningServer start_grpc_server(const std::string& listen,
   builder.SetMaxReceiveMessageSize(limits.max_message_bytes);
   builder.SetMaxSendMessageSize(limits.max_message_bytes);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
-                              limits.idle_call_threads);
+                              limits.waiting_calls);
+  grpc::ResourceQuota threads(name + " call threads");
+  threads.SetMaxThreads(limits.waiting_calls + kThreadsBeyondWaitingCalls);
+  builder.SetResourceQuota(threads);
   for (auto* service : services) builder.RegisterService(service);
   RunningServer running;
   running.server = builder.BuildAndStart();

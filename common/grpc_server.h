@@ -16,12 +16,16 @@ constexpr int kMaxMessageBytes = 256 << 20;
 
 struct ServerLimits {
   int max_message_bytes = kMaxMessageBytes;
-  // Threads that stay for the next call once theirs has ended. gRPC's synchronous server keeps
-  // two by default: with calls that block in their handler, as Denoise waits for its batch, every
-  // finished call's thread then exits and every new call starts one, about a thread per call under
-  // load. A server whose calls block gives the number it admits at once.
-  int idle_call_threads = 8;
+  // Calls the server's handlers admit at once that hold their thread while they wait (Denoise
+  // waiting for its batch, watch streams). gRPC's synchronous server keeps two idle threads by
+  // default: with such calls every finished call's thread then exits and every new call starts
+  // one, about a thread per call under load; it keeps this many instead. Every other call shares
+  // kThreadsBeyondWaitingCalls more, the server's last bound: reflection streams need no token and
+  // hold a thread each for as long as the client likes. Beyond, calls get RESOURCE_EXHAUSTED.
+  int waiting_calls = 8;
 };
+
+constexpr int kThreadsBeyondWaitingCalls = 64;
 
 struct RunningServer {
   std::unique_ptr<grpc::Server> server;

@@ -19,8 +19,10 @@ void check(const grpc::Status& status, const std::string& address, const char* m
   if (status.ok()) return;
   const std::string message = "device farm " + address + " " + method + ": " +
                               std::to_string(status.error_code()) + " " + status.error_message();
+  // RESOURCE_EXHAUSTED: every thread of the farm's server is taken; one frees soon.
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+      status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
     throw LatencyOracleUnavailable(message);
   }
   throw std::runtime_error(message);

@@ -1,7 +1,8 @@
 #pragma once
 // LatencyOracle over gRPC: how workers and `ernctl search run-local` reach ern-devicefarm.
 // Failed calls throw std::runtime_error with the status code and the farm's message
-// (LatencyOracleUnavailable when the farm cannot be reached or did not answer in time).
+// (LatencyOracleUnavailable when the farm cannot be reached, did not answer in time or had no
+// server thread free).
 
 #include <memory>
 #include <string>

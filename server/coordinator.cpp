@@ -89,7 +89,8 @@ const std::string& Coordinator::start() {
   ServerLimits limits;
   // Artifact uploads need their chunks whatever Denoise allows.
   limits.max_message_bytes = std::max(config_.serving.max_message_bytes, kMaxMessageBytes);
-  limits.idle_call_threads = config_.serving.max_concurrent_requests;
+  limits.waiting_calls =
+      config_.serving.max_concurrent_requests + kMaxWatchStreams + kMaxRegistryWatches;
   running_ = start_grpc_server(
       config_.listen, {&search_, &models_, &workers_, &denoise_, &access_}, "ern-coordinator",
       tls::server_credentials(config_.tls, config_.listen, config_.insecure_plaintext, "tls."),

@@ -17,8 +17,6 @@ using auth::Action;
 constexpr int kMaxSnapshotModels = 5000;
 // A snapshot is sent again only when the registry changed; it is looked at this often.
 constexpr int64_t kRegistryPollMs = 500;
-// One or two per replica; a cap keeps watchers from taking every thread of the server.
-constexpr int kMaxRegistryWatches = 64;
 
 }  // namespace
 

@@ -13,6 +13,10 @@
 
 namespace ern::server {
 
+// Concurrent WatchModels streams a coordinator serves: one or two per replica. A cap keeps
+// watchers from taking every thread of the server.
+constexpr int kMaxRegistryWatches = 64;
+
 // Reads a stored model directory's model.json into the registry's fields (architecture, params);
 // throws std::invalid_argument naming what is wrong.
 void describe_model_directory(const std::filesystem::path& directory, NewModel& model);

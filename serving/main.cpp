@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
                                                             config.app_tokens, callers);
     ServerLimits limits;
     limits.max_message_bytes = config.serving.max_message_bytes;
-    limits.idle_call_threads = config.serving.max_concurrent_requests;
+    limits.waiting_calls = config.serving.max_concurrent_requests;
     auto running =
         start_grpc_server(config.listen, {denoise.get()}, "ern-serve", credentials, limits);
     auto metrics_server = metrics::start_metrics_server("ern-serve", config.metrics_listen,

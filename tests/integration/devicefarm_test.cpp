@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/grpc_server.h"
 #include "common/sqlite.h"
 #include "devicefarm/latency_client.h"
 #include "ern/v1/latency.grpc.pb.h"
@@ -107,6 +108,70 @@ TEST_F(DeviceFarmTest, ListsItsDevicesAndAnswersHealthChecks) {
   for (const auto& slice : slices)
     bytes += std::string(reinterpret_cast<const char*>(slice.begin()), slice.size());
   EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+}
+
+int thread_count(int pid) {
+  const auto tasks = fs::directory_iterator("/proc/" + std::to_string(pid) + "/task");
+  return static_cast<int>(std::distance(fs::begin(tasks), fs::end(tasks)));
+}
+
+// Reflection needs no token, and each of its streams holds a server thread for as long as the
+// client keeps it open: 300 streams once took 300 threads. The server's thread bound holds them
+// back; beyond it they get RESOURCE_EXHAUSTED, and the server answers again once they end.
+TEST_F(DeviceFarmTest, StreamsWithoutATokenTakeNoMoreThanTheServersThreadBound) {
+  const int bound = ServerLimits{}.waiting_calls + kThreadsBeyondWaitingCalls;
+  const int streams_opened = bound + 30;
+  const int threads_before = thread_count(farm_->pid());
+  grpc::GenericStub generic(
+      grpc::CreateChannel(farm_->address(), grpc::InsecureChannelCredentials()));
+  grpc::CompletionQueue queue;
+  const auto wait_for = [&queue](void* expected) {
+    void* tag = nullptr;
+    bool ok = false;
+    while (queue.Next(&tag, &ok) && tag != expected) {
+    }
+  };
+  struct Stream {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call;
+    grpc::Status status;
+  };
+  std::vector<Stream> streams(streams_opened);
+  for (auto& stream : streams) {
+    stream.call = generic.PrepareCall(
+        &stream.context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &queue);
+    stream.call->StartCall(&stream.context);
+    wait_for(&stream.context);
+    grpc::Slice list_services("\x3a\x00", 2);  // ServerReflectionRequest{list_services: ""}
+    stream.call->Write(grpc::ByteBuffer(&list_services, 1), &stream.call);
+    wait_for(&stream.call);
+  }
+  for (auto& stream : streams) stream.call->Finish(&stream.status, &stream.status);
+  // The refused streams end at once; the others stay open until cancelled.
+  int refused = 0;
+  void* tag = nullptr;
+  bool ok = false;
+  const auto soon = [] { return std::chrono::system_clock::now() + std::chrono::seconds(3); };
+  while (queue.AsyncNext(&tag, &ok, soon()) == grpc::CompletionQueue::GOT_EVENT) {
+    const auto* status = static_cast<grpc::Status*>(tag);
+    if (status->error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ++refused;
+  }
+  EXPECT_LE(thread_count(farm_->pid()) - threads_before, bound);
+  EXPECT_GE(refused, streams_opened - bound);
+
+  for (auto& stream : streams) stream.context.TryCancel();
+  queue.Shutdown();
+  while (queue.Next(&tag, &ok)) {
+  }
+  grpc::Status listed;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    ern::v1::ListDevicesResponse devices;
+    grpc::ClientContext context;
+    listed = stub_->ListDevices(&context, {}, &devices);
+    if (listed.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(listed.ok()) << listed.error_message();
 }
 
 TEST_F(DeviceFarmTest, MeasuresEachSpecOncePerDeviceAcrossRestarts) {
