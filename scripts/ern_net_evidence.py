@@ -208,7 +208,7 @@ def card(args):
         "| target | nafnet-base | ern-net | |", "| --- | --- | --- | --- |",
         f"| latency at least 1.8x lower | {base_profile['latency_ms']:.2f} ms | "
         f"{ern_profile['latency_ms']:.2f} ms ({speedup:.2f}x) | {yes(speedup >= 1.8)} |",
-        f"| PSNR drop at most 0.7% | {base25:.3f} dB | {ern25:.3f} dB ({drop:+.2f}%) | "
+        f"| PSNR drop at most 0.7% | {base25:.3f} dB | {ern25:.3f} dB ({abs(drop):.2f}% {'lower' if drop >= 0 else 'higher'}) | "
         f"{yes(drop <= 0.7)} |",
         f"| fewer parameters | {base_meta['params']:,} | {meta['params']:,} | "
         f"{yes(meta['params'] < base_meta['params'])} |",
