@@ -151,6 +151,7 @@ def card(args):
     speedup = base_profile["latency_ms"] / ern_profile["latency_ms"]
     base25, ern25 = base_holdout["25"]["model"]["psnr"], ern_holdout["25"]["model"]["psnr"]
     drop = 100 * (base25 - ern25) / base25
+    drop_words = f"{abs(drop):.2f}% {'lower' if drop >= 0 else 'higher'}"
     memory_ratio = ern_profile["peak_memory_bytes"] / base_profile["peak_memory_bytes"]
 
     picked_path = os.path.join(out, "compare", "picked.json")
@@ -208,7 +209,7 @@ def card(args):
         "| target | nafnet-base | ern-net | |", "| --- | --- | --- | --- |",
         f"| latency at least 1.8x lower | {base_profile['latency_ms']:.2f} ms | "
         f"{ern_profile['latency_ms']:.2f} ms ({speedup:.2f}x) | {yes(speedup >= 1.8)} |",
-        f"| PSNR drop at most 0.7% | {base25:.3f} dB | {ern25:.3f} dB ({abs(drop):.2f}% {'lower' if drop >= 0 else 'higher'}) | "
+        f"| PSNR drop at most 0.7% | {base25:.3f} dB | {ern25:.3f} dB ({drop_words}) | "
         f"{yes(drop <= 0.7)} |",
         f"| fewer parameters | {base_meta['params']:,} | {meta['params']:,} | "
         f"{yes(meta['params'] < base_meta['params'])} |",
