@@ -19,6 +19,7 @@
 #include "ern/v1/search.grpc.pb.h"
 #include "ern/v1/worker.grpc.pb.h"
 #include "tests/raw_worker_calls.h"
+#include "tests/search_jobs.h"
 #include "tests/test_support.h"
 
 namespace ern {
@@ -69,39 +70,15 @@ class CoordinatorTest : public ::testing::Test {
     v1::SubmitSearchJobRequest request;
     request.set_spec_yaml(spec_yaml);
     request.set_team("vision");
-    v1::Job job;
-    grpc::ClientContext context;
-    const auto status = search_->SubmitSearchJob(&context, request, &job);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return job;
+    return test::submit_search_job(*search_, request);
   }
 
-  v1::Job get(const std::string& id) {
-    v1::GetJobRequest request;
-    request.set_id(id);
-    v1::Job job;
-    grpc::ClientContext context;
-    const auto status = search_->GetJob(&context, request, &job);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return job;
-  }
+  v1::Job get(const std::string& id) { return test::get_job(*search_, id); }
 
-  // Polls the job until `done` holds (or the timeout: the last state is returned); `seen` sees
-  // every polled state.
   v1::Job wait_for(const std::string& id, const std::function<bool(const v1::Job&)>& done,
                    std::chrono::seconds timeout,
                    const std::function<void(const v1::Job&)>& seen = nullptr) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    v1::Job job;
-    while (std::chrono::steady_clock::now() < deadline) {
-      job = get(id);
-      if (seen) seen(job);
-      if (done(job)) return job;
-      std::this_thread::sleep_for(20ms);
-    }
-    ADD_FAILURE() << "job " << id << " did not get there in " << timeout.count() << " s; it is "
-                  << job.ShortDebugString();
-    return job;
+    return test::wait_for_job(*search_, id, done, timeout, seen);
   }
 
   static bool succeeded(const v1::Job& job) { return job.state() == v1::SUCCEEDED; }

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "ern/v1/search.grpc.pb.h"
+#include "tests/search_jobs.h"
 #include "tests/test_support.h"
 
 namespace ern {
@@ -45,36 +46,16 @@ class DependencyTest : public ::testing::Test {
   }
 
   std::string submit(int search_steps) {
-    v1::SubmitSearchJobRequest request;
-    request.set_spec_yaml(test::tiny_search_spec(search_steps));
-    v1::Job job;
-    grpc::ClientContext context;
-    const auto status = search_->SubmitSearchJob(&context, request, &job);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return job.id();
+    return test::submit_search_job(*search_, test::tiny_search_spec(search_steps)).id();
   }
 
-  v1::Job get(const std::string& id) {
-    v1::GetJobRequest request;
-    request.set_id(id);
-    v1::Job job;
-    grpc::ClientContext context;
-    EXPECT_TRUE(search_->GetJob(&context, request, &job).ok());
-    return job;
-  }
+  v1::Job get(const std::string& id) { return test::get_job(*search_, id); }
 
+  // As test::wait_for_job; a timeout also shows the worker's log.
   v1::Job wait_for(const std::string& id, const std::function<bool(const v1::Job&)>& done,
                    std::chrono::seconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    v1::Job job;
-    while (std::chrono::steady_clock::now() < deadline) {
-      job = get(id);
-      if (done(job)) return job;
-      std::this_thread::sleep_for(20ms);
-    }
-    ADD_FAILURE() << id << " did not get there in " << timeout.count()
-                  << " s: " << job.ShortDebugString() << "\n"
-                  << worker_->log();
+    const auto job = test::wait_for_job(*search_, id, done, timeout);
+    if (!done(job)) ADD_FAILURE() << "the worker's log:\n" << worker_->log();
     return job;
   }
 

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ern/v1/search.grpc.pb.h"
+#include "tests/search_jobs.h"
 #include "tests/test_support.h"
 
 namespace ern {
@@ -43,30 +44,12 @@ class GangSchedulingTest : public ::testing::Test {
   }
 
   std::string submit(const std::string& spec) {
-    v1::SubmitSearchJobRequest request;
-    request.set_spec_yaml(spec);
-    v1::Job job;
-    grpc::ClientContext context;
-    const auto status = search_->SubmitSearchJob(&context, request, &job);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return job.id();
+    return test::submit_search_job(*search_, spec).id();
   }
 
   v1::Job wait_for(const std::string& id, const std::function<bool(const v1::Job&)>& done,
                    std::chrono::seconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    v1::Job job;
-    while (std::chrono::steady_clock::now() < deadline) {
-      v1::GetJobRequest request;
-      request.set_id(id);
-      grpc::ClientContext context;
-      EXPECT_TRUE(search_->GetJob(&context, request, &job).ok());
-      if (done(job)) return job;
-      std::this_thread::sleep_for(50ms);
-    }
-    ADD_FAILURE() << id << " did not get there in " << timeout.count()
-                  << " s: " << job.ShortDebugString();
-    return job;
+    return test::wait_for_job(*search_, id, done, timeout);
   }
 
   static bool ended(const v1::Job& job) {
@@ -84,12 +67,7 @@ TEST_F(GangSchedulingTest, TwoWorkersFinishOneJobTogether) {
   auto alone = start_worker("w1");
   // One worker cannot start a job that wants two: it stays queued, all or none.
   std::this_thread::sleep_for(2s);
-  v1::GetJobRequest request;
-  request.set_id(id);
-  v1::Job waiting;
-  grpc::ClientContext context;
-  ASSERT_TRUE(search_->GetJob(&context, request, &waiting).ok());
-  EXPECT_EQ(waiting.state(), v1::QUEUED);
+  EXPECT_EQ(test::get_job(*search_, id).state(), v1::QUEUED);
 
   auto other = start_worker("w2");
   const auto job = wait_for(id, ended, 300s);
