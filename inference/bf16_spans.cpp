@@ -2,8 +2,6 @@
 
 #include <immintrin.h>
 
-#include <cmath>
-
 #include "inference/avx512_dispatch.h"
 
 // Compiled for AVX-512 BF16 whatever the rest of the build targets: the engine calls these only
@@ -27,24 +25,11 @@ ERN_BF16_TARGET inline void store(uint16_t* p, __m512 values, __mmask16 mask) {
 ERN_BF16_TARGET void layer_norm(const float* x, uint16_t* out, int64_t pixels, int64_t channels,
                                 float epsilon) {
   for (int64_t p = 0; p < pixels; ++p, x += channels, out += channels) {
-    // Two passes over a row that stays in cache: the variance of the centred values is exact
-    // where a one-pass E[x^2] - E[x]^2 cancels.
-    __m512 sum = _mm512_setzero_ps();
-    for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
-      sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(lanes_left(channels - k), x + k));
-    }
-    const __m512 mean = _mm512_set1_ps(_mm512_reduce_add_ps(sum) / channels);
-    __m512 squares = _mm512_setzero_ps();
+    const auto moments = row_moments(x, channels, epsilon);
+    const __m512 inverse = _mm512_set1_ps(moments.inverse_deviation);
     for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
       const auto mask = lanes_left(channels - k);
-      const __m512 centred = _mm512_maskz_sub_ps(mask, _mm512_maskz_loadu_ps(mask, x + k), mean);
-      squares = _mm512_fmadd_ps(centred, centred, squares);
-    }
-    const float variance = _mm512_reduce_add_ps(squares) / channels;
-    const __m512 inverse = _mm512_set1_ps(1.0f / std::sqrt(variance + epsilon));
-    for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
-      const auto mask = lanes_left(channels - k);
-      const __m512 centred = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + k), mean);
+      const __m512 centred = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + k), moments.mean);
       store(out + k, _mm512_mul_ps(centred, inverse), mask);
     }
   }

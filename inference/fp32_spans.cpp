@@ -2,6 +2,9 @@
 
 #include <immintrin.h>
 
+#include <stdexcept>
+#include <string>
+
 #include "inference/avx512_dispatch.h"
 
 namespace ern::inference::fp32 {
@@ -39,7 +42,135 @@ ERN_AVX512_TARGET void shuffle_add_row_avx512(const float* in, float* top, float
   }
 }
 
+// [a0 + a1, a2 + a3, b0 + b1, b2 + b3] of the 128-bit chunks of a and b.
+ERN_AVX512_TARGET inline __m512 chunk_pairs(__m512 a, __m512 b) {
+  return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+// Lane i of the result: the sum of the 16 lanes of v[i] (a transposing tree of adds, about three
+// operations per vector where a reduction of each alone takes eight).
+ERN_AVX512_TARGET inline __m512 sums_of_lanes(const __m512 (&v)[16]) {
+  __m512 pairs[8], quads[4];
+  for (int j = 0; j < 8; ++j) {  // per 128-bit chunk: a, b, a, b
+    pairs[j] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * j], v[2 * j + 1]),
+                             _mm512_unpackhi_ps(v[2 * j], v[2 * j + 1]));
+  }
+  for (int j = 0; j < 4; ++j) {  // per chunk: the chunk's sums of sources 4j .. 4j + 3
+    const __m512d c = _mm512_castps_pd(pairs[2 * j]), d = _mm512_castps_pd(pairs[2 * j + 1]);
+    quads[j] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(c, d)),
+                             _mm512_castpd_ps(_mm512_unpackhi_pd(c, d)));
+  }
+  return chunk_pairs(chunk_pairs(quads[0], quads[1]), chunk_pairs(quads[2], quads[3]));
+}
+
+// The output pixels x .. x + 16 / Outputs - 1, all of whose columns x - 1 .. x + 16 / Outputs lie
+// inside the image: one accumulator of 16 channel lanes per pixel and output (independent chains
+// of multiply-adds, each weight vector loaded once for all the pixels), summed together into the
+// 16 / Outputs * Outputs consecutive values they add to.
+template <int Outputs>
+ERN_AVX512_TARGET inline void narrow_conv3x3_inside(const float* const rows[3],
+                                                    const float* weights, __m512 bias, float* out,
+                                                    int64_t x, int64_t channels,
+                                                    int64_t padded_channels) {
+  constexpr int kPixels = 16 / Outputs;
+  __m512 sums[16];
+  for (auto& sum : sums) sum = _mm512_setzero_ps();
+  for (int ky = 0; ky < 3; ++ky) {
+    if (!rows[ky]) continue;
+    for (int kx = 0; kx < 3; ++kx) {
+      const float* tap = weights + (ky * 3 + kx) * Outputs * padded_channels;
+      const float* first = rows[ky] + (x + kx - 1) * channels;
+      for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
+        const auto mask = lanes_left(channels - k);
+        __m512 taps[Outputs];
+        for (int o = 0; o < Outputs; ++o) taps[o] = _mm512_loadu_ps(tap + o * padded_channels + k);
+        for (int p = 0; p < kPixels; ++p) {
+          const __m512 values = _mm512_maskz_loadu_ps(mask, first + p * channels + k);
+          for (int o = 0; o < Outputs; ++o) {
+            sums[p * Outputs + o] = _mm512_fmadd_ps(values, taps[o], sums[p * Outputs + o]);
+          }
+        }
+      }
+    }
+  }
+  const __mmask16 used = lanes_left(kPixels * Outputs);
+  float* target = out + x * Outputs;
+  const __m512 before = _mm512_maskz_loadu_ps(used, target);
+  _mm512_mask_storeu_ps(target, used,
+                        _mm512_add_ps(before, _mm512_add_ps(bias, sums_of_lanes(sums))));
+}
+
+// One output pixel x, near the image's left or right edge: columns outside it count as zeros.
+template <int Outputs>
+ERN_AVX512_TARGET inline void narrow_conv3x3_edge(const float* const rows[3], const float* weights,
+                                                  const float* bias, float* out, int64_t x,
+                                                  int64_t width, int64_t channels,
+                                                  int64_t padded_channels) {
+  __m512 sums[Outputs];
+  for (auto& sum : sums) sum = _mm512_setzero_ps();
+  for (int ky = 0; ky < 3; ++ky) {
+    if (!rows[ky]) continue;
+    for (int kx = 0; kx < 3; ++kx) {
+      const int64_t column = x + kx - 1;
+      if (column < 0 || column >= width) continue;
+      const float* tap = weights + (ky * 3 + kx) * Outputs * padded_channels;
+      for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
+        const __m512 values =
+            _mm512_maskz_loadu_ps(lanes_left(channels - k), rows[ky] + column * channels + k);
+        for (int o = 0; o < Outputs; ++o) {
+          sums[o] =
+              _mm512_fmadd_ps(values, _mm512_loadu_ps(tap + o * padded_channels + k), sums[o]);
+        }
+      }
+    }
+  }
+  for (int o = 0; o < Outputs; ++o) out[x * Outputs + o] += bias[o] + _mm512_reduce_add_ps(sums[o]);
+}
+
+template <int Outputs>
+ERN_AVX512_TARGET void narrow_conv3x3_row_avx512(const float* const rows[3], const float* weights,
+                                                 const float* bias, float* out, int64_t width,
+                                                 int64_t channels, int64_t padded_channels) {
+  constexpr int kPixels = 16 / Outputs;
+  float tiled[16] = {};  // the bias of each value one call inside the image adds to
+  for (int i = 0; i < kPixels * Outputs; ++i) tiled[i] = bias[i % Outputs];
+  const __m512 tiled_bias = _mm512_loadu_ps(tiled);
+  int64_t x = 0;
+  if (width > 0) {
+    narrow_conv3x3_edge<Outputs>(rows, weights, bias, out, x++, width, channels, padded_channels);
+  }
+  for (; x + kPixels < width; x += kPixels) {
+    narrow_conv3x3_inside<Outputs>(rows, weights, tiled_bias, out, x, channels, padded_channels);
+  }
+  for (; x < width; ++x) {
+    narrow_conv3x3_edge<Outputs>(rows, weights, bias, out, x, width, channels, padded_channels);
+  }
+}
+
 }  // namespace
+
+void narrow_conv3x3_row(const float* const rows[3], const float* weights, const float* bias,
+                        float* out, int64_t width, int64_t channels, int64_t padded_channels,
+                        int64_t outputs) {
+  switch (outputs) {
+    case 1:
+      return narrow_conv3x3_row_avx512<1>(rows, weights, bias, out, width, channels,
+                                          padded_channels);
+    case 2:
+      return narrow_conv3x3_row_avx512<2>(rows, weights, bias, out, width, channels,
+                                          padded_channels);
+    case 3:
+      return narrow_conv3x3_row_avx512<3>(rows, weights, bias, out, width, channels,
+                                          padded_channels);
+    case 4:
+      return narrow_conv3x3_row_avx512<4>(rows, weights, bias, out, width, channels,
+                                          padded_channels);
+    default:
+      throw std::invalid_argument("narrow_conv3x3_row: " + std::to_string(outputs) +
+                                  " outputs (at most 4)");
+  }
+}
 
 void shuffle_add_row(const float* in, float* top, float* bottom, int64_t width, int64_t channels) {
   if (cpu_has_avx512() && channels % kAvx512Lanes == 0) {

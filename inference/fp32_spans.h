@@ -6,6 +6,15 @@
 
 namespace ern::inference::fp32 {
 
+// One output row of a 3x3 convolution to `outputs` <= 4 channels, added into `out` ([width,
+// outputs]): out[x, o] += bias[o] + sum over ky, kx, c of weights[ky][kx][o][c] *
+// rows[ky][x + kx - 1, c], where rows[ky] ([width, channels]) is null outside the image and
+// columns outside it count as zeros. `weights` holds `padded_channels` (a multiple of 16) values
+// per output and tap, zeros past `channels`. AVX-512 only: call it where cpu_has_avx512().
+void narrow_conv3x3_row(const float* const rows[3], const float* weights, const float* bias,
+                        float* out, int64_t width, int64_t channels, int64_t padded_channels,
+                        int64_t outputs);
+
 // One row of PixelShuffle(2) added into the two rows it becomes: for each of `width` pixels of
 // `in` (4 * channels values each), top[2w + j, k] += in[w, 4k + j] and
 // bottom[2w + j, k] += in[w, 4k + 2 + j].

@@ -77,8 +77,11 @@ class NetworkPlan {
       : precision_(network.precision_),
         input_dims_(input_dims),
         intro_(network.intro_, input_dims),
-        ending_(network.ending_, at_level(input_dims, network.architecture_.width, 0),
-                ConvFusion::accumulated()) {
+        narrow_ending_(network.narrow_ending_ ? &*network.narrow_ending_ : nullptr) {
+    if (!narrow_ending_) {
+      ending_.emplace(network.ending_, at_level(input_dims, network.architecture_.width, 0),
+                      ConvFusion::accumulated());
+    }
     const int64_t width = network.architecture_.width;
     const int levels = static_cast<int>(network.encoders_.size());
     for (int level = 0; level <= levels; ++level) {
@@ -94,7 +97,8 @@ class NetworkPlan {
       decoders_.push_back(
           stage(network.decoders_[index], activation_dims_[level], activation_dims_[level + 1]));
     }
-    scratchpad_bytes_ = std::max(intro_.scratchpad_bytes(), ending_.scratchpad_bytes());
+    scratchpad_bytes_ =
+        std::max(intro_.scratchpad_bytes(), ending_ ? ending_->scratchpad_bytes() : size_t{0});
     for (const auto* stages : {&encoders_, &decoders_}) {
       for (const auto& planned : *stages) {
         scratchpad_bytes_ = std::max(scratchpad_bytes_, planned.resample.scratchpad_bytes());
@@ -149,10 +153,16 @@ class NetworkPlan {
                         below[2], below[3], activation_dims_[target][1]);
       run_blocks(decoders_[index].blocks, level(target));
     }
-    // The global residual: output = input + ending(x), as a sum post-op (oneDNN's fast kernels
-    // for three output channels take no binary post-op).
-    ending_.run(stream, level(0), output, scratch.scratchpad);
-    stream.wait();
+    // The global residual: output = input + ending(x), accumulated into the copy of the input
+    // (as a sum post-op in oneDNN: its fast kernels for three output channels take no binary one).
+    if (narrow_ending_) {
+      stream.wait();
+      narrow_ending_->run_accumulated(level(0), output, input_dims_[0], input_dims_[2],
+                                      input_dims_[3]);
+    } else {
+      ending_->run(stream, level(0), output, scratch.scratchpad);
+      stream.wait();
+    }
   }
 
  private:
@@ -179,7 +189,9 @@ class NetworkPlan {
   Precision precision_;
   dnnl::memory::dims input_dims_;
   std::vector<dnnl::memory::dims> activation_dims_;  // per level
-  Convolution intro_, ending_;
+  Convolution intro_;
+  const NarrowConvolution* narrow_ending_;  // the network's, where it has one
+  std::optional<Convolution> ending_;       // else this
   std::vector<StagePlan> encoders_, decoders_;
   std::vector<BlockPlan> middle_;
   size_t scratchpad_bytes_ = 0;
@@ -203,6 +215,7 @@ FusedNafnet::FusedNafnet(Nafnet& network, Precision precision, const Int8Calibra
   };
   intro_ = source.conv("intro");
   ending_ = source.conv("ending");
+  if (NarrowConvolution::suits(ending_)) narrow_ending_.emplace(ending_);
   size_t searchable = 0;  // genotype index
   const auto stage_blocks = [&](const std::string& prefix, int count) {
     std::vector<BlockParameters> blocks;

@@ -8,9 +8,11 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "inference/fused_block.h"
+#include "inference/narrow_convolution.h"
 #include "inference/precision.h"
 #include "model/nafnet.h"
 
@@ -51,6 +53,7 @@ class FusedNafnet {
   NafnetArchitecture architecture_;
   Precision precision_;
   ConvParameters intro_, ending_;
+  std::optional<NarrowConvolution> narrow_ending_;  // where it suits the ending convolution
   std::vector<Stage> encoders_, decoders_;
   std::vector<BlockParameters> middle_;
 

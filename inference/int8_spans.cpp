@@ -27,20 +27,9 @@ ERN_AVX512_TARGET void normalize_avx512(const float* x, int8_t* out, int64_t pix
   for (int64_t p = 0; p < pixels; ++p, x += channels, out += channels) {
     __m512 mean = _mm512_setzero_ps(), factor = _mm512_set1_ps(inverse_step);
     if (layer_norm) {
-      // Two passes over a row in cache: exact where one-pass E[x^2] - E[x]^2 cancels.
-      __m512 sum = _mm512_setzero_ps();
-      for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
-        sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(lanes_left(channels - k), x + k));
-      }
-      mean = _mm512_set1_ps(_mm512_reduce_add_ps(sum) / static_cast<float>(channels));
-      __m512 squares = _mm512_setzero_ps();
-      for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
-        const auto mask = lanes_left(channels - k);
-        const __m512 centred = _mm512_maskz_sub_ps(mask, _mm512_maskz_loadu_ps(mask, x + k), mean);
-        squares = _mm512_fmadd_ps(centred, centred, squares);
-      }
-      const float variance = _mm512_reduce_add_ps(squares) / static_cast<float>(channels);
-      factor = _mm512_set1_ps(inverse_step / std::sqrt(variance + epsilon));
+      const auto moments = row_moments(x, channels, epsilon);
+      mean = moments.mean;
+      factor = _mm512_set1_ps(inverse_step * moments.inverse_deviation);
     }
     for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
       const auto mask = lanes_left(channels - k);
