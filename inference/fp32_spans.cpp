@@ -153,23 +153,16 @@ ERN_AVX512_TARGET void narrow_conv3x3_row_avx512(const float* const rows[3], con
 void narrow_conv3x3_row(const float* const rows[3], const float* weights, const float* bias,
                         float* out, int64_t width, int64_t channels, int64_t padded_channels,
                         int64_t outputs) {
-  switch (outputs) {
-    case 1:
-      return narrow_conv3x3_row_avx512<1>(rows, weights, bias, out, width, channels,
-                                          padded_channels);
-    case 2:
-      return narrow_conv3x3_row_avx512<2>(rows, weights, bias, out, width, channels,
-                                          padded_channels);
-    case 3:
-      return narrow_conv3x3_row_avx512<3>(rows, weights, bias, out, width, channels,
-                                          padded_channels);
-    case 4:
-      return narrow_conv3x3_row_avx512<4>(rows, weights, bias, out, width, channels,
-                                          padded_channels);
-    default:
-      throw std::invalid_argument("narrow_conv3x3_row: " + std::to_string(outputs) +
-                                  " outputs (at most 4)");
+  using Row = void (*)(const float* const[3], const float*, const float*, float*, int64_t, int64_t,
+                       int64_t);
+  static constexpr Row kRowOf[] = {nullptr, narrow_conv3x3_row_avx512<1>,
+                                   narrow_conv3x3_row_avx512<2>, narrow_conv3x3_row_avx512<3>,
+                                   narrow_conv3x3_row_avx512<4>};
+  if (outputs < 1 || outputs > 4) {
+    throw std::invalid_argument("narrow_conv3x3_row: " + std::to_string(outputs) +
+                                " outputs (1 to 4)");
   }
+  kRowOf[outputs](rows, weights, bias, out, width, channels, padded_channels);
 }
 
 void shuffle_add_row(const float* in, float* top, float* bottom, int64_t width, int64_t channels) {
