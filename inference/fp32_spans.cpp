@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <iterator>
 #include <stdexcept>
 #include <string>
 
@@ -158,9 +159,10 @@ void narrow_conv3x3_row(const float* const rows[3], const float* weights, const 
   static constexpr Row kRowOf[] = {nullptr, narrow_conv3x3_row_avx512<1>,
                                    narrow_conv3x3_row_avx512<2>, narrow_conv3x3_row_avx512<3>,
                                    narrow_conv3x3_row_avx512<4>};
-  if (outputs < 1 || outputs > 4) {
+  static_assert(std::size(kRowOf) == kMaxNarrowOutputs + 1);
+  if (outputs < 1 || outputs > kMaxNarrowOutputs) {
     throw std::invalid_argument("narrow_conv3x3_row: " + std::to_string(outputs) +
-                                " outputs (1 to 4)");
+                                " outputs (1 to " + std::to_string(kMaxNarrowOutputs) + ")");
   }
   kRowOf[outputs](rows, weights, bias, out, width, channels, padded_channels);
 }

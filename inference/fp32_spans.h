@@ -6,7 +6,9 @@
 
 namespace ern::inference::fp32 {
 
-// One output row of a 3x3 convolution to `outputs` <= 4 channels, added into `out` ([width,
+inline constexpr int64_t kMaxNarrowOutputs = 4;
+
+// One output row of a 3x3 convolution to 1 .. kMaxNarrowOutputs channels, added into `out` ([width,
 // outputs]): out[x, o] += bias[o] + sum over ky, kx, c of weights[ky][kx][o][c] *
 // rows[ky][x + kx - 1, c], where rows[ky] ([width, channels]) is null outside the image and
 // columns outside it count as zeros. `weights` holds `padded_channels` (a multiple of 16) values

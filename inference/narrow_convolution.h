@@ -10,12 +10,13 @@
 #include <vector>
 
 #include "inference/dnnl_convolution.h"
+#include "inference/fp32_spans.h"
 
 namespace ern::inference {
 
 class NarrowConvolution {
  public:
-  static constexpr int64_t kMaxOutputs = 4;
+  static constexpr int64_t kMaxOutputs = fp32::kMaxNarrowOutputs;
 
   // Whether `conv` is one it computes (3x3, stride 1, dense, at most kMaxOutputs outputs, with a
   // bias) on this CPU (AVX-512).

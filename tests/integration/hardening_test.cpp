@@ -14,6 +14,7 @@
 #include "ern/v1/search.grpc.pb.h"
 #include "ern/v1/worker.grpc.pb.h"
 #include "tests/raw_worker_calls.h"
+#include "tests/search_jobs.h"
 #include "tests/test_support.h"
 
 namespace ern {
@@ -54,11 +55,7 @@ class HardeningTest : public ::testing::Test {
 
   // A job leased to a new worker.
   v1::AcquireTaskResponse leased_job() {
-    v1::SubmitSearchJobRequest submit;
-    submit.set_spec_yaml(test::tiny_search_spec(20));
-    v1::Job job;
-    grpc::ClientContext submit_context;
-    EXPECT_TRUE(search_->SubmitSearchJob(&submit_context, submit, &job).ok());
+    test::submit_search_job(*search_, test::tiny_search_spec(20));
     return acquire(register_worker("w"));
   }
 
