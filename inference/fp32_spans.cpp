@@ -2,9 +2,11 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <iterator>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "inference/avx512_dispatch.h"
 
@@ -149,7 +151,79 @@ ERN_AVX512_TARGET void narrow_conv3x3_row_avx512(const float* const rows[3], con
   }
 }
 
+// Sixteen channels k .. k + 15 (those `mask` keeps) of depthwise_gate_row, the 18 taps of both
+// halves held in registers across the row.
+ERN_AVX512_TARGET inline void depthwise_gate_lanes(const float* const rows[3], const float* weights,
+                                                   const float* bias, float* out, float* sums,
+                                                   int64_t width, int64_t channels, int64_t k,
+                                                   __mmask16 mask) {
+  const int64_t wide = 2 * channels;
+  __m512 first[9], second[9];
+  for (int tap = 0; tap < 9; ++tap) {
+    first[tap] = _mm512_maskz_loadu_ps(mask, weights + tap * wide + k);
+    second[tap] = _mm512_maskz_loadu_ps(mask, weights + tap * wide + channels + k);
+  }
+  const __m512 first_bias = _mm512_maskz_loadu_ps(mask, bias + k);
+  const __m512 second_bias = _mm512_maskz_loadu_ps(mask, bias + channels + k);
+  __m512 pool = _mm512_setzero_ps();
+  const auto pixel = [&](int64_t x, bool left, bool right) ERN_AVX512_TARGET {
+    __m512 a = first_bias, b = second_bias;
+    for (int ky = 0; ky < 3; ++ky) {
+      if (!rows[ky]) continue;
+      for (int kx = left ? 1 : 0; kx < (right ? 2 : 3); ++kx) {
+        const float* values = rows[ky] + (x + kx - 1) * wide + k;
+        a = _mm512_fmadd_ps(first[ky * 3 + kx], _mm512_maskz_loadu_ps(mask, values), a);
+        b = _mm512_fmadd_ps(second[ky * 3 + kx], _mm512_maskz_loadu_ps(mask, values + channels), b);
+      }
+    }
+    const __m512 gated = _mm512_mul_ps(a, b);
+    _mm512_mask_storeu_ps(out + x * channels + k, mask, gated);
+    pool = _mm512_add_ps(pool, gated);
+  };
+  pixel(0, true, width == 1);
+  for (int64_t x = 1; x + 1 < width; ++x) pixel(x, false, false);
+  if (width > 1) pixel(width - 1, false, true);
+  if (sums) {
+    _mm512_mask_storeu_ps(sums + k, mask,
+                          _mm512_add_ps(_mm512_maskz_loadu_ps(mask, sums + k), pool));
+  }
+}
+
+ERN_AVX512_TARGET void depthwise_gate_row_avx512(const float* const rows[3], const float* weights,
+                                                 const float* bias, float* out, float* sums,
+                                                 int64_t width, int64_t channels) {
+  for (int64_t k = 0; k < channels; k += kAvx512Lanes) {
+    depthwise_gate_lanes(rows, weights, bias, out, sums, width, channels, k,
+                         lanes_left(channels - k));
+  }
+}
+
 }  // namespace
+
+void depthwise_gate_row(const float* const rows[3], const float* weights, const float* bias,
+                        float* out, float* sums, int64_t width, int64_t channels) {
+  if (cpu_has_avx512()) {
+    return depthwise_gate_row_avx512(rows, weights, bias, out, sums, width, channels);
+  }
+  const int64_t wide = 2 * channels;
+  std::vector<float> t(wide);
+  for (int64_t x = 0; x < width; ++x) {
+    std::copy(bias, bias + wide, t.begin());
+    for (int ky = 0; ky < 3; ++ky) {
+      for (int kx = 0; kx < 3; ++kx) {
+        const int64_t column = x + kx - 1;
+        if (!rows[ky] || column < 0 || column >= width) continue;
+        const float* values = rows[ky] + column * wide;
+        const float* tap = weights + (ky * 3 + kx) * wide;
+        for (int64_t j = 0; j < wide; ++j) t[j] += tap[j] * values[j];
+      }
+    }
+    for (int64_t k = 0; k < channels; ++k) {
+      out[x * channels + k] = t[k] * t[channels + k];
+      if (sums) sums[k] += out[x * channels + k];
+    }
+  }
+}
 
 void narrow_conv3x3_row(const float* const rows[3], const float* weights, const float* bias,
                         float* out, int64_t width, int64_t channels, int64_t padded_channels,

@@ -7,8 +7,6 @@ namespace {
 
 using Type = dnnl::memory::data_type;
 
-constexpr float kLayerNormEpsilon = 1e-6f;  // LayerNorm2d's
-
 dnnl::memory::dims one_image(dnnl::memory::dims dims) {
   dims[0] = 1;
   return dims;
@@ -86,25 +84,22 @@ BlockPlan::BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dim
             feed_types(precision, block.int8_ranges)),
       feed_out_(block.conv5, dims, ConvFusion::accumulated(), into_residual(precision, 127.0f)) {
   if (int8_) projection_inverse_steps_ = inverse_steps(block.int8_ranges.projection_input);
-  if (block.layer_norm && !bf16_ && !int8_) {
-    // Over the channels of each pixel: a [pixels, channels] matrix normalized row by row.
-    const dnnl::memory::desc rows({dims[0] * dims[2] * dims[3], dims[1]}, Type::f32,
-                                  dnnl::memory::format_tag::ab);
-    dnnl::primitive_attr attributes;
-    attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    layer_norm_pd_ = dnnl::layer_normalization_forward::primitive_desc(
-        {dnnl::prop_kind::forward_inference, rows, kLayerNormEpsilon,
-         dnnl::normalization_flags::none},
-        attributes, cpu_engine());
-    layer_norm_.emplace(layer_norm_pd_);
+  const int64_t tail_pixels = (scale_weights_ ? 1 : dims[0]) * dims[2] * dims[3];
+  if (precision == Precision::kFp32 && TiledBlockHead::suits(dims[2], dims[3], dims[1])) {
+    head_.emplace(block, dims[2], dims[3], dims[1]);
   }
+  if (precision == Precision::kFp32 && TiledBlockTail::suits(tail_pixels, dims[1])) {
+    tail_.emplace(block, tail_pixels, dims[1]);
+  }
+  if (block.layer_norm && !bf16_ && !int8_)
+    layer_norm_.emplace(dims[0] * dims[2] * dims[3], dims[1]);
 }
 
 size_t BlockPlan::scratchpad_bytes() const {
   size_t bytes = std::max({pointwise_.scratchpad_bytes(), depthwise_.scratchpad_bytes(),
                            project_.scratchpad_bytes(), feed_gate_.scratchpad_bytes(),
                            feed_.scratchpad_bytes(), feed_out_.scratchpad_bytes()});
-  if (layer_norm_) bytes = std::max(bytes, layer_norm_pd_.scratchpad_desc().get_size());
+  if (layer_norm_) bytes = std::max(bytes, layer_norm_->scratchpad_bytes());
   return bytes;
 }
 
@@ -123,12 +118,7 @@ const void* BlockPlan::normalize(dnnl::stream& stream, const float* x, const Scr
     return scratch.normalized;
   }
   if (!layer_norm_) return x;
-  const auto& engine = cpu_engine();
-  const auto& rows = layer_norm_pd_.src_desc();
-  layer_norm_->execute(stream, {{DNNL_ARG_SRC, dnnl::memory(rows, engine, const_cast<float*>(x))},
-                                {DNNL_ARG_DST, dnnl::memory(rows, engine, scratch.normalized)},
-                                {DNNL_ARG_SCRATCHPAD, dnnl::memory(layer_norm_pd_.scratchpad_desc(),
-                                                                   engine, scratch.scratchpad)}});
+  layer_norm_->run(stream, x, static_cast<float*>(scratch.normalized), scratch.scratchpad);
   return scratch.normalized;
 }
 
@@ -167,23 +157,36 @@ void* BlockPlan::gated_image(const Scratch& scratch, int64_t image) const {
   return static_cast<char*>(scratch.gated) + values * (bf16_ ? 2 : 4);
 }
 
-void BlockPlan::run(dnnl::stream& stream, float* x, const Scratch& scratch,
-                    ActivationRanges* observed) {
-  const int64_t images = dims_[0], channels = dims_[1], pixels = dims_[2] * dims_[3];
-  const auto& ranges = block_.int8_ranges;
-  const void* normalized = normalize(stream, x, scratch, ranges.attention_input);
+void BlockPlan::expand_and_gate(dnnl::stream& stream, const float* x, const Scratch& scratch,
+                                ActivationRanges* observed) {
+  const void* normalized = normalize(stream, x, scratch, block_.int8_ranges.attention_input);
   if (observed) {
     stream.wait();
-    observed->attention_input =
-        std::max(observed->attention_input,
-                 max_abs(static_cast<const float*>(normalized), images * pixels * channels));
+    observed->attention_input = std::max(
+        observed->attention_input,
+        max_abs(static_cast<const float*>(normalized), dims_[0] * dims_[1] * dims_[2] * dims_[3]));
   }
   pointwise_.run(stream, normalized, scratch.pointwise, scratch.scratchpad);
   depthwise_.run(stream, scratch.pointwise, scratch.expanded, scratch.scratchpad);
   stream.wait();
   gate(scratch);
+}
+
+void BlockPlan::run(dnnl::stream& stream, float* x, const Scratch& scratch,
+                    ActivationRanges* observed) {
+  const int64_t images = dims_[0], channels = dims_[1], pixels = dims_[2] * dims_[3];
+  if (head_ && !observed) {
+    for (int64_t image = 0; image < images; ++image) {
+      head_->run(x + image * pixels * channels, static_cast<float*>(gated_image(scratch, image)),
+                 block_.channel_attention ? scratch.means + image * channels : nullptr,
+                 scratch.tiles);
+    }
+  } else {
+    expand_and_gate(stream, x, scratch, observed);
+  }
   const auto* gated = static_cast<const float*>(scratch.gated);
   const void* projection_input = scratch.gated;
+  const bool tiled = tail_ && !observed;
   if (block_.channel_attention) {
     const auto means = torch::from_blob(scratch.means, {images, channels});
     const auto scales = torch::addmm(block_.attention_bias, means, block_.attention_weight.t());
@@ -194,11 +197,19 @@ void BlockPlan::run(dnnl::stream& stream, float* x, const Scratch& scratch,
     if (scale_weights_) {
       // conv3(g * s) == (conv3's weight scaled by s along its inputs)(g), one image at a time.
       for (int64_t image = 0; image < images; ++image) {
-        project_.repack_weights(stream, block_.conv3.weight * scales[image].view({1, -1, 1, 1}));
-        project_.run(stream, gated_image(scratch, image), x + image * pixels * channels,
-                     scratch.scratchpad);
+        const auto weight = block_.conv3.weight * scales[image].view({1, -1, 1, 1});
+        float* image_x = x + image * pixels * channels;
+        if (tiled) {
+          tail_->set_projection_weights(stream, weight);
+          tail_->run(static_cast<const float*>(gated_image(scratch, image)), image_x,
+                     scratch.tiles);
+          continue;
+        }
+        project_.repack_weights(stream, weight);
+        project_.run(stream, gated_image(scratch, image), image_x, scratch.scratchpad);
       }
-      return feed_forward(stream, x, scratch, observed);
+      if (!tiled) feed_forward(stream, x, scratch, observed);
+      return;
     }
     if (int8_) {
       projection_input = quantize_gated(scratch, scales.data_ptr<float>(),
@@ -212,6 +223,7 @@ void BlockPlan::run(dnnl::stream& stream, float* x, const Scratch& scratch,
     projection_input =
         quantize_gated(scratch, nullptr, projection_inverse_steps_, scratch.normalized);
   }
+  if (tiled) return tail_->run(static_cast<const float*>(projection_input), x, scratch.tiles);
   project_.run(stream, projection_input, x, scratch.scratchpad);
   feed_forward(stream, x, scratch, observed);
 }

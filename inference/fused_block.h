@@ -17,7 +17,10 @@
 
 #include "inference/dnnl_convolution.h"
 #include "inference/int8_calibration.h"
+#include "inference/layer_norm_rows.h"
 #include "inference/precision.h"
+#include "inference/tiled_block_head.h"
+#include "inference/tiled_block_tail.h"
 
 namespace ern::inference {
 
@@ -42,6 +45,7 @@ struct Scratch {
   void* gated;       // c channels
   float* means;      // [images, c]
   void* scratchpad;  // oneDNN's
+  void* tiles;       // BlockPlan::tile_bytes() for each of at::get_num_threads()
 };
 
 // int8: moves each channel's quantization step of conv3's and conv5's inputs into their weights
@@ -55,6 +59,10 @@ class BlockPlan {
   // on this CPU (effective_precision).
   BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dims, Precision precision);
   size_t scratchpad_bytes() const;
+  // Each thread's scratch for the tiled tail, if the block has one (else 0).
+  size_t tile_bytes() const {
+    return std::max(head_ ? head_->thread_bytes() : 0, tail_ ? tail_->thread_bytes() : 0);
+  }
   const std::string& name() const { return block_.name; }
   // With `observed` (fp32 only), also widens it to the ranges of the int8 mode's inputs.
   void run(dnnl::stream& stream, float* x, const Scratch& scratch,
@@ -64,6 +72,9 @@ class BlockPlan {
   // LayerNorm of x (none in a block without it) as the next convolutions read it; int8 in steps of
   // int8_step(range).
   const void* normalize(dnnl::stream& stream, const float* x, const Scratch& scratch, float range);
+  // n = LN(x), t = conv2(conv1(n)), g = gate(t) and its pool step by step over the whole batch.
+  void expand_and_gate(dnnl::stream& stream, const float* x, const Scratch& scratch,
+                       ActivationRanges* observed);
   void gate(const Scratch& scratch);
   void scale_gated(const Scratch& scratch, const torch::Tensor& scales);
   // int8: the gated values (times `scales`, [images, c], when given) into `target`, in steps of
@@ -77,8 +88,7 @@ class BlockPlan {
   const BlockParameters& block_;
   dnnl::memory::dims dims_;
   bool bf16_, int8_;
-  std::optional<dnnl::layer_normalization_forward> layer_norm_;
-  dnnl::layer_normalization_forward::primitive_desc layer_norm_pd_;
+  std::optional<LayerNormRows> layer_norm_;  // fp32
   // The attention scale goes into conv3's weights (c^2 values per image) where an image has at
   // least as many pixels as channels, else onto the gated activations (fewer values).
   bool scale_weights_;
@@ -88,6 +98,11 @@ class BlockPlan {
   Convolution feed_gate_;  // conv4b
   Convolution feed_;       // conv4a, times conv4b's output
   Convolution feed_out_;   // conv5, accumulated into x
+  // fp32, where the activations outgrow the caches: the steps up to the gate in strips of rows,
+  // conv3 and the feed-forward half in tiles of pixels (calibration runs step by step, observing
+  // each step's whole output).
+  std::optional<TiledBlockHead> head_;
+  std::optional<TiledBlockTail> tail_;
   std::vector<float> projection_inverse_steps_;  // int8: conv3's input steps, per channel
 };
 

@@ -102,17 +102,19 @@ class NetworkPlan {
     for (const auto* stages : {&encoders_, &decoders_}) {
       for (const auto& planned : *stages) {
         scratchpad_bytes_ = std::max(scratchpad_bytes_, planned.resample.scratchpad_bytes());
-        for (const auto& block : planned.blocks) {
-          scratchpad_bytes_ = std::max(scratchpad_bytes_, block.scratchpad_bytes());
-        }
+        for (const auto& block : planned.blocks) include(block);
       }
     }
-    for (const auto& block : middle_) {
-      scratchpad_bytes_ = std::max(scratchpad_bytes_, block.scratchpad_bytes());
-    }
+    for (const auto& block : middle_) include(block);
   }
 
   const dnnl::memory::dims& input_dims() const { return input_dims_; }
+
+  // Widens the scratch sizes to `block`'s.
+  void include(const BlockPlan& block) {
+    scratchpad_bytes_ = std::max(scratchpad_bytes_, block.scratchpad_bytes());
+    tile_bytes_ = std::max(tile_bytes_, block.tile_bytes());
+  }
 
   // `output` holds a copy of `input` on entry (the global residual adds onto it). With
   // `observed`, its ranges of each block widen (fp32 plans only).
@@ -126,9 +128,13 @@ class NetworkPlan {
     auto pointwise = torch::empty(2 * largest), expanded = torch::empty(2 * largest);
     auto means = torch::empty(input_dims_[0] * activation_dims_.back()[1]);
     auto scratchpad = torch::empty(static_cast<int64_t>(scratchpad_bytes_ / sizeof(float) + 1));
+    // (Each thread's piece starts at a multiple of 64 bytes: LibTorch aligns its buffers so.)
+    auto tiles =
+        torch::empty(static_cast<int64_t>(at::get_num_threads() * tile_bytes_ / sizeof(float)));
     const Scratch scratch{normalized.data_ptr<float>(), pointwise.data_ptr<float>(),
                           expanded.data_ptr<float>(),   gated.data_ptr<float>(),
-                          means.data_ptr<float>(),      scratchpad.data_ptr<float>()};
+                          means.data_ptr<float>(),      scratchpad.data_ptr<float>(),
+                          tiles.data_ptr<float>()};
     const auto level = [&](size_t index) { return activations[index].data_ptr<float>(); };
     dnnl::stream stream(cpu_engine());
     const auto run_blocks = [&](std::vector<BlockPlan>& blocks, float* x) {
@@ -195,6 +201,7 @@ class NetworkPlan {
   std::vector<StagePlan> encoders_, decoders_;
   std::vector<BlockPlan> middle_;
   size_t scratchpad_bytes_ = 0;
+  size_t tile_bytes_ = 0;  // each thread's, for the tiled block tails
 };
 
 FusedNafnet::FusedNafnet(Nafnet& network, Precision precision, const Int8Calibration& calibration)

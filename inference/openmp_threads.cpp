@@ -12,4 +12,10 @@ void set_openmp_threads_of_this_thread(int threads) {
   omp_set_num_threads(threads);
 }
 
+SingleThreadedScope::SingleThreadedScope() : previous_(omp_get_max_threads()) {
+  omp_set_num_threads(1);
+}
+
+SingleThreadedScope::~SingleThreadedScope() { omp_set_num_threads(previous_); }
+
 }  // namespace ern

@@ -61,6 +61,15 @@ TEST(FusedInference, MatchesTheUnfusedNetworkOnALargeImage) {
   expect_fused_matches_reference(architecture, torch::rand({1, 3, 320, 288}));
 }
 
+TEST(FusedInference, MatchesTheUnfusedNetworkInStripsAndTilesOnABatch) {
+  // Level 0 (2.9 MB per image) runs in strips and tiles: each image with its own attention scale,
+  // 12 channels (part of a vector), a last tile narrower than the others, and blocks without
+  // LayerNorm and without channel attention (whose tiles run over both images at once).
+  NafnetArchitecture architecture{3, 12, {1, 1}, 1, {1, 1}, {}};
+  architecture.genotype = {A::kNafNoNorm, A::kNaf, A::kNaf, A::kNafNoCa};
+  expect_fused_matches_reference(architecture, torch::rand({2, 3, 256, 240}));
+}
+
 TEST(FusedInference, MatchesTheUnfusedNetworkAtAWidthOffTheVectorLanes) {
   // 12 and 24 channels: the pixel kernels' masked and portable paths (16-lane vectors elsewhere).
   const NafnetArchitecture architecture{3, 12, {1, 1}, 1, {1, 1}, {}};
