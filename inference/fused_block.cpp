@@ -66,7 +66,7 @@ void equalize_int8_inputs(BlockParameters& block) {
 }
 
 BlockPlan::BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dims,
-                     Precision precision)
+                     Precision precision, Tiling tiling)
     : block_(block),
       dims_(dims),
       bf16_(precision == Precision::kBf16),
@@ -84,15 +84,27 @@ BlockPlan::BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dim
             feed_types(precision, block.int8_ranges)),
       feed_out_(block.conv5, dims, ConvFusion::accumulated(), into_residual(precision, 127.0f)) {
   if (int8_) projection_inverse_steps_ = inverse_steps(block.int8_ranges.projection_input);
-  const int64_t tail_pixels = (scale_weights_ ? 1 : dims[0]) * dims[2] * dims[3];
-  if (precision == Precision::kFp32 && TiledBlockHead::suits(dims[2], dims[3], dims[1])) {
-    head_.emplace(block, dims[2], dims[3], dims[1]);
-  }
-  if (precision == Precision::kFp32 && TiledBlockTail::suits(tail_pixels, dims[1])) {
-    tail_.emplace(block, tail_pixels, dims[1]);
-  }
-  if (block.layer_norm && !bf16_ && !int8_)
+  if (block.layer_norm && !bf16_ && !int8_) {
     layer_norm_.emplace(dims[0] * dims[2] * dims[3], dims[1]);
+  }
+  if (bf16_ || tiling == Tiling::kNever) return;
+  const auto& ranges = block.int8_ranges;
+  if (TiledBlockHead::suits(dims[2], dims[3], dims[1])) {
+    head_.emplace(block, dims[2], dims[3], dims[1],
+                  HeadPrecision{dense(precision, ranges.attention_input),
+                                int8_ ? int8_step(ranges.attention_input) : 0.0f});
+  }
+  // With channel attention the tail runs image by image (its scale differs); fp32 folds the
+  // scale into conv3's weights, which takes as many pixels as channels.
+  const int64_t tail_pixels = (block.channel_attention ? 1 : dims[0]) * dims[2] * dims[3];
+  if ((scale_weights_ || int8_ || !block.channel_attention) &&
+      TiledBlockTail::suits(tail_pixels, dims[1])) {
+    tail_.emplace(
+        block, tail_pixels, dims[1],
+        TailPrecision{into_residual(precision, 127.0f), feed_gate_types(precision, ranges),
+                      feed_types(precision, ranges), into_residual(precision, 127.0f),
+                      int8_ ? int8_step(ranges.feed_input) : 0.0f});
+  }
 }
 
 size_t BlockPlan::scratchpad_bytes() const {
@@ -186,46 +198,54 @@ void BlockPlan::run(dnnl::stream& stream, float* x, const Scratch& scratch,
   }
   const auto* gated = static_cast<const float*>(scratch.gated);
   const void* projection_input = scratch.gated;
-  const bool tiled = tail_ && !observed;
+  torch::Tensor scales;  // [images, c]: the channel attention's, where the block has one
   if (block_.channel_attention) {
     const auto means = torch::from_blob(scratch.means, {images, channels});
-    const auto scales = torch::addmm(block_.attention_bias, means, block_.attention_weight.t());
-    if (observed) {
-      widen_channel_ranges(gated, scales.data_ptr<float>(), images, pixels, channels,
-                           observed->projection_input);
-    }
-    if (scale_weights_) {
-      // conv3(g * s) == (conv3's weight scaled by s along its inputs)(g), one image at a time.
-      for (int64_t image = 0; image < images; ++image) {
-        const auto weight = block_.conv3.weight * scales[image].view({1, -1, 1, 1});
-        float* image_x = x + image * pixels * channels;
-        if (tiled) {
-          tail_->set_projection_weights(stream, weight);
-          tail_->run(static_cast<const float*>(gated_image(scratch, image)), image_x,
-                     scratch.tiles);
-          continue;
-        }
-        project_.repack_weights(stream, weight);
-        project_.run(stream, gated_image(scratch, image), image_x, scratch.scratchpad);
-      }
-      if (!tiled) feed_forward(stream, x, scratch, observed);
-      return;
-    }
-    if (int8_) {
-      projection_input = quantize_gated(scratch, scales.data_ptr<float>(),
-                                        projection_inverse_steps_, scratch.normalized);
-    } else {
-      scale_gated(scratch, scales);
-    }
-  } else if (observed) {
-    widen_channel_ranges(gated, nullptr, images, pixels, channels, observed->projection_input);
-  } else if (int8_) {
-    projection_input =
-        quantize_gated(scratch, nullptr, projection_inverse_steps_, scratch.normalized);
+    scales = torch::addmm(block_.attention_bias, means, block_.attention_weight.t());
   }
-  if (tiled) return tail_->run(static_cast<const float*>(projection_input), x, scratch.tiles);
+  if (observed) {
+    widen_channel_ranges(gated, scales.defined() ? scales.data_ptr<float>() : nullptr, images,
+                         pixels, channels, observed->projection_input);
+  } else if (tail_) {
+    return run_tail(stream, x, scratch, scales);
+  }
+  if (scale_weights_) {
+    // conv3(g * s) == (conv3's weight scaled by s along its inputs)(g), one image at a time.
+    for (int64_t image = 0; image < images; ++image) {
+      project_.repack_weights(stream, block_.conv3.weight * scales[image].view({1, -1, 1, 1}));
+      project_.run(stream, gated_image(scratch, image), x + image * pixels * channels,
+                   scratch.scratchpad);
+    }
+    return feed_forward(stream, x, scratch, observed);
+  }
+  if (int8_) {
+    projection_input =
+        quantize_gated(scratch, scales.defined() ? scales.data_ptr<float>() : nullptr,
+                       projection_inverse_steps_, scratch.normalized);
+  } else if (scales.defined()) {
+    scale_gated(scratch, scales);
+  }
   project_.run(stream, projection_input, x, scratch.scratchpad);
   feed_forward(stream, x, scratch, observed);
+}
+
+void BlockPlan::run_tail(dnnl::stream& stream, float* x, const Scratch& scratch,
+                         const torch::Tensor& scales) {
+  const int64_t channels = dims_[1], pixels = dims_[2] * dims_[3];
+  const bool per_image = scales.defined();
+  for (int64_t image = 0; image < (per_image ? dims_[0] : 1); ++image) {
+    std::vector<float> factors;  // int8: conv3's input steps, times the image's scale
+    if (int8_) {
+      factors = projection_inverse_steps_;
+      const float* scale = per_image ? scales.data_ptr<float>() + image * channels : nullptr;
+      for (int64_t k = 0; scale && k < channels; ++k) factors[k] *= scale[k];
+    } else if (per_image) {
+      tail_->set_projection_weights(stream,
+                                    block_.conv3.weight * scales[image].view({1, -1, 1, 1}));
+    }
+    tail_->run(static_cast<const float*>(gated_image(scratch, image)),
+               x + image * pixels * channels, scratch.tiles, int8_ ? factors.data() : nullptr);
+  }
 }
 
 void BlockPlan::feed_forward(dnnl::stream& stream, float* x, const Scratch& scratch,

@@ -21,6 +21,7 @@
 #include "inference/precision.h"
 #include "inference/tiled_block_head.h"
 #include "inference/tiled_block_tail.h"
+#include "inference/tiling.h"
 
 namespace ern::inference {
 
@@ -56,8 +57,9 @@ void equalize_int8_inputs(BlockParameters& block);
 class BlockPlan {
  public:
   // dims: {images, channels, height, width} of the block's activations; `precision` as effective
-  // on this CPU (effective_precision).
-  BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dims, Precision precision);
+  // on this CPU (effective_precision); `tiling` whether strips and tiles may run.
+  BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dims, Precision precision,
+            Tiling tiling);
   size_t scratchpad_bytes() const;
   // Each thread's scratch for the tiled tail, if the block has one (else 0).
   size_t tile_bytes() const {
@@ -84,6 +86,10 @@ class BlockPlan {
   void* gated_image(const Scratch& scratch, int64_t image) const;
   void feed_forward(dnnl::stream& stream, float* x, const Scratch& scratch,
                     ActivationRanges* observed);
+  // conv3 and the feed-forward half by tail_, image by image where `scales` ([images, c]) are
+  // given.
+  void run_tail(dnnl::stream& stream, float* x, const Scratch& scratch,
+                const torch::Tensor& scales);
 
   const BlockParameters& block_;
   dnnl::memory::dims dims_;
@@ -98,9 +104,9 @@ class BlockPlan {
   Convolution feed_gate_;  // conv4b
   Convolution feed_;       // conv4a, times conv4b's output
   Convolution feed_out_;   // conv5, accumulated into x
-  // fp32, where the activations outgrow the caches: the steps up to the gate in strips of rows,
-  // conv3 and the feed-forward half in tiles of pixels (calibration runs step by step, observing
-  // each step's whole output).
+  // fp32 and int8, where the activations outgrow the caches: the steps up to the gate in strips
+  // of rows, conv3 and the feed-forward half in tiles of pixels (calibration runs step by step,
+  // observing each step's whole output).
   std::optional<TiledBlockHead> head_;
   std::optional<TiledBlockTail> tail_;
   std::vector<float> projection_inverse_steps_;  // int8: conv3's input steps, per channel

@@ -75,6 +75,7 @@ class NetworkPlan {
  public:
   NetworkPlan(const FusedNafnet& network, const dnnl::memory::dims& input_dims)
       : precision_(network.precision_),
+        tiling_(network.tiling_),
         input_dims_(input_dims),
         intro_(network.intro_, input_dims),
         narrow_ending_(network.narrow_ending_ ? &*network.narrow_ending_ : nullptr) {
@@ -181,7 +182,7 @@ class NetworkPlan {
                                 const dnnl::memory::dims& dims) const {
     std::vector<BlockPlan> planned;
     planned.reserve(parameters.size());
-    for (const auto& block : parameters) planned.emplace_back(block, dims, precision_);
+    for (const auto& block : parameters) planned.emplace_back(block, dims, precision_, tiling_);
     return planned;
   }
 
@@ -193,6 +194,7 @@ class NetworkPlan {
   }
 
   Precision precision_;
+  Tiling tiling_;
   dnnl::memory::dims input_dims_;
   std::vector<dnnl::memory::dims> activation_dims_;  // per level
   Convolution intro_;
@@ -204,8 +206,11 @@ class NetworkPlan {
   size_t tile_bytes_ = 0;  // each thread's, for the tiled block tails
 };
 
-FusedNafnet::FusedNafnet(Nafnet& network, Precision precision, const Int8Calibration& calibration)
-    : architecture_(network->architecture()), precision_(effective_precision(precision)) {
+FusedNafnet::FusedNafnet(Nafnet& network, Precision precision, const Int8Calibration& calibration,
+                         Tiling tiling)
+    : architecture_(network->architecture()),
+      precision_(effective_precision(precision)),
+      tiling_(tiling) {
   network->prepare_for_inference();  // folds once; a prepared network is left as it is
   const ParameterSource source(network);
   const auto block = [&](const std::string& name, BlockAlternative alternative) {

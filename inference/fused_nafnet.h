@@ -26,7 +26,8 @@ class FusedNafnet {
   // copied. `precision` bf16 runs in fp32 on a CPU without native bf16 (see precision()); int8
   // needs the ranges of every block (else std::invalid_argument naming the block).
   explicit FusedNafnet(Nafnet& network, Precision precision = Precision::kFp32,
-                       const Int8Calibration& calibration = {});
+                       const Int8Calibration& calibration = {},
+                       Tiling tiling = Tiling::kWhereItPays);
   ~FusedNafnet();
 
   // What it computes in on this CPU.
@@ -52,6 +53,7 @@ class FusedNafnet {
 
   NafnetArchitecture architecture_;
   Precision precision_;
+  Tiling tiling_;
   ConvParameters intro_, ending_;
   std::optional<NarrowConvolution> narrow_ending_;  // where it suits the ending convolution
   std::vector<Stage> encoders_, decoders_;

@@ -7,6 +7,7 @@
 
 #include "inference/fp32_spans.h"
 #include "inference/fused_block.h"
+#include "inference/int8_spans.h"
 #include "inference/openmp_threads.h"
 #include "inference/tiling.h"
 
@@ -31,23 +32,35 @@ bool TiledBlockHead::suits(int64_t height, int64_t width, int64_t channels) {
 }
 
 TiledBlockHead::RowSteps::RowSteps(const BlockParameters& block, int64_t rows, int64_t width,
-                                   int64_t channels)
-    : pointwise(block.conv1, {1, channels, rows, width}) {
-  if (block.layer_norm) layer_norm.emplace(rows * width, channels);
+                                   int64_t channels, const HeadPrecision& precision)
+    : pixels(rows * width),
+      channels(channels),
+      has_layer_norm(block.layer_norm),
+      input_step(precision.input_step),
+      pointwise(block.conv1, {1, channels, rows, width}, {}, precision.pointwise) {
+  if (block.layer_norm && input_step == 0.0f) layer_norm.emplace(pixels, channels);
 }
 
 size_t TiledBlockHead::RowSteps::scratchpad_bytes() const {
   return std::max(pointwise.scratchpad_bytes(), layer_norm ? layer_norm->scratchpad_bytes() : 0);
 }
 
-void TiledBlockHead::RowSteps::run(dnnl::stream& stream, const float* x, float* normalized,
+void TiledBlockHead::RowSteps::run(dnnl::stream& stream, const float* x, void* normalized,
                                    float* out, void* scratchpad) const {
-  if (layer_norm) layer_norm->run(stream, x, normalized, scratchpad);
-  pointwise.run(stream, layer_norm ? normalized : x, out, scratchpad);
+  const void* input = x;
+  if (input_step > 0.0f) {
+    int8::normalize(x, static_cast<int8_t*>(normalized), pixels, channels, has_layer_norm,
+                    kLayerNormEpsilon, 1.0f / input_step);
+    input = normalized;
+  } else if (layer_norm) {
+    layer_norm->run(stream, x, static_cast<float*>(normalized), scratchpad);
+    input = normalized;
+  }
+  pointwise.run(stream, input, out, scratchpad);
 }
 
 TiledBlockHead::TiledBlockHead(const BlockParameters& block, int64_t height, int64_t width,
-                               int64_t channels)
+                               int64_t channels, const HeadPrecision& precision)
     : height_(height),
       width_(width),
       channels_(channels),
@@ -55,8 +68,8 @@ TiledBlockHead::TiledBlockHead(const BlockParameters& block, int64_t height, int
   {
     // Made for one thread each: the OpenMP team size when a primitive is made sets its work split.
     SingleThreadedScope one_thread;
-    strip_.emplace(block, strip_rows_, width, channels);
-    if (strip_rows_ > 1) one_row_.emplace(block, 1, width, channels);
+    strip_.emplace(block, strip_rows_, width, channels, precision);
+    if (strip_rows_ > 1) one_row_.emplace(block, 1, width, channels, precision);
   }
   // conv2's weights [2c, 1, 3, 3] tap by tap.
   const auto weight = block.conv2.weight.to(torch::kFloat).reshape({2 * channels, 9}).t();
@@ -104,7 +117,7 @@ void TiledBlockHead::run(const float* x, float* gated, float* means, void* scrat
 void TiledBlockHead::run_band(const float* x, float* gated, float* sums, int64_t first,
                               int64_t last, char* scratch) const {
   const int64_t row_values = width_ * channels_;  // of x and g; conv1's rows hold twice as many
-  auto* normalized = reinterpret_cast<float*>(scratch);
+  void* normalized = scratch;
   auto* expanded = reinterpret_cast<float*>(scratch + normalized_bytes_);
   void* scratchpad = scratch + normalized_bytes_ + expanded_bytes_;
   dnnl::stream stream(cpu_engine());

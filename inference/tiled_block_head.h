@@ -1,5 +1,5 @@
 #pragma once
-// The first half of an fp32 block, up to its attention gate:
+// The first half of an fp32 or int8 block, up to its attention gate:
 //   n = LN(x); t = conv2(conv1(n)); g = SimpleGate(t), and each image's mean of g (the pool)
 // in strips of rows, each core walking a band of rows of its own. conv1's output rows stay in
 // that core's cache until the depth-wise conv2 and the gate (one kernel, fp32_spans.h) have read
@@ -16,12 +16,19 @@ namespace ern::inference {
 
 struct BlockParameters;  // fused_block.h
 
+// conv1's types as the block's plan chose them (fp32 by default); int8 also quantizes its input.
+struct HeadPrecision {
+  ConvTypes pointwise;
+  float input_step = 0.0f;  // int8: the step of conv1's int8 input; 0 in fp32
+};
+
 class TiledBlockHead {
  public:
   // Whether strips pay off for one image of `height` x `width` pixels of `channels` channels.
   static bool suits(int64_t height, int64_t width, int64_t channels);
 
-  TiledBlockHead(const BlockParameters& block, int64_t height, int64_t width, int64_t channels);
+  TiledBlockHead(const BlockParameters& block, int64_t height, int64_t width, int64_t channels,
+                 const HeadPrecision& precision = {});
 
   // The scratch each thread needs, in bytes.
   size_t thread_bytes() const { return thread_bytes_; }
@@ -32,15 +39,19 @@ class TiledBlockHead {
   void run(const float* x, float* gated, float* means, void* scratch) const;
 
  private:
-  // LN and conv1 over a number of whole rows.
+  // LN (and int8's quantization) and conv1 over a number of whole rows.
   struct RowSteps {
-    RowSteps(const BlockParameters& block, int64_t rows, int64_t width, int64_t channels);
+    RowSteps(const BlockParameters& block, int64_t rows, int64_t width, int64_t channels,
+             const HeadPrecision& precision);
     size_t scratchpad_bytes() const;
-    void run(dnnl::stream& stream, const float* x, float* normalized, float* out,
+    void run(dnnl::stream& stream, const float* x, void* normalized, float* out,
              void* scratchpad) const;
 
+    int64_t pixels, channels;
+    bool has_layer_norm;
+    float input_step;  // int8's, else 0
     Convolution pointwise;
-    std::optional<LayerNormRows> layer_norm;  // where the block has one
+    std::optional<LayerNormRows> layer_norm;  // fp32, where the block has one
   };
   // One thread's rows [first, last) of the image; `sums` gets their sums of g.
   void run_band(const float* x, float* gated, float* sums, int64_t first, int64_t last,

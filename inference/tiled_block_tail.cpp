@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include "inference/fused_block.h"
+#include "inference/int8_spans.h"
 #include "inference/openmp_threads.h"
 #include "inference/tiling.h"
 
@@ -24,12 +25,19 @@ bool TiledBlockTail::suits(int64_t pixels, int64_t channels) {
          tiles >= 4 * at::get_num_threads();
 }
 
-TiledBlockTail::TileSteps::TileSteps(const BlockParameters& block, int64_t pixels, int64_t channels)
-    : project(block.conv3, tile_dims(pixels, channels), ConvFusion::accumulated()),
-      feed_gate(block.conv4b, tile_dims(pixels, channels)),
-      feed(block.conv4a, tile_dims(pixels, channels), ConvFusion::times_tensor()),
-      feed_out(block.conv5, tile_dims(pixels, channels), ConvFusion::accumulated()) {
-  if (block.layer_norm) layer_norm.emplace(pixels, channels);
+TiledBlockTail::TileSteps::TileSteps(const BlockParameters& block, int64_t pixels, int64_t channels,
+                                     const TailPrecision& precision)
+    : pixels(pixels),
+      channels(channels),
+      has_layer_norm(block.layer_norm),
+      feed_input_step(precision.feed_input_step),
+      project(block.conv3, tile_dims(pixels, channels), ConvFusion::accumulated(),
+              precision.project),
+      feed_gate(block.conv4b, tile_dims(pixels, channels), {}, precision.feed_gate),
+      feed(block.conv4a, tile_dims(pixels, channels), ConvFusion::times_tensor(), precision.feed),
+      feed_out(block.conv5, tile_dims(pixels, channels), ConvFusion::accumulated(),
+               precision.feed_out) {
+  if (block.layer_norm && feed_input_step == 0.0f) layer_norm.emplace(pixels, channels);
 }
 
 size_t TiledBlockTail::TileSteps::scratchpad_bytes() const {
@@ -40,25 +48,40 @@ size_t TiledBlockTail::TileSteps::scratchpad_bytes() const {
 }
 
 void TiledBlockTail::TileSteps::run(dnnl::stream& stream, const float* gated, float* x,
-                                    float* normalized, float* gate, float* product,
-                                    void* scratchpad) const {
-  project.run(stream, gated, x, scratchpad);
-  if (layer_norm) layer_norm->run(stream, x, normalized, scratchpad);
-  const float* feed_input = layer_norm ? normalized : x;
+                                    void* normalized, float* gate, void* product, void* scratchpad,
+                                    const float* projection_factors) const {
+  const void* projection_input = gated;
+  if (feed_input_step > 0.0f) {  // (product is free until conv4a writes it)
+    int8::scale(gated, static_cast<int8_t*>(product), projection_factors, pixels, channels);
+    projection_input = product;
+  }
+  project.run(stream, projection_input, x, scratchpad);
+  const void* feed_input = x;
+  if (feed_input_step > 0.0f) {
+    int8::normalize(x, static_cast<int8_t*>(normalized), pixels, channels, has_layer_norm,
+                    kLayerNormEpsilon, 1.0f / feed_input_step);
+    feed_input = normalized;
+  } else if (layer_norm) {
+    layer_norm->run(stream, x, static_cast<float*>(normalized), scratchpad);
+    feed_input = normalized;
+  }
   feed_gate.run(stream, feed_input, gate, scratchpad);
   feed.run(stream, feed_input, product, scratchpad, gate);
   feed_out.run(stream, product, x, scratchpad);
 }
 
-TiledBlockTail::TiledBlockTail(const BlockParameters& block, int64_t pixels, int64_t channels)
+TiledBlockTail::TiledBlockTail(const BlockParameters& block, int64_t pixels, int64_t channels,
+                               const TailPrecision& precision)
     : pixels_(pixels),
       channels_(channels),
       tile_pixels_(std::min(pixels, tile_pixels_for(channels))) {
   {
     // Made for one thread each: the OpenMP team size when a primitive is made sets its work split.
     SingleThreadedScope one_thread;
-    whole_.emplace(block, tile_pixels_, channels);
-    if (const int64_t rest = pixels % tile_pixels_) remainder_.emplace(block, rest, channels);
+    whole_.emplace(block, tile_pixels_, channels, precision);
+    if (const int64_t rest = pixels % tile_pixels_) {
+      remainder_.emplace(block, rest, channels, precision);
+    }
   }
   const size_t scratchpad =
       std::max(whole_->scratchpad_bytes(), remainder_ ? remainder_->scratchpad_bytes() : 0);
@@ -71,22 +94,24 @@ void TiledBlockTail::set_projection_weights(dnnl::stream& stream, const torch::T
   if (remainder_) remainder_->project.repack_weights(stream, weight);
 }
 
-void TiledBlockTail::run(const float* gated, float* x, void* scratch) const {
+void TiledBlockTail::run(const float* gated, float* x, void* scratch,
+                         const float* projection_factors) const {
   const int64_t tiles = (pixels_ + tile_pixels_ - 1) / tile_pixels_;
   const size_t array_bytes = cache_line_aligned(tile_pixels_ * channels_ * sizeof(float));
   // Each thread takes a contiguous run of tiles (OpenMP's static split).
   at::parallel_for(0, tiles, 1, [&](int64_t first, int64_t last) {
     auto* own = static_cast<char*>(scratch) + at::get_thread_num() * thread_bytes_;
-    auto* normalized = reinterpret_cast<float*>(own);
+    void* normalized = own;
     auto* gate = reinterpret_cast<float*>(own + array_bytes);
-    auto* product = reinterpret_cast<float*>(own + 2 * array_bytes);
+    void* product = own + 2 * array_bytes;
     void* scratchpad = own + 3 * array_bytes;
     dnnl::stream stream(cpu_engine());
     for (int64_t tile = first; tile < last; ++tile) {
       const int64_t offset = tile * tile_pixels_ * channels_;
       const bool narrower = remainder_ && tile == tiles - 1;
       (narrower ? *remainder_ : *whole_)
-          .run(stream, gated + offset, x + offset, normalized, gate, product, scratchpad);
+          .run(stream, gated + offset, x + offset, normalized, gate, product, scratchpad,
+               projection_factors);
     }
     stream.wait();
   });

@@ -6,6 +6,10 @@
 
 namespace ern::inference {
 
+// Whether a block's large activations may run in strips and tiles; kNever runs each step over
+// whole images (the reference the tiles are tested against).
+enum class Tiling { kWhereItPays, kNever };
+
 // An activation smaller than this (bytes) stays in the caches between one step over the whole
 // image and the next well enough that tiles do not pay for their extra calls.
 inline constexpr int64_t kUntiledActivationBytes = 2 << 20;

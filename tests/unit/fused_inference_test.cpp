@@ -189,6 +189,24 @@ TEST(FusedInference, Int8StaysCloseToFp32ForEveryBlockAlternativeAndBatch) {
   expect_close_but_rounded(int8.forward(batch), expected, 0.05, 0.005, "int8");
 }
 
+TEST(FusedInference, Int8InStripsAndTilesMatchesItsStepByStepFormOnABatch) {
+  // Level 0 (3.9 MB per image) runs in strips and tiles, each image with its own attention scale
+  // among the int8 steps of conv3's input; the same engine step by step is the reference.
+  auto network = network_of_every_alternative();
+  FusedNafnet fp32(network);
+  const auto batch = torch::rand({2, 3, 256, 240});
+  Int8Calibration calibration;
+  const auto expected = fp32.observe(batch, calibration);
+  FusedNafnet tiled(network, Precision::kInt8, calibration);
+  FusedNafnet step_by_step(network, Precision::kInt8, calibration, Tiling::kNever);
+  const auto actual = tiled.forward(batch);
+  const auto reference = step_by_step.forward(batch);
+  // (The pool sums in another order, which can move a value across a rounding boundary.)
+  EXPECT_LT((actual - reference).abs().mean().item<float>(), 1e-6);
+  EXPECT_LT((actual - reference).abs().max().item<float>(), 1e-3);
+  expect_close_but_rounded(actual, expected, 0.05, 0.005, "int8");
+}
+
 TEST(FusedInference, Int8LosesAtMostFiveHundredthsOfADecibelOnPhotographs) {
   auto model = load_model_dir(test::source_dir() / "models" / "nafnet-base");
   // Calibrated on a few training photographs, scored on others.
