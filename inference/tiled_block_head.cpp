@@ -7,7 +7,6 @@
 
 #include "inference/fp32_spans.h"
 #include "inference/fused_block.h"
-#include "inference/int8_spans.h"
 #include "inference/openmp_threads.h"
 #include "inference/tiling.h"
 
@@ -33,30 +32,16 @@ bool TiledBlockHead::suits(int64_t height, int64_t width, int64_t channels) {
 
 TiledBlockHead::RowSteps::RowSteps(const BlockParameters& block, int64_t rows, int64_t width,
                                    int64_t channels, const HeadPrecision& precision)
-    : pixels(rows * width),
-      channels(channels),
-      has_layer_norm(block.layer_norm),
-      input_step(precision.input_step),
-      pointwise(block.conv1, {1, channels, rows, width}, {}, precision.pointwise) {
-  if (block.layer_norm && input_step == 0.0f) layer_norm.emplace(pixels, channels);
-}
+    : input(rows * width, channels, block.layer_norm, precision.input_step),
+      pointwise(block.conv1, {1, channels, rows, width}, {}, precision.pointwise) {}
 
 size_t TiledBlockHead::RowSteps::scratchpad_bytes() const {
-  return std::max(pointwise.scratchpad_bytes(), layer_norm ? layer_norm->scratchpad_bytes() : 0);
+  return std::max(pointwise.scratchpad_bytes(), input.scratchpad_bytes());
 }
 
 void TiledBlockHead::RowSteps::run(dnnl::stream& stream, const float* x, void* normalized,
                                    float* out, void* scratchpad) const {
-  const void* input = x;
-  if (input_step > 0.0f) {
-    int8::normalize(x, static_cast<int8_t*>(normalized), pixels, channels, has_layer_norm,
-                    kLayerNormEpsilon, 1.0f / input_step);
-    input = normalized;
-  } else if (layer_norm) {
-    layer_norm->run(stream, x, static_cast<float*>(normalized), scratchpad);
-    input = normalized;
-  }
-  pointwise.run(stream, input, out, scratchpad);
+  pointwise.run(stream, input.run(stream, x, normalized, scratchpad), out, scratchpad);
 }
 
 TiledBlockHead::TiledBlockHead(const BlockParameters& block, int64_t height, int64_t width,

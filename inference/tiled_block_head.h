@@ -47,11 +47,8 @@ class TiledBlockHead {
     void run(dnnl::stream& stream, const float* x, void* normalized, float* out,
              void* scratchpad) const;
 
-    int64_t pixels, channels;
-    bool has_layer_norm;
-    float input_step;  // int8's, else 0
+    NormalizedRows input;
     Convolution pointwise;
-    std::optional<LayerNormRows> layer_norm;  // fp32, where the block has one
   };
   // One thread's rows [first, last) of the image; `sums` gets their sums of g.
   void run_band(const float* x, float* gated, float* sums, int64_t first, int64_t last,

@@ -29,44 +29,33 @@ TiledBlockTail::TileSteps::TileSteps(const BlockParameters& block, int64_t pixel
                                      const TailPrecision& precision)
     : pixels(pixels),
       channels(channels),
-      has_layer_norm(block.layer_norm),
-      feed_input_step(precision.feed_input_step),
+      quantized(precision.feed_input_step > 0.0f),
+      feed_input(pixels, channels, block.layer_norm, precision.feed_input_step),
       project(block.conv3, tile_dims(pixels, channels), ConvFusion::accumulated(),
               precision.project),
       feed_gate(block.conv4b, tile_dims(pixels, channels), {}, precision.feed_gate),
       feed(block.conv4a, tile_dims(pixels, channels), ConvFusion::times_tensor(), precision.feed),
       feed_out(block.conv5, tile_dims(pixels, channels), ConvFusion::accumulated(),
-               precision.feed_out) {
-  if (block.layer_norm && feed_input_step == 0.0f) layer_norm.emplace(pixels, channels);
-}
+               precision.feed_out) {}
 
 size_t TiledBlockTail::TileSteps::scratchpad_bytes() const {
-  size_t bytes = std::max({project.scratchpad_bytes(), feed_gate.scratchpad_bytes(),
-                           feed.scratchpad_bytes(), feed_out.scratchpad_bytes()});
-  if (layer_norm) bytes = std::max(bytes, layer_norm->scratchpad_bytes());
-  return bytes;
+  return std::max({project.scratchpad_bytes(), feed_gate.scratchpad_bytes(),
+                   feed.scratchpad_bytes(), feed_out.scratchpad_bytes(),
+                   feed_input.scratchpad_bytes()});
 }
 
 void TiledBlockTail::TileSteps::run(dnnl::stream& stream, const float* gated, float* x,
                                     void* normalized, float* gate, void* product, void* scratchpad,
                                     const float* projection_factors) const {
   const void* projection_input = gated;
-  if (feed_input_step > 0.0f) {  // (product is free until conv4a writes it)
+  if (quantized) {  // (product is free until conv4a writes it)
     int8::scale(gated, static_cast<int8_t*>(product), projection_factors, pixels, channels);
     projection_input = product;
   }
   project.run(stream, projection_input, x, scratchpad);
-  const void* feed_input = x;
-  if (feed_input_step > 0.0f) {
-    int8::normalize(x, static_cast<int8_t*>(normalized), pixels, channels, has_layer_norm,
-                    kLayerNormEpsilon, 1.0f / feed_input_step);
-    feed_input = normalized;
-  } else if (layer_norm) {
-    layer_norm->run(stream, x, static_cast<float*>(normalized), scratchpad);
-    feed_input = normalized;
-  }
-  feed_gate.run(stream, feed_input, gate, scratchpad);
-  feed.run(stream, feed_input, product, scratchpad, gate);
+  const void* input = feed_input.run(stream, x, normalized, scratchpad);
+  feed_gate.run(stream, input, gate, scratchpad);
+  feed.run(stream, input, product, scratchpad, gate);
   feed_out.run(stream, product, x, scratchpad);
 }
 

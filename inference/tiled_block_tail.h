@@ -56,10 +56,9 @@ class TiledBlockTail {
              void* product, void* scratchpad, const float* projection_factors) const;
 
     int64_t pixels, channels;
-    bool has_layer_norm;    // whether the block has LayerNorm
-    float feed_input_step;  // int8's, else 0
+    bool quantized;  // int8: conv3 and conv4 read int8 inputs
+    NormalizedRows feed_input;
     Convolution project, feed_gate, feed, feed_out;
-    std::optional<LayerNormRows> layer_norm;  // fp32, where the block has one
   };
 
   int64_t pixels_, channels_, tile_pixels_;
