@@ -172,13 +172,21 @@ TEST(FusedInference, Bfloat16LosesAtMostFiveHundredthsOfADecibelOnPhotographs) {
       << "fp32 " << cost.fp32_psnr << " dB, bf16 " << cost.reduced_psnr << " dB";
 }
 
+// The int8 ranges of `network` observed on `batch`, and fp32's output (step by step: observing
+// takes each step's whole output).
+std::pair<Int8Calibration, torch::Tensor> calibrated_on(Nafnet& network,
+                                                        const torch::Tensor& batch) {
+  FusedNafnet fp32(network);
+  Int8Calibration calibration;
+  return {calibration, fp32.observe(batch, calibration)};
+}
+
 TEST(FusedInference, Int8StaysCloseToFp32ForEveryBlockAlternativeAndBatch) {
   auto network = network_of_every_alternative();
-  FusedNafnet fp32(network);
   const auto batch = torch::rand({3, 3, 21, 30});
-  Int8Calibration calibration;
-  const auto expected = fp32.observe(batch, calibration);
-  EXPECT_TRUE(torch::equal(expected, fp32.forward(batch))) << "observing changes nothing";
+  const auto [calibration, expected] = calibrated_on(network, batch);
+  EXPECT_TRUE(torch::equal(expected, FusedNafnet(network).forward(batch)))
+      << "observing changes nothing";
   ASSERT_EQ(calibration.size(), 9u) << "one entry per block";
   EXPECT_THROW(FusedNafnet(network, Precision::kInt8), std::invalid_argument)
       << "int8 without a calibration";
@@ -193,10 +201,8 @@ TEST(FusedInference, Int8InStripsAndTilesMatchesItsStepByStepFormOnABatch) {
   // Level 0 (3.9 MB per image) runs in strips and tiles, each image with its own attention scale
   // among the int8 steps of conv3's input; the same engine step by step is the reference.
   auto network = network_of_every_alternative();
-  FusedNafnet fp32(network);
   const auto batch = torch::rand({2, 3, 256, 240});
-  Int8Calibration calibration;
-  const auto expected = fp32.observe(batch, calibration);
+  const auto [calibration, expected] = calibrated_on(network, batch);
   FusedNafnet tiled(network, Precision::kInt8, calibration);
   FusedNafnet step_by_step(network, Precision::kInt8, calibration, Tiling::kNever);
   const auto actual = tiled.forward(batch);
