@@ -210,9 +210,9 @@ void BlockPlan::run(dnnl::stream& stream, float* x, const Scratch& scratch,
     return run_tail(stream, x, scratch, scales);
   }
   if (scale_weights_) {
-    // conv3(g * s) == (conv3's weight scaled by s along its inputs)(g), one image at a time.
+    // One image at a time: each its own scale in conv3's weights.
     for (int64_t image = 0; image < images; ++image) {
-      project_.repack_weights(stream, block_.conv3.weight * scales[image].view({1, -1, 1, 1}));
+      project_.repack_weights(stream, scaled_projection_weight(scales, image));
       project_.run(stream, gated_image(scratch, image), x + image * pixels * channels,
                    scratch.scratchpad);
     }
@@ -229,6 +229,12 @@ void BlockPlan::run(dnnl::stream& stream, float* x, const Scratch& scratch,
   feed_forward(stream, x, scratch, observed);
 }
 
+torch::Tensor BlockPlan::scaled_projection_weight(const torch::Tensor& scales,
+                                                  int64_t image) const {
+  // conv3(g * s) == (conv3's weight scaled by s along its inputs)(g).
+  return block_.conv3.weight * scales[image].view({1, -1, 1, 1});
+}
+
 void BlockPlan::run_tail(dnnl::stream& stream, float* x, const Scratch& scratch,
                          const torch::Tensor& scales) {
   const int64_t channels = dims_[1], pixels = dims_[2] * dims_[3];
@@ -240,8 +246,7 @@ void BlockPlan::run_tail(dnnl::stream& stream, float* x, const Scratch& scratch,
       const float* scale = per_image ? scales.data_ptr<float>() + image * channels : nullptr;
       for (int64_t k = 0; scale && k < channels; ++k) factors[k] *= scale[k];
     } else if (per_image) {
-      tail_->set_projection_weights(stream,
-                                    block_.conv3.weight * scales[image].view({1, -1, 1, 1}));
+      tail_->set_projection_weights(stream, scaled_projection_weight(scales, image));
     }
     tail_->run(static_cast<const float*>(gated_image(scratch, image)),
                x + image * pixels * channels, scratch.tiles, int8_ ? factors.data() : nullptr);

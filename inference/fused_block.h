@@ -61,7 +61,7 @@ class BlockPlan {
   BlockPlan(const BlockParameters& block, const dnnl::memory::dims& dims, Precision precision,
             Tiling tiling);
   size_t scratchpad_bytes() const;
-  // Each thread's scratch for the tiled tail, if the block has one (else 0).
+  // Each thread's scratch for the block's strips and tiles, if it has them (else 0).
   size_t tile_bytes() const {
     return std::max(head_ ? head_->thread_bytes() : 0, tail_ ? tail_->thread_bytes() : 0);
   }
@@ -86,6 +86,8 @@ class BlockPlan {
   void* gated_image(const Scratch& scratch, int64_t image) const;
   void feed_forward(dnnl::stream& stream, float* x, const Scratch& scratch,
                     ActivationRanges* observed);
+  // fp32: conv3's weight with image `image`'s attention scale (`scales`, [images, c]) folded in.
+  torch::Tensor scaled_projection_weight(const torch::Tensor& scales, int64_t image) const;
   // conv3 and the feed-forward half by tail_, image by image where `scales` ([images, c]) are
   // given.
   void run_tail(dnnl::stream& stream, float* x, const Scratch& scratch,

@@ -203,7 +203,7 @@ class NetworkPlan {
   std::vector<StagePlan> encoders_, decoders_;
   std::vector<BlockPlan> middle_;
   size_t scratchpad_bytes_ = 0;
-  size_t tile_bytes_ = 0;  // each thread's, for the tiled block tails
+  size_t tile_bytes_ = 0;  // each thread's, for the blocks' strips and tiles
 };
 
 FusedNafnet::FusedNafnet(Nafnet& network, Precision precision, const Int8Calibration& calibration,

@@ -3,8 +3,8 @@
 //   x += conv3(g); n = LN(x); x += conv5(conv4a(n) * conv4b(n))
 // run in tiles of pixels, each tile on one core from start to end. Run step by step over a whole
 // image, each of those five steps streams its activations through memory once (they outgrow the
-// caches from about 256x256 pixels up); a tile's intermediates stay in its core's cache. The
-// primitives are made for one thread each: the cores split the tiles, not each step.
+// caches from kUntiledActivationBytes up, tiling.h); a tile's intermediates stay in its core's
+// cache. The primitives are made for one thread each: the cores split the tiles, not each step.
 
 #include <optional>
 
@@ -28,8 +28,8 @@ class TiledBlockTail {
   // caches, and there are tiles enough for every core.
   static bool suits(int64_t pixels, int64_t channels);
 
-  // `pixels`: how many pixels each run covers (all images' or, with per-image projection weights,
-  // one image's), `channels` wide.
+  // `pixels`: how many pixels each run covers (all images' or, where the block has channel
+  // attention, one image's), `channels` wide.
   TiledBlockTail(const BlockParameters& block, int64_t pixels, int64_t channels,
                  const TailPrecision& precision = {});
 

@@ -1,5 +1,6 @@
 #pragma once
-// What the tiled parts of an fp32 block (tiled_block_head.h, tiled_block_tail.h) share.
+// What the strips and tiles of an fp32 or int8 block (tiled_block_head.h, tiled_block_tail.h)
+// share.
 
 #include <cstddef>
 #include <cstdint>
