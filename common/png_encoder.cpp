@@ -92,10 +92,12 @@ std::vector<uint8_t> zlib_stream(const std::vector<uint8_t>& data, PngCompressio
     libdeflate_free_compressor(compressor);
   } else {
     // 80 KiB of state and 280 of scratch, on the heap and left uninitialized (make_unique would
-    // zero them on every response): isal_deflate_stateless_init sets up what ISA-L reads.
+    // zero them on every response): isal_deflate_stateless_init sets up what ISA-L reads, except
+    // (in ISA-L 2.30) the window size, which a value left in reused memory would shrink.
     const std::unique_ptr<isal_zstream> state(new isal_zstream);
     const std::unique_ptr<uint8_t[]> level_buffer(new uint8_t[ISAL_DEF_LVL1_DEFAULT]);
     isal_deflate_stateless_init(state.get());
+    state->hist_bits = 0;  // the full 32 KiB window
     state->level = 1;
     state->level_buf = level_buffer.get();
     state->level_buf_size = ISAL_DEF_LVL1_DEFAULT;

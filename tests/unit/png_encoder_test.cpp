@@ -3,8 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <vector>
+
 #include <opencv2/core.hpp>
 
+#include "common/heap_tuning.h"
 #include "common/image_io.h"
 #include "tests/unit/libpng_reference.h"
 
@@ -53,6 +57,26 @@ TEST(PngEncoder, NoneStoresFastCompresses) {
   const size_t fast = encode_image(image, "png", PngCompression::kFast).size();
   EXPECT_GT(stored, raw) << "stored blocks hold every byte (plus filter bytes and headers)";
   EXPECT_LT(fast, stored * 3 / 4);
+}
+
+// As in the servers: freed memory stays in the heap and the encoder's working buffers come back
+// holding whatever an earlier call left. Here every 16-bit word held 8, which a deflate setting
+// left unset reads as a 256-byte window: the same image must still give the same bytes.
+TEST(PngEncoder, GivesTheSameBytesWhateverTheReusedMemoryHeld) {
+  keep_freed_memory_in_heap();
+  // Rows of one noisy pattern, shifted by a pixel per row and repeating every 7 rows: matches
+  // from far back, which only a full window finds.
+  cv::Mat pattern(1, 200, CV_8UC3), image(160, 160, CV_8UC3);
+  cv::randu(pattern, 0, 256);
+  for (int y = 0; y < image.rows; ++y) pattern.colRange(y % 7, y % 7 + 160).copyTo(image.row(y));
+  const std::string first = encode_image(image, "png", PngCompression::kFast);
+  for (int run = 0; run < 3; ++run) {
+    {
+      std::vector<uint16_t> freed(size_t{2} << 20, 8);
+      ASSERT_EQ(freed.back(), 8);  // (read, so that the allocation is not left out)
+    }
+    EXPECT_EQ(encode_image(image, "png", PngCompression::kFast), first) << "run " << run;
+  }
 }
 
 TEST(PngEncoder, SettingsAreNamedAndOthersRefused) {
