@@ -128,15 +128,17 @@ TEST_F(FusedInference, MatchesTheUnfusedNetworkOnGrayImagesAndReusesPlansPerShap
 
 TEST_F(FusedInference, GivesTheSameResultWhateverTheReusedMemoryHeld) {
   // As in the servers: freed memory stays in the heap and comes back on the next call, here
-  // holding NaN. Nothing the engine reads may depend on it.
+  // holding NaN. Nothing the engine reads may depend on it, whole images (160x160) or strips and
+  // tiles (two images of 256x240, each with its own attention scale).
   keep_freed_memory_in_heap();
   auto network = random_network({3, 16, {1, 1, 1, 1}, 1, {1, 1, 1, 1}, {}}, 5);
   FusedNafnet fused(network);
-  const auto input = torch::rand({1, 3, 160, 160});
-  const auto first = fused.forward(input).clone();
-  for (int run = 0; run < 3; ++run) {
-    torch::full({16 << 20}, std::numeric_limits<float>::quiet_NaN());  // freed at once
-    EXPECT_TRUE(torch::equal(fused.forward(input), first)) << "run " << run;
+  for (const auto& input : {torch::rand({1, 3, 160, 160}), torch::rand({2, 3, 256, 240})}) {
+    const auto first = fused.forward(input).clone();
+    for (int run = 0; run < 3; ++run) {
+      torch::full({32 << 20}, std::numeric_limits<float>::quiet_NaN());  // freed at once
+      EXPECT_TRUE(torch::equal(fused.forward(input), first)) << input.sizes() << ", run " << run;
+    }
   }
 }
 
