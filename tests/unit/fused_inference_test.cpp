@@ -226,17 +226,20 @@ TEST_F(FusedInference, Int8StaysCloseToFp32ForEveryBlockAlternativeAndBatch) {
 TEST_F(FusedInference, Int8InStripsAndTilesMatchesItsStepByStepFormOnABatch) {
   // Level 0 (3.9 MB per image) runs in strips and tiles, each image with its own attention scale
   // among the int8 steps of conv3's input; the same engine step by step is the reference.
+  keep_freed_memory_in_heap();
   auto network = network_of_every_alternative();
   const auto batch = torch::rand({2, 3, 256, 240});
   const auto [calibration, expected] = calibrated_on(network, batch);
   FusedNafnet tiled(network, Precision::kInt8, calibration);
   FusedNafnet step_by_step(network, Precision::kInt8, calibration, Tiling::kNever);
-  const auto actual = tiled.forward(batch);
+  const auto actual = tiled.forward(batch).clone();
   const auto reference = step_by_step.forward(batch);
   // (The pool sums in another order, which can move a value across a rounding boundary.)
   EXPECT_LT((actual - reference).abs().mean().item<float>(), 1e-6);
   EXPECT_LT((actual - reference).abs().max().item<float>(), 1e-3);
   expect_close_but_rounded(actual, expected, 0.05, 0.005, "int8");
+  torch::full({32 << 20}, std::numeric_limits<float>::quiet_NaN());  // freed at once
+  EXPECT_TRUE(torch::equal(tiled.forward(batch), actual)) << "with reused memory holding NaN";
 }
 
 TEST_F(FusedInference, Int8LosesAtMostFiveHundredthsOfADecibelOnPhotographs) {
