@@ -230,6 +230,7 @@ TEST_F(DenoiseTest, ConcurrentSameSizeRequestsAreBatchedAndDeadlinesRespected) {
   for (const auto& response : responses)
     largest = std::max(largest, response.timings().batch_size());
   EXPECT_EQ(largest, 4u) << "four requests within the batching window did not run together";
+  for (const auto& response : responses) EXPECT_EQ(response.image(), warm.image()) << "batched";
 
   // A deadline shorter than the batching window: the answer is DEADLINE_EXCEEDED, not an image.
   v1::DenoiseResponse late;

@@ -242,6 +242,26 @@ TEST_F(FusedInference, Int8InStripsAndTilesMatchesItsStepByStepFormOnABatch) {
   EXPECT_TRUE(torch::equal(tiled.forward(batch), actual)) << "with reused memory holding NaN";
 }
 
+TEST_F(FusedInference, AnImageGetsTheSameAnswerAloneAndInABatchInEveryPrecision) {
+  // Denoise batches whatever requests of one size arrive together: what an application gets back
+  // must not depend on them, to the bit. At 256x240, level 0 runs in strips and tiles, its tiles
+  // over the whole batch where a block has no channel attention.
+  NafnetArchitecture architecture{3, 12, {1, 1}, 1, {1, 1}, {}};
+  architecture.genotype = {A::kNafNoNorm, A::kNaf, A::kNaf, A::kNafNoCa};
+  auto network = random_network(architecture, 9, 0.21);
+  const auto batch = torch::rand({3, 3, 256, 240});
+  const auto calibration = calibrated_on(network, batch).first;
+  for (const auto precision : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
+    FusedNafnet engine(network, precision, calibration);
+    const auto together = engine.forward(batch);
+    for (int64_t image = 0; image < batch.size(0); ++image) {
+      EXPECT_TRUE(torch::equal(engine.forward(batch.slice(0, image, image + 1)),
+                               together.slice(0, image, image + 1)))
+          << name_of(engine.precision()) << ", image " << image;
+    }
+  }
+}
+
 TEST_F(FusedInference, Int8LosesAtMostFiveHundredthsOfADecibelOnPhotographs) {
   auto model = load_model_dir(test::source_dir() / "models" / "nafnet-base");
   // Calibrated on a few training photographs, scored on others.
