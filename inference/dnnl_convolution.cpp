@@ -1,5 +1,7 @@
 #include "inference/dnnl_convolution.h"
 
+#include "inference/precision.h"
+
 namespace ern::inference {
 namespace {
 
@@ -96,7 +98,13 @@ Convolution::Convolution(const ConvParameters& conv, const dnnl::memory::dims& s
 
   dnnl::post_ops post_ops;
   if (fusion.accumulate) post_ops.append_sum(1.0f);
-  if (fusion.multiply) {
+  // oneDNN 2.6's SSE4.1 and AVX 1x1 kernels apply a binary post-op wrongly where the output
+  // channels are not a multiple of 8 (errors of 10 and more at 12 channels; AVX2 and later are
+  // right): there the product is taken after the convolution (fp32 only; int8 runs in fp32 below
+  // AVX2, see effective_precision).
+  multiply_after_ =
+      fusion.multiply && types.dst == Type::f32 && dst_dims_[1] % 8 != 0 && !cpu_has_avx2();
+  if (fusion.multiply && !multiply_after_) {
     multiply_index_ = post_ops.len();
     other_desc_ =
         types.dst == Type::s8 ? dnnl::memory::desc(dst_dims_, Type::f32, Tag::nhwc) : dst_desc;
@@ -145,6 +153,11 @@ void Convolution::run(dnnl::stream& stream, const void* src, void* dst, void* sc
         dnnl::memory(other_desc_, engine, const_cast<void*>(other));
   }
   primitive_.execute(stream, arguments);
+  if (multiply_after_) {
+    stream.wait();
+    const int64_t values = dst_dims_[0] * dst_dims_[1] * dst_dims_[2] * dst_dims_[3];
+    torch::from_blob(dst, {values}).mul_(torch::from_blob(const_cast<void*>(other), {values}));
+  }
 }
 
 void Convolution::repack_weights(dnnl::stream& stream, const torch::Tensor& weight) {

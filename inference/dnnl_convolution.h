@@ -98,6 +98,7 @@ class Convolution {
   dnnl::memory::desc user_weights_desc_;
   dnnl::memory own_weights_;       // after repack_weights: this primitive's alone
   int multiply_index_ = -1;        // of its binary post-op, if any
+  bool multiply_after_ = false;    // the product taken after the primitive instead (see run)
   dnnl::memory::desc other_desc_;  // its other operand: fp32, the destination's shape
   dnnl::memory int8_bias_;         // s8 source: the bias in accumulator units
 };

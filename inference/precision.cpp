@@ -24,12 +24,20 @@ const char* name_of(Precision precision) {
   }
 }
 
-bool cpu_has_native_bf16() {
+namespace {
+
+bool cpu_has(dnnl::cpu_isa level) {
   // oneDNN's ISA levels are nested bit sets: a level includes every bit of the ones below it.
   const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-  const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
-  return (isa & bf16) == bf16;
+  const auto wanted = static_cast<unsigned>(level);
+  return (isa & wanted) == wanted;
 }
+
+}  // namespace
+
+bool cpu_has_native_bf16() { return cpu_has(dnnl::cpu_isa::avx512_core_bf16); }
+
+bool cpu_has_avx2() { return cpu_has(dnnl::cpu_isa::avx2); }
 
 Precision serving_precision_of(const nlohmann::json& metadata) {
   const auto field = metadata.find("serving_precision");
@@ -46,6 +54,7 @@ Precision serving_precision_of(const nlohmann::json& metadata) {
 
 Precision effective_precision(Precision requested) {
   if (requested == Precision::kBf16 && !cpu_has_native_bf16()) return Precision::kFp32;
+  if (requested == Precision::kInt8 && !cpu_has_avx2()) return Precision::kFp32;
   return requested;
 }
 

@@ -22,11 +22,16 @@ const char* name_of(Precision precision);
 // Whether oneDNN runs bf16 convolutions natively on this CPU (AVX-512 BF16 or AMX).
 bool cpu_has_native_bf16();
 
+// Whether oneDNN runs its AVX2 (or later) kernels on this CPU.
+bool cpu_has_avx2();
+
 // A model.json's metadata.serving_precision (fp32 when absent); throws std::invalid_argument
 // naming the field and the allowed values.
 Precision serving_precision_of(const nlohmann::json& metadata);
 
-// What a network asked to run in `requested` runs in on this CPU.
+// What a network asked to run in `requested` runs in on this CPU: bf16 without native bf16, and
+// int8 below AVX2 (where oneDNN 2.6's 1x1 kernels apply the feed-forward gate's product wrongly
+// for some channel counts, and in int8 that product is inside the quantized output), run in fp32.
 Precision effective_precision(Precision requested);
 
 }  // namespace ern::inference
