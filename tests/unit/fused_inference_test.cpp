@@ -126,6 +126,12 @@ TEST_F(FusedInference, MatchesTheUnfusedNetworkOnGrayImagesAndReusesPlansPerShap
   }
 }
 
+// As in the servers (keep_freed_memory_in_heap): 128 MiB of NaN, freed at once, which the next
+// allocations get back.
+void leave_nan_in_freed_memory() {
+  torch::full({32 << 20}, std::numeric_limits<float>::quiet_NaN());
+}
+
 TEST_F(FusedInference, GivesTheSameResultWhateverTheReusedMemoryHeld) {
   // As in the servers: freed memory stays in the heap and comes back on the next call, here
   // holding NaN. Nothing the engine reads may depend on it, whole images (160x160) or strips and
@@ -136,7 +142,7 @@ TEST_F(FusedInference, GivesTheSameResultWhateverTheReusedMemoryHeld) {
   for (const auto& input : {torch::rand({1, 3, 160, 160}), torch::rand({2, 3, 256, 240})}) {
     const auto first = fused.forward(input).clone();
     for (int run = 0; run < 3; ++run) {
-      torch::full({32 << 20}, std::numeric_limits<float>::quiet_NaN());  // freed at once
+      leave_nan_in_freed_memory();
       EXPECT_TRUE(torch::equal(fused.forward(input), first)) << input.sizes() << ", run " << run;
     }
   }
@@ -238,7 +244,7 @@ TEST_F(FusedInference, Int8InStripsAndTilesMatchesItsStepByStepFormOnABatch) {
   EXPECT_LT((actual - reference).abs().mean().item<float>(), 1e-6);
   EXPECT_LT((actual - reference).abs().max().item<float>(), 1e-3);
   expect_close_but_rounded(actual, expected, 0.05, 0.005, "int8");
-  torch::full({32 << 20}, std::numeric_limits<float>::quiet_NaN());  // freed at once
+  leave_nan_in_freed_memory();
   EXPECT_TRUE(torch::equal(tiled.forward(batch), actual)) << "with reused memory holding NaN";
 }
 
