@@ -2,7 +2,7 @@
 // live idle workers at once, all or none, so a job never holds part of a gang while it waits.
 // Rank 0 holds the job's own lease (it reports, uploads and completes, as a single worker does);
 // ranks 1..N-1 hold member leases in gang_members, renewed by their heartbeats. When any member's
-// lease lapses, the whole gang's attempt ends.
+// lease lapses, or a member reports its own failure, the whole gang's attempt ends.
 
 #include "common/auth/secure_random.h"
 #include "common/rpc_error.h"
@@ -108,6 +108,24 @@ bool JobStore::holds_member_lease(const v1::Lease& lease, const std::string& own
     if (auth::constant_time_equal(query.text(0), lease.fencing_token())) return true;
   }
   return false;
+}
+
+std::optional<std::string> JobStore::current_member(const v1::Lease& lease) {
+  if (lease.fencing_token().empty()) return std::nullopt;
+  Statement query(db_,
+                  "SELECT rank, worker, lease_token, lease_expires_ms FROM gang_members WHERE "
+                  "job_id=?1");
+  query.bind(1, lease.job_id());
+  while (query.step()) {
+    if (!auth::constant_time_equal(query.text(2), lease.fencing_token())) continue;
+    const auto job = load_job(lease.job_id());
+    if (job.state() != v1::RUNNING) {
+      throw stale_lease(lease, "the job is " + v1::JobState_Name(job.state()));
+    }
+    if (query.integer(3) < now_unix_ms()) throw stale_lease(lease, "the member lease expired");
+    return "rank " + std::to_string(query.integer(0)) + " (" + query.text(1) + ")";
+  }
+  return std::nullopt;
 }
 
 std::vector<std::pair<std::string, std::string>> JobStore::lapsed_members() {

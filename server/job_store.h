@@ -164,7 +164,9 @@ class JobStore {
   std::string checkpoint_sha(const std::string& job_id);
   // The job SUCCEEDED and its model registered, in one transaction.
   v1::Model complete(const v1::Lease& lease, const NewModel& model);
-  // Retryable failures go back to the queue until max_attempts; others end FAILED now.
+  // Retryable failures go back to the queue until max_attempts; others end FAILED now. `lease` is
+  // the job's own or a member lease of its gang: a member's failure ends the whole gang's attempt,
+  // its reason prefixed with the member's rank and worker.
   v1::LeaseStatus fail(const v1::Lease& lease, const std::string& reason, bool retryable);
   // RUNNING jobs whose lease has expired go back to the queue (or FAILED after max_attempts).
   // Returns how many.
@@ -218,6 +220,9 @@ class JobStore {
   bool renew_member(const std::string& worker_id, const v1::Lease& lease, int64_t lease_ms,
                     v1::LeaseStatus& status);
   bool holds_member_lease(const v1::Lease& lease, const std::string& owner);
+  // "rank N (worker id)" when `lease` is a member lease of its job's gang (nullopt when it is
+  // not one); FAILED_PRECONDITION when that job no longer runs or the lease lapsed.
+  std::optional<std::string> current_member(const v1::Lease& lease);
   // (job, worker) of RUNNING jobs' members whose lease lapsed.
   std::vector<std::pair<std::string, std::string>> lapsed_members();
   std::vector<std::string> gang_of(const std::string& job_id);

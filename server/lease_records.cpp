@@ -318,7 +318,13 @@ void JobStore::end_attempt(const v1::Job& job, const std::string& reason, bool r
 v1::LeaseStatus JobStore::fail(const v1::Lease& lease, const std::string& reason, bool retryable) {
   std::lock_guard lock(mutex_);
   Transaction transaction(db_);
-  end_attempt(current_job(lease), reason, retryable);
+  if (const auto member = current_member(lease)) {
+    // Said now, the gang's attempt ends with the member's own reason instead of its lease lapsing
+    // later (or rank 0 timing out in a collective) with none.
+    end_attempt(load_job(lease.job_id()), *member + ": " + reason, retryable);
+  } else {
+    end_attempt(current_job(lease), reason, retryable);
+  }
   transaction.commit();
   changed();
   return v1::LeaseStatus();

@@ -293,7 +293,7 @@ grpc::Status WorkerServiceImpl::FailTask(grpc::ServerContext* context,
       [&](const auth::Identity& caller, std::string& target) {
         target = request->lease().job_id().substr(0, 64);
         if (request->reason().empty()) throw std::invalid_argument("reason: must say why");
-        store_.require_holder(request->lease(), caller.token_id);
+        store_.require_holder_or_member(request->lease(), caller.token_id);
         *response = store_.fail(request->lease(), request->reason(), request->retryable());
         spdlog::warn("job {} attempt failed ({}): {}", request->lease().job_id(),
                      request->retryable() ? "retryable" : "final", request->reason());

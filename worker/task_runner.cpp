@@ -63,8 +63,9 @@ TaskOutcome TaskRunner::run(const v1::AcquireTaskResponse& task,
                    ? " from checkpoint at step " + std::to_string(task.checkpoint_step())
                    : "");
   TaskOutcome outcome = TaskOutcome::kFailed;
+  std::unique_ptr<TrainingGang> gang;
   try {
-    execute(task, abandoned, directory);
+    execute(task, abandoned, directory, gang);
     outcome = TaskOutcome::kCompleted;
   } catch (const TaskAbandoned& error) {
     spdlog::warn("job {}: stopped, {}", lease.job_id(), error.what());
@@ -81,6 +82,7 @@ TaskOutcome TaskRunner::run(const v1::AcquireTaskResponse& task,
   } catch (const std::exception& error) {
     report_failure(lease, error.what(), true);
   }
+  gang.reset();
   std::error_code ignored;
   fs::remove_all(directory, ignored);
   return outcome;
@@ -96,7 +98,7 @@ void TaskRunner::report_failure(const v1::Lease& lease, const std::string& reaso
 }
 
 void TaskRunner::execute(const v1::AcquireTaskResponse& task, const std::atomic<bool>& abandoned,
-                         const fs::path& directory) {
+                         const fs::path& directory, std::unique_ptr<TrainingGang>& gang) {
   const auto& lease = task.lease();
   fs::remove_all(directory);
   const fs::path output = directory / "output";
@@ -116,7 +118,6 @@ void TaskRunner::execute(const v1::AcquireTaskResponse& task, const std::atomic<
   }
   // A gang's members meet at rank 0 (blocking until all are there); rank 0 alone speaks for the
   // job: it reports, uploads and completes, as a single worker does.
-  std::unique_ptr<TrainingGang> gang;
   if (task.world_size() > 1) {
     spdlog::info("job {}: rank {} of {}, meeting at {}", lease.job_id(), task.rank(),
                  task.world_size(), task.rendezvous());

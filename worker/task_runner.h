@@ -6,12 +6,17 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "common/tls/transport_security.h"
 #include "ern/v1/worker.pb.h"
 #include "worker/coordinator_client.h"
 #include "worker/data_roots.h"
+
+namespace ern {
+class TrainingGang;
+}
 
 namespace ern::worker {
 
@@ -41,8 +46,11 @@ class TaskRunner {
   TaskOutcome run(const v1::AcquireTaskResponse& task, const std::atomic<bool>& abandoned);
 
  private:
+  // Joins `gang` for a gang's task. The gang is run()'s so that a member's failure is reported
+  // while it is still in the gang: the coordinator hears its reason before the other members see
+  // its connections close and fail with reasons of their own.
   void execute(const v1::AcquireTaskResponse& task, const std::atomic<bool>& abandoned,
-               const std::filesystem::path& directory);
+               const std::filesystem::path& directory, std::unique_ptr<TrainingGang>& gang);
   void report_failure(const v1::Lease& lease, const std::string& reason, bool retryable);
 
   CoordinatorClient& coordinator_;

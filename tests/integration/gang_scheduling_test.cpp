@@ -1,11 +1,13 @@
 // One search job on a gang of two real ern-worker processes (training.workers: 2): the
 // coordinator leases it to both at once with ranks and a rendezvous, they train through c10d, and
 // rank 0 completes it; when a member is killed, the gang's attempt ends and the job resumes from
-// its checkpoint on the next full gang.
+// its checkpoint on the next full gang; when a member fails on its own, the job ends with that
+// member's reason at once.
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <thread>
@@ -38,9 +40,11 @@ class GangSchedulingTest : public ::testing::Test {
     search_ = v1::SearchService::NewStub(test::channel_with_token(coordinator_->address(), token_));
   }
 
-  std::unique_ptr<test::ServerProcess> start_worker(const std::string& name) {
+  std::unique_ptr<test::ServerProcess> start_worker(const std::string& name,
+                                                    std::vector<std::string> extra = {}) {
+    extra.insert(extra.end(), {"--gang-timeout-seconds", "10", "--metrics-listen", ""});
     return test::start_test_worker(dir_.path(), coordinator_->address(), farm_->address(), name,
-                                   {"--gang-timeout-seconds", "10", "--metrics-listen", ""});
+                                   extra);
   }
 
   std::string submit(const std::string& spec) {
@@ -112,6 +116,23 @@ TEST_F(GangSchedulingTest, AKilledMemberEndsTheGangsAttemptAndTheJobResumesOnThe
   ASSERT_EQ(job.state(), v1::SUCCEEDED) << job.failure_reason();
   EXPECT_EQ(job.attempts(), 2) << coordinator_->log();
   EXPECT_GE(job.resumed_from_step(), 20) << "resumed from its checkpoint";
+}
+
+TEST_F(GangSchedulingTest, AMembersOwnFailureEndsTheJobWithItsReasonAtOnce) {
+  const auto id = submit(gang_spec(30));
+  // w2's data roots leave out the spec's data, so w2 refuses the task (not retryable: the same
+  // spec fails the same way again). w2 asks first and then only every 3 s; w1, asking at once,
+  // becomes rank 0 and seats w2 as rank 1.
+  const auto elsewhere = dir_ / "elsewhere";
+  std::filesystem::create_directories(elsewhere);
+  auto w2 = start_worker("w2", {"--poll-ms", "3000", "--data-roots", elsewhere.string()});
+  auto w1 = start_worker("w1");
+  const auto job = wait_for(id, ended, 120s);
+  ASSERT_EQ(job.state(), v1::FAILED) << job.failure_reason();
+  EXPECT_EQ(job.attempts(), 1) << job.failure_reason();
+  const std::string& reason = job.failure_reason();
+  EXPECT_EQ(reason.rfind("rank 1 (worker-", 0), 0u) << reason;
+  EXPECT_NE(reason.find("-w2): spec data: outside the directories"), std::string::npos) << reason;
 }
 
 }  // namespace
