@@ -48,7 +48,7 @@ Images:
   noise INPUT --sigma 25 [--seed 0] -o OUTPUT
   compare REFERENCE TEST [--json]                         PSNR and SSIM
 Search (in this process, against a device farm):
-  search run-local SPEC.yaml --devicefarm HOST:PORT -o DIR
+  search run-local SPEC.yaml --devicefarm HOST:PORT -o DIR [--farm-retry-seconds 600]
 Search jobs on the coordinator (--server HOST:PORT, default localhost:50051; --token T):
   search submit SPEC.yaml [--team T] [--priority 0..100] [--max-attempts N] [--sweep NAME]
                 [--watch] [--json]

@@ -10,16 +10,18 @@
 #include "client/report_table.h"
 #include "client/server_connection.h"
 #include "devicefarm/latency_client.h"
+#include "devicefarm/retrying_latency_oracle.h"
 #include "inference/serving_engine.h"
 #include "model/search_pipeline.h"
 
 namespace ern::cli {
 
 int search_run_local(const Args& raw) {
-  Arguments args(raw,
-                 with_connection_flags({"devicefarm", "o", "rank", "world-size", "rendezvous"}));
+  Arguments args(raw, with_connection_flags({"devicefarm", "o", "rank", "world-size", "rendezvous",
+                                             "farm-retry-seconds"}));
   args.expect_positionals(1,
                           "ernctl search run-local SPEC.yaml --devicefarm HOST:PORT -o DIR "
+                          "[--farm-retry-seconds 600] "
                           "[--world-size N --rank R --rendezvous HOST:PORT]");
   SearchSpec spec;
   try {
@@ -28,8 +30,13 @@ int search_run_local(const Args& raw) {
     throw UsageError(error.what());
   }
   const std::string output = args.required("o");
-  farm::LatencyClient farm(args.value_or("devicefarm", "localhost:50052"), credentials_from(args),
-                           token_from(args));
+  const std::string farm_address = args.value_or("devicefarm", "localhost:50052");
+  farm::LatencyClient client(farm_address, credentials_from(args), token_from(args));
+  // A search runs for hours: a farm restarted meanwhile is waited for (as workers do), up to the
+  // budget, instead of ending the run.
+  farm::RetryingLatencyOracle farm(
+      client, farm_address,
+      std::chrono::seconds(args.integer_or("farm-retry-seconds", 600, 0, 86400)), [](bool) {});
   // One member of a gang started by hand (each member runs this with its own rank and output).
   const int world_size = static_cast<int>(args.integer_or("world-size", 1, 1, 64));
   GangSeat seat;

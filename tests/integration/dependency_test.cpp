@@ -1,11 +1,13 @@
 // A device farm that comes and goes, with real processes on loopback: the worker waits for it
 // (the job shows it) instead of spending attempts, a farm restarted mid-job costs nothing, a farm
 // away longer than the retry budget fails the job with a reason naming it, and attempts that do
-// fail are retried with backoff, never back to back.
+// fail are retried with backoff, never back to back. `ernctl search run-local` waits for the farm
+// the same way.
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <thread>
@@ -141,6 +143,29 @@ TEST_F(DependencyTest, FailedAttemptsAreRetriedWithBackoffNeverBackToBack) {
   wait_for(
       id, [](const v1::Job& job) { return job.attempts() == 2; }, 60s);
   EXPECT_GE(now_ms(), requeued.not_before_unix_ms()) << "leased again before its time";
+}
+
+TEST_F(DependencyTest, RunLocalWaitsForAFarmThatStartsLateAndNamesOneThatNeverComes) {
+  std::ofstream(dir_ / "spec.yaml") << test::tiny_search_spec(10);
+  const auto run_local = [&](const std::string& out, const std::string& retry_seconds) {
+    return test::run({(test::bin_dir() / "ernctl").string(), "search", "run-local",
+                      (dir_ / "spec.yaml").string(), "--devicefarm", farm_address_, "-o",
+                      (dir_ / out).string(), "--farm-retry-seconds", retry_seconds});
+  };
+  const auto away = run_local("away", "2");
+  EXPECT_NE(away.exit_code, 0);
+  EXPECT_NE(away.output.find("device farm " + farm_address_ + " unreachable for 2 s"),
+            std::string::npos)
+      << away.output;
+
+  SubprocessResult late;
+  std::thread search([&] { late = run_local("late", "120"); });
+  std::this_thread::sleep_for(5s);  // the farm starts 5 s after the search
+  start_farm();
+  search.join();
+  EXPECT_EQ(late.exit_code, 0) << late.output;
+  EXPECT_NE(late.output.find("waiting for the device farm"), std::string::npos) << late.output;
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "late" / "report.json"));
 }
 
 }  // namespace
