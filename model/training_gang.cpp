@@ -3,9 +3,60 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <algorithm>
 #include <stdexcept>
+#include <thread>
 
 namespace ern {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kConnectSlice = std::chrono::seconds(1);
+constexpr auto kJoinPoll = std::chrono::milliseconds(100);
+constexpr const char* kJoinedKey = "ern/joined";
+
+// The rendezvous through c10d's TCPStore, a slice at a time: c10d's own waits (for rank 0 to
+// listen, for every member to arrive) cannot be interrupted, and a seat whose attempt has ended
+// (`stop`) should not sit out the whole timeout.
+c10::intrusive_ptr<c10d::Store> meet(const GangSeat& seat, std::chrono::seconds timeout,
+                                     const std::function<bool()>& stop) {
+  const auto deadline = Clock::now() + timeout;
+  const auto check_stop = [&] {
+    if (stop && stop()) throw std::runtime_error("the attempt ended while it waited");
+  };
+  c10d::TCPStoreOptions options;
+  options.port = static_cast<uint16_t>(seat.rendezvous_port);
+  options.isServer = seat.rank == 0;
+  options.waitWorkers = false;  // counted below instead
+  c10::intrusive_ptr<c10d::TCPStore> store;
+  while (!store) {
+    check_stop();
+    // Rank 0 listens at once; the others try to reach it a second at a time.
+    options.timeout =
+        seat.rank == 0
+            ? std::chrono::milliseconds(timeout)
+            : std::chrono::duration_cast<std::chrono::milliseconds>(std::clamp<Clock::duration>(
+                  deadline - Clock::now(), std::chrono::milliseconds(1), kConnectSlice));
+    try {
+      store = c10::make_intrusive<c10d::TCPStore>(seat.rendezvous_host, options);
+    } catch (const std::exception&) {
+      if (seat.rank == 0 || Clock::now() >= deadline) throw;
+    }
+  }
+  store->setTimeout(timeout);
+  store->add(kJoinedKey, 1);
+  while (store->add(kJoinedKey, 0) < seat.world_size) {
+    check_stop();
+    if (Clock::now() >= deadline) {
+      throw std::runtime_error("the other members did not all arrive within " +
+                               std::to_string(timeout.count()) + " s");
+    }
+    std::this_thread::sleep_for(kJoinPoll);
+  }
+  return store;
+}
+
+}  // namespace
 
 struct TrainingGang::Group {
   c10::intrusive_ptr<c10d::Store> store;
@@ -37,7 +88,8 @@ GangSeat gang_seat(int rank, int world_size, const std::string& rendezvous) {
 
 TrainingGang::TrainingGang() = default;
 
-TrainingGang::TrainingGang(const GangSeat& seat, torch::Device device, std::chrono::seconds timeout)
+TrainingGang::TrainingGang(const GangSeat& seat, torch::Device device, std::chrono::seconds timeout,
+                           const std::function<bool()>& stop)
     : seat_(seat) {
   if (seat.world_size < 1 || seat.rank < 0 || seat.rank >= seat.world_size) {
     throw std::invalid_argument("gang: rank " + std::to_string(seat.rank) + " of " +
@@ -49,14 +101,8 @@ TrainingGang::TrainingGang(const GangSeat& seat, torch::Device device, std::chro
   }
   const std::string where = seat.rendezvous_host + ":" + std::to_string(seat.rendezvous_port);
   try {
-    c10d::TCPStoreOptions options;
-    options.port = static_cast<uint16_t>(seat.rendezvous_port);
-    options.isServer = seat.rank == 0;
-    options.numWorkers = seat.world_size;
-    options.waitWorkers = true;
-    options.timeout = timeout;
     group_ = std::make_unique<Group>();
-    group_->store = c10::make_intrusive<c10d::TCPStore>(seat.rendezvous_host, options);
+    group_->store = meet(seat, timeout, stop);
     auto gloo = c10d::ProcessGroupGloo::Options::create();
     gloo->timeout = timeout;
     // Each member's own address for the gang's traffic: loopback for a gang on one machine.

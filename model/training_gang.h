@@ -7,6 +7,8 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,9 +34,11 @@ class TrainingGang {
   // A gang of one: every operation is local.
   TrainingGang();
   // Joins the gang of `seat.world_size` members (blocks until all are there, at most `timeout`).
-  // Throws std::runtime_error naming the rendezvous when it cannot be formed.
+  // Throws std::runtime_error naming the rendezvous when it cannot be formed, or within about a
+  // second of `stop` (when given) returning true while it waits.
   TrainingGang(const GangSeat& seat, torch::Device device,
-               std::chrono::seconds timeout = std::chrono::seconds(300));
+               std::chrono::seconds timeout = std::chrono::seconds(300),
+               const std::function<bool()>& stop = {});
   ~TrainingGang();
   TrainingGang(TrainingGang&&) noexcept;
   TrainingGang& operator=(TrainingGang&&) noexcept;

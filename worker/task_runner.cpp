@@ -80,7 +80,14 @@ TaskOutcome TaskRunner::run(const v1::AcquireTaskResponse& task,
     // A bad spec or data set fails the same way on every worker: no retry.
     report_failure(lease, error.what(), false);
   } catch (const std::exception& error) {
-    report_failure(lease, error.what(), true);
+    if (abandoned) {
+      // The attempt had already ended (a gang member's failure, say): nothing left to report.
+      spdlog::warn("job {}: stopped, the lease was lost or the job cancelled ({})", lease.job_id(),
+                   error.what());
+      outcome = TaskOutcome::kStopped;
+    } else {
+      report_failure(lease, error.what(), true);
+    }
   }
   gang.reset();
   std::error_code ignored;
@@ -121,9 +128,9 @@ void TaskRunner::execute(const v1::AcquireTaskResponse& task, const std::atomic<
   if (task.world_size() > 1) {
     spdlog::info("job {}: rank {} of {}, meeting at {}", lease.job_id(), task.rank(),
                  task.world_size(), task.rendezvous());
-    gang =
-        std::make_unique<TrainingGang>(gang_seat(task.rank(), task.world_size(), task.rendezvous()),
-                                       torch::kCPU, settings_.gang_timeout);
+    gang = std::make_unique<TrainingGang>(
+        gang_seat(task.rank(), task.world_size(), task.rendezvous()), torch::kCPU,
+        settings_.gang_timeout, [&abandoned] { return abandoned.load(); });
   }
   const bool leader = task.rank() == 0;
   // The first report says where this attempt starts.

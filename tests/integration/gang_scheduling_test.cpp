@@ -40,9 +40,11 @@ class GangSchedulingTest : public ::testing::Test {
     search_ = v1::SearchService::NewStub(test::channel_with_token(coordinator_->address(), token_));
   }
 
-  std::unique_ptr<test::ServerProcess> start_worker(const std::string& name,
-                                                    std::vector<std::string> extra = {}) {
-    extra.insert(extra.end(), {"--gang-timeout-seconds", "10", "--metrics-listen", ""});
+  std::unique_ptr<test::ServerProcess> start_worker(
+      const std::string& name, std::vector<std::string> extra = {},
+      const std::string& gang_timeout_seconds = "10") {
+    extra.insert(extra.end(),
+                 {"--gang-timeout-seconds", gang_timeout_seconds, "--metrics-listen", ""});
     return test::start_test_worker(dir_.path(), coordinator_->address(), farm_->address(), name,
                                    extra);
   }
@@ -126,13 +128,17 @@ TEST_F(GangSchedulingTest, AMembersOwnFailureEndsTheJobWithItsReasonAtOnce) {
   const auto elsewhere = dir_ / "elsewhere";
   std::filesystem::create_directories(elsewhere);
   auto w2 = start_worker("w2", {"--poll-ms", "3000", "--data-roots", elsewhere.string()});
-  auto w1 = start_worker("w1");
+  auto w1 = start_worker("w1", {}, "120");
   const auto job = wait_for(id, ended, 120s);
   ASSERT_EQ(job.state(), v1::FAILED) << job.failure_reason();
   EXPECT_EQ(job.attempts(), 1) << job.failure_reason();
   const std::string& reason = job.failure_reason();
   EXPECT_EQ(reason.rfind("rank 1 (worker-", 0), 0u) << reason;
   EXPECT_NE(reason.find("-w2): spec data: outside the directories"), std::string::npos) << reason;
+  // w1, waiting at the rendezvous for a rank 1 that never comes, hears at its next heartbeat that
+  // the attempt ended and leaves then, not after its gang timeout (120 s).
+  EXPECT_TRUE(w1->wait_for_log("stopped, the lease was lost", 30s)) << w1->log();
+  EXPECT_EQ(w1->log().find("could not report the failure"), std::string::npos) << w1->log();
 }
 
 }  // namespace
