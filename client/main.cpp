@@ -49,6 +49,7 @@ Images:
   compare REFERENCE TEST [--json]                         PSNR and SSIM
 Search (in this process, against a device farm):
   search run-local SPEC.yaml --devicefarm HOST:PORT -o DIR [--farm-retry-seconds 600]
+                   [--world-size N --rank R --rendezvous HOST:PORT]    one member of a gang
 Search jobs on the coordinator (--server HOST:PORT, default localhost:50051; --token T):
   search submit SPEC.yaml [--team T] [--priority 0..100] [--max-attempts N] [--sweep NAME]
                 [--watch] [--json]
@@ -116,7 +117,9 @@ std::string command_usage(const std::string& command) {
     const bool starts_command = line.rfind("  " + command + " ", 0) == 0 || line == "  " + command;
     const bool continues = inside && line.rfind("   ", 0) == 0;
     inside = starts_command || continues;
-    if (inside) usage += "ernctl " + line.substr(2) + "\n";
+    // Printed after "usage: ", so continuation lines move right by as much as the first.
+    if (inside)
+      usage += (starts_command ? "ernctl " + line.substr(2) : std::string(12, ' ') + line) + "\n";
   }
   return usage;
 }

@@ -64,6 +64,12 @@ TEST(CliConventions, EveryErnctlCommandAnswersHelp) {
     const auto help = ernctl(args);
     EXPECT_EQ(help.exit_code, 0) << command << ": " << help.output;
     EXPECT_EQ(help.output.rfind("usage: ernctl " + command, 0), 0u) << help.output;
+    // Each further line is another form of the same command or a continuation (indented).
+    std::istringstream usage(help.output.substr(help.output.find('\n') + 1));
+    for (std::string more; std::getline(usage, more);) {
+      EXPECT_TRUE(more.empty() || more[0] == ' ' || more.rfind("ernctl " + command, 0) == 0)
+          << help.output;
+    }
     ++commands;
   }
   EXPECT_GE(commands, 26);
